@@ -1,0 +1,38 @@
+// Package managedprocess is a member of a muster process group: its outbound
+// stream, its inbox and reader, its handlers and its delivery progress.
+//
+// # Streams and progress
+//
+// Every message a member sends gets the next sequence number of its stream
+// (1, 2, 3, …); a Publish is one message, with one sequence number, addressed
+// to many recipients. For each (sender, recipient) pair with traffic the member
+// keeps a link: the last sequence addressed to that recipient and the
+// recipient's delivery progress (a [progress.Counter]). A message counts as
+// delivered when its handler returned and the post-handler work it scheduled
+// with RunAfterCurrentHandler ran — or when it was consumed on another path
+// (no handler, dropped because the member crashed or the coordinator closed).
+// Progress is published on every such path.
+//
+// # Backpressure
+//
+// An inbox holds at most Config.InboxCapacity messages waiting for the reader
+// besides the batch being handled. A Send to a full inbox waits, under its
+// context, until the reader makes room; TrySend returns ErrWouldBlock instead.
+// A send is never dropped or evicted. Sends made from inside a handler (with
+// the handler's context) are exempt from the bound: two handlers sending into
+// each other's full inboxes would otherwise deadlock their readers. The
+// overshoot is bounded by what handlers send while handling one batch.
+//
+// # Handler panics
+//
+// A handler (or post-handler work) that panics crashes its member: the panic
+// value and stack become a [fence.PanicError], which wraps [fence.ErrCrashed],
+// and the member departs. Its remaining queued messages are consumed without
+// being handled (their progress is published, so no barrier waits on them).
+// Panics are not re-raised: one member's bug fails its rounds, not the program.
+//
+// # In-process messages
+//
+// Messages are values of the type parameter T, copied into the recipient's
+// inbox; nothing is serialised. A payload that holds a pointer shares it.
+package managedprocess

@@ -1,0 +1,45 @@
+package managedprocess
+
+import (
+	"sync/atomic"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/progress"
+)
+
+// link is the state of one (sender, recipient) pair with traffic.
+type link[T any] struct {
+	to       *Member[T]
+	sender   fence.Identity
+	lastSent atomic.Uint64 // last sequence addressed to the recipient; written under the sender's stream lock
+	progress *progress.Counter
+	dirty    bool // in the sender's dirty list; guarded by the sender's stream lock
+}
+
+// Target is one drain target of a member's stream: Counter must reach Seq.
+type Target struct {
+	fence.Target
+	Counter *progress.Counter
+}
+
+// Lag returns the target as a lag with the counter's current progress, and
+// whether it is still unmet.
+func (t Target) Lag() (fence.Lag, bool) {
+	d := t.Counter.Delivered()
+	return fence.Lag{Target: t.Target, Delivered: d}, d < t.Seq
+}
+
+// StreamState is the progress of one (sender, recipient) pair.
+type StreamState struct {
+	Recipient fence.Identity
+	Sent      uint64 // last sequence the sender addressed to the recipient
+	Delivered uint64 // last sequence the recipient has consumed
+}
+
+// target returns the link's drain target at seq.
+func (l *link[T]) target(seq uint64) Target {
+	return Target{
+		Target:  fence.Target{Recipient: l.to.id, Sender: l.sender, Seq: seq},
+		Counter: l.progress,
+	}
+}

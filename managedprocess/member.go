@@ -1,0 +1,132 @@
+package managedprocess
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/progress"
+)
+
+// DefaultInboxCapacity is the inbox bound when Config.InboxCapacity is zero.
+const DefaultInboxCapacity = 1024
+
+// Directory resolves the recipients of a member's sends. The coordinator
+// implements it; it must be safe for concurrent use.
+type Directory[T any] interface {
+	// Lookup returns the running member called name, or an error wrapping
+	// fence.ErrUnknownMember.
+	Lookup(name string) (*Member[T], error)
+	// GroupMembers appends the members of group to dst, or returns an error
+	// wrapping fence.ErrUnknownGroup.
+	GroupMembers(group string, dst []*Member[T]) ([]*Member[T], error)
+}
+
+// Notifier receives delivery-progress crossings: a counter whose armed
+// threshold a reader just reached. Notify must never block. The progress
+// watcher implements it.
+type Notifier interface {
+	Notify(*progress.Counter)
+}
+
+// Config configures a member. Zero fields take the documented defaults.
+type Config[T any] struct {
+	ID        fence.Identity
+	Handler   Handler[T]   // nil: messages are consumed unhandled
+	Directory Directory[T] // required for Send and Publish
+	Notifier  Notifier     // nil: crossings are not reported
+	// InboxCapacity bounds the queued messages; 0 means DefaultInboxCapacity.
+	InboxCapacity int
+	// OnCrash is called once, on the reader goroutine, when the handler or its
+	// post-handler work panics. It must not block.
+	OnCrash func(*Member[T], *fence.PanicError)
+}
+
+// Member is one participant: its stream, its inbox and its reader. Its
+// methods are safe for concurrent use unless they say otherwise. A Member
+// must not be copied after first use.
+type Member[T any] struct {
+	id      fence.Identity
+	handler Handler[T]
+	dir     Directory[T]
+	notify  Notifier
+	onCrash func(*Member[T], *fence.PanicError)
+	inbox   *inbox[T]
+	out     stream[T]
+	post    []func() // post-handler work; touched only by the reader goroutine
+	done    chan struct{}
+	stats   counters
+	startMu sync.Mutex
+	started bool
+}
+
+// New returns a member that accepts messages but handles none until Start.
+func New[T any](cfg Config[T]) *Member[T] {
+	capacity := cfg.InboxCapacity
+	if capacity <= 0 {
+		capacity = DefaultInboxCapacity
+	}
+	return &Member[T]{
+		id:      cfg.ID,
+		out:     stream[T]{owner: cfg.ID},
+		handler: cfg.Handler,
+		dir:     cfg.Directory,
+		notify:  cfg.Notifier,
+		onCrash: cfg.OnCrash,
+		inbox:   newInbox[T](capacity),
+		done:    make(chan struct{}),
+	}
+}
+
+// ID returns the member's identity.
+func (m *Member[T]) ID() fence.Identity { return m.id }
+
+// String returns the member's identity.
+func (m *Member[T]) String() string { return m.id.String() }
+
+// Start starts the reader goroutine. Handlers receive a context derived from
+// ctx; when ctx ends, the reader consumes what is queued without handling it
+// and exits. Calling Start more than once is a no-op.
+func (m *Member[T]) Start(ctx context.Context) {
+	m.startMu.Lock()
+	defer m.startMu.Unlock()
+	if m.started {
+		return
+	}
+	m.started = true
+	hctx := context.WithValue(ctx, handlerKey{}, m)
+	go m.read(hctx)
+}
+
+// Stop refuses further messages with cause (which should wrap
+// fence.ErrExited or fence.ErrLeft) and lets the reader handle what is queued,
+// then exit. If drop is true the queued messages are consumed unhandled
+// instead. Stop does not wait; Done is closed when the reader has exited.
+// Calling Stop again can turn a stop into a drop, never the reverse.
+func (m *Member[T]) Stop(cause error, drop bool) {
+	mode := modeStop
+	if drop {
+		mode = modeDrop
+	}
+	m.inbox.close(cause, mode)
+}
+
+// Done is closed when the reader goroutine has exited.
+func (m *Member[T]) Done() <-chan struct{} { return m.done }
+
+// Err returns the error sends to this member get, or nil while it runs.
+func (m *Member[T]) Err() error {
+	m.inbox.mu.Lock()
+	defer m.inbox.mu.Unlock()
+	return m.inbox.closed
+}
+
+// PendingTargets appends to dst the drain targets of m's stream: for every
+// recipient that has not consumed everything m sent it, the last sequence m
+// addressed to it. It never waits for progress.
+func (m *Member[T]) PendingTargets(dst []Target) []Target { return m.out.pending(dst) }
+
+func (m *Member[T]) errorf(format string, args ...any) error {
+	return fmt.Errorf("managedprocess: %s: "+format, append([]any{m.id}, args...)...)
+}

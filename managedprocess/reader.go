@@ -1,0 +1,140 @@
+package managedprocess
+
+import (
+	"context"
+	"runtime/debug"
+	"sync/atomic"
+
+	"github.com/muster-go/muster/fence"
+)
+
+// counters are the reader's statistics, read by Snapshot.
+type counters struct {
+	handled atomic.Uint64
+	dropped atomic.Uint64
+}
+
+// read is the reader goroutine: it takes batches from the inbox and consumes
+// them until the inbox is closed and empty. ctx is the handlers' context.
+func (m *Member[T]) read(ctx context.Context) {
+	defer close(m.done)
+	var buf []entry[T]
+	for {
+		batch, mode := m.inbox.take(ctx, buf)
+		if len(batch) == 0 && mode != modeRun {
+			return
+		}
+		for i := range batch {
+			if mode == modeDrop {
+				m.drop(&batch[i])
+			} else if !m.handle(ctx, &batch[i]) {
+				mode = modeDrop
+			}
+		}
+		clear(batch)
+		buf = batch
+	}
+}
+
+// handle runs the handler and post-handler work for one entry and publishes
+// its progress. It reports false when the handler panicked: the member
+// crashed and the rest of the batch must be dropped.
+func (m *Member[T]) handle(ctx context.Context, e *entry[T]) bool {
+	if e.marker != nil {
+		close(e.marker.done)
+		return true
+	}
+	if perr := m.runHandler(ctx, e); perr != nil {
+		m.crash(perr)
+		m.stats.dropped.Add(1)
+		m.notifyDeliveryProgress(e)
+		return false
+	}
+	m.stats.handled.Add(1)
+	m.notifyDeliveryProgress(e)
+	return true
+}
+
+// runHandler calls the handler and then the post-handler work it scheduled,
+// turning a panic into a PanicError.
+func (m *Member[T]) runHandler(ctx context.Context, e *entry[T]) (perr *fence.PanicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			m.post = m.post[:0]
+			perr = &fence.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if m.handler != nil {
+		m.handler(ctx, Message[T]{From: e.link.sender, Seq: e.seq, Body: e.body})
+	}
+	for i := 0; i < len(m.post); i++ {
+		m.post[i]()
+		m.post[i] = nil
+	}
+	m.post = m.post[:0]
+	return nil
+}
+
+// drop consumes an entry without handling it.
+func (m *Member[T]) drop(e *entry[T]) {
+	if e.marker != nil {
+		e.marker.err = m.Err()
+		close(e.marker.done)
+		return
+	}
+	m.stats.dropped.Add(1)
+	m.notifyDeliveryProgress(e)
+}
+
+// notifyDeliveryProgress publishes that e was consumed and, only if that
+// crossed a threshold the watcher armed, notifies the watcher. While nothing
+// waits this is one atomic store and one atomic load.
+func (m *Member[T]) notifyDeliveryProgress(e *entry[T]) {
+	if e.link.progress.Publish(e.seq) && m.notify != nil {
+		m.notify.Notify(e.link.progress)
+	}
+}
+
+// crash closes the inbox for dropping and reports the panic once.
+func (m *Member[T]) crash(perr *fence.PanicError) {
+	m.inbox.close(perr, modeDrop)
+	if m.onCrash != nil {
+		m.onCrash(m, perr)
+	}
+}
+
+// RunAfterCurrentHandler schedules fn to run after the current handler
+// returns and before its message counts as handled. ctx must be the
+// handler's context and the call must be made on the handler's goroutine;
+// otherwise it returns an error wrapping fence.ErrNotInHandler. A panic in fn
+// crashes the member like a panic in the handler.
+func (m *Member[T]) RunAfterCurrentHandler(ctx context.Context, fn func()) error {
+	if !m.inHandlerOf(ctx) {
+		return m.errorf("run after handler: %w", fence.ErrNotInHandler)
+	}
+	m.post = append(m.post, fn)
+	return nil
+}
+
+// WaitForDeliveryFence blocks until every message queued for m before the
+// call has been handled (a local fence). It returns the context's cause if
+// ctx ends first, fence.ErrInHandler (wrapped) when called from m's handler,
+// and m's departure cause if the messages were dropped instead of handled.
+func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
+	if m.inHandlerOf(ctx) {
+		return m.errorf("delivery fence: %w", fence.ErrInHandler)
+	}
+	mk := &marker{done: make(chan struct{})}
+	if err := m.inbox.push(entry[T]{marker: mk}); err != nil {
+		return m.errorf("delivery fence: %w", err)
+	}
+	select {
+	case <-mk.done:
+		if mk.err != nil {
+			return m.errorf("delivery fence: %w", mk.err)
+		}
+		return nil
+	case <-ctx.Done():
+		return m.errorf("delivery fence: %w", fence.ContextError(ctx))
+	}
+}

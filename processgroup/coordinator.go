@@ -1,0 +1,81 @@
+package processgroup
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/watcher"
+)
+
+// Coordinator is the embedded runtime: it spawns members, holds the groups
+// and their rounds, and runs the progress watcher. Its methods are safe for
+// concurrent use. A Coordinator must not be copied after first use.
+type Coordinator[T any] struct {
+	cfg     config
+	ctx     context.Context // the coordinator's lifetime; cancelled by Close with cause fence.ErrClosed
+	cancel  context.CancelCauseFunc
+	watcher *watcher.Watcher[*round[T]]
+	running sync.WaitGroup // one per member supervisor goroutine
+
+	mu      sync.RWMutex
+	closed  bool
+	nextID  uint64
+	members map[string]*memberRecord[T]
+	groups  map[string]*Group[T]
+
+	closeOnce sync.Once
+	closeDone chan struct{}
+}
+
+// memberRecord is the coordinator's view of one running member.
+type memberRecord[T any] struct {
+	m      *managedprocess.Member[T]
+	cancel context.CancelCauseFunc
+	groups map[*Group[T]]struct{} // guarded by the coordinator's mu
+}
+
+// New returns a running coordinator. Close it to stop its goroutines.
+func New[T any](opts ...Option) *Coordinator[T] {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c := &Coordinator[T]{
+		cfg:       newConfig(opts),
+		ctx:       ctx,
+		cancel:    cancel,
+		members:   make(map[string]*memberRecord[T]),
+		groups:    make(map[string]*Group[T]),
+		closeDone: make(chan struct{}),
+	}
+	c.watcher = watcher.Start(c.onDrained)
+	return c
+}
+
+// Lookup returns the running member called name, or an error wrapping
+// fence.ErrUnknownMember. It implements managedprocess.Directory.
+func (c *Coordinator[T]) Lookup(name string) (*managedprocess.Member[T], error) {
+	c.mu.RLock()
+	rec := c.members[name]
+	c.mu.RUnlock()
+	if rec == nil {
+		return nil, fmt.Errorf("processgroup: member %q: %w", name, fence.ErrUnknownMember)
+	}
+	return rec.m, nil
+}
+
+// GroupMembers appends the current members of group to dst. It implements
+// managedprocess.Directory.
+func (c *Coordinator[T]) GroupMembers(group string, dst []*managedprocess.Member[T]) ([]*managedprocess.Member[T], error) {
+	g, err := c.Group(group)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, g.currentView().members...), nil
+}
+
+// errClosed returns fence.ErrClosed wrapped for op.
+func errClosed(op string) error { return fmt.Errorf("processgroup: %s: %w", op, fence.ErrClosed) }
+
+var _ managedprocess.Directory[int] = (*Coordinator[int])(nil)
+var _ managedprocess.Notifier = (*watcher.Watcher[int])(nil)

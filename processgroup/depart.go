@@ -1,0 +1,33 @@
+package processgroup
+
+import (
+	"errors"
+
+	"github.com/muster-go/muster/fence"
+)
+
+// depart removes a member from the coordinator and its groups, settles the
+// open rounds it belonged to, and stops its inbox: a member that exited or
+// left handles what is queued; one that crashed or was closed drops it. It is
+// idempotent and never waits for the member's goroutines.
+func (c *Coordinator[T]) depart(rec *memberRecord[T], cause error) {
+	c.mu.Lock()
+	if c.members[rec.m.ID().Name] == rec {
+		delete(c.members, rec.m.ID().Name)
+	}
+	groups := make([]*Group[T], 0, len(rec.groups))
+	for g := range rec.groups {
+		groups = append(groups, g)
+	}
+	clear(rec.groups)
+	c.mu.Unlock()
+
+	for _, g := range groups {
+		g.remove(rec.m, cause)
+	}
+	drop := errors.Is(cause, fence.ErrCrashed) || errors.Is(cause, fence.ErrClosed)
+	rec.m.Stop(cause, drop)
+	if len(groups) > 0 {
+		c.cfg.logger.Info("member departed", "member", rec.m.ID(), "cause", cause)
+	}
+}

@@ -1,0 +1,183 @@
+package processgroup
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+)
+
+// Group is a named set of members that meet at barriers. Its methods are
+// safe for concurrent use. A Group must not be copied after first use.
+type Group[T any] struct {
+	c    *Coordinator[T]
+	name string
+	cfg  groupConfig
+
+	mu       sync.Mutex
+	closed   bool
+	view     *view[T] // current membership; replaced, never mutated
+	barriers map[string]*barrier[T]
+}
+
+// view is an immutable membership list: a round snapshots it in O(1).
+type view[T any] struct {
+	members []*managedprocess.Member[T]
+	index   map[*managedprocess.Member[T]]int
+}
+
+func newView[T any](members []*managedprocess.Member[T]) *view[T] {
+	v := &view[T]{members: members, index: make(map[*managedprocess.Member[T]]int, len(members))}
+	for i, m := range members {
+		v.index[m] = i
+	}
+	return v
+}
+
+// NewGroup creates a group. Errors wrap fence.ErrInvalidName,
+// fence.ErrDuplicateName (the group exists) or fence.ErrClosed.
+func (c *Coordinator[T]) NewGroup(name string, opts ...GroupOption) (*Group[T], error) {
+	if err := checkName("group", name); err != nil {
+		return nil, err
+	}
+	g := &Group[T]{c: c, name: name, view: newView[T](nil), barriers: make(map[string]*barrier[T])}
+	for _, o := range opts {
+		o.applyGroup(&g.cfg)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return nil, errClosed("new group " + name)
+	case c.groups[name] != nil:
+		return nil, fmt.Errorf("processgroup: new group %q: %w", name, fence.ErrDuplicateName)
+	}
+	c.groups[name] = g
+	return g, nil
+}
+
+// Group returns the group called name, or an error wrapping
+// fence.ErrUnknownGroup.
+func (c *Coordinator[T]) Group(name string) (*Group[T], error) {
+	c.mu.RLock()
+	g := c.groups[name]
+	c.mu.RUnlock()
+	if g == nil {
+		return nil, fmt.Errorf("processgroup: group %q: %w", name, fence.ErrUnknownGroup)
+	}
+	return g, nil
+}
+
+// Name returns the group's name.
+func (g *Group[T]) Name() string { return g.name }
+
+// Members returns the current members.
+func (g *Group[T]) Members() []fence.Identity {
+	v := g.currentView()
+	ids := make([]fence.Identity, len(v.members))
+	for i, m := range v.members {
+		ids[i] = m.ID()
+	}
+	return ids
+}
+
+func (g *Group[T]) currentView() *view[T] {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.view
+}
+
+// Join adds a running member of this coordinator to the group; it takes part
+// in rounds that start after Join returns. Joining twice is a no-op. Errors
+// wrap fence.ErrUnknownMember (not running here) or fence.ErrClosed.
+func (g *Group[T]) Join(m *managedprocess.Member[T]) error {
+	c := g.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errClosed("join " + g.name)
+	}
+	rec := c.record(m)
+	if rec == nil {
+		return fmt.Errorf("processgroup: join %q: member %v: %w", g.name, idOf(m), fence.ErrUnknownMember)
+	}
+	rec.groups[g] = struct{}{}
+	g.join(m)
+	return nil
+}
+
+// Leave removes m from the group. Every open round m belongs to fails with an
+// error wrapping fence.ErrLeft (or, with CompleteForSurvivors, completes
+// without m). Errors wrap fence.ErrNotMember.
+func (g *Group[T]) Leave(m *managedprocess.Member[T]) error {
+	c := g.c
+	c.mu.Lock()
+	rec := c.record(m)
+	_, in := rec.groupsOf()[g]
+	if in {
+		delete(rec.groups, g)
+	}
+	c.mu.Unlock()
+	if !in {
+		return fmt.Errorf("processgroup: leave %q: member %v: %w", g.name, idOf(m), fence.ErrNotMember)
+	}
+	g.remove(m, fmt.Errorf("%w: %s left group %q", fence.ErrLeft, m.ID(), g.name))
+	return nil
+}
+
+// record returns m's record if m runs in this coordinator. Callers hold c.mu.
+func (c *Coordinator[T]) record(m *managedprocess.Member[T]) *memberRecord[T] {
+	if m == nil {
+		return nil
+	}
+	rec := c.members[m.ID().Name]
+	if rec == nil || rec.m != m {
+		return nil
+	}
+	return rec
+}
+
+// groupsOf tolerates a nil record.
+func (rec *memberRecord[T]) groupsOf() map[*Group[T]]struct{} {
+	if rec == nil {
+		return nil
+	}
+	return rec.groups
+}
+
+func idOf[T any](m *managedprocess.Member[T]) fence.Identity {
+	if m == nil {
+		return fence.Identity{Name: "<nil>"}
+	}
+	return m.ID()
+}
+
+// join adds m to the membership.
+func (g *Group[T]) join(m *managedprocess.Member[T]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.view.index[m]; ok {
+		return
+	}
+	members := append(append(make([]*managedprocess.Member[T], 0, len(g.view.members)+1), g.view.members...), m)
+	g.view = newView(members)
+}
+
+// remove takes m out of the membership and settles its open rounds.
+func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i, ok := g.view.index[m]
+	if !ok {
+		return
+	}
+	members := make([]*managedprocess.Member[T], 0, len(g.view.members)-1)
+	members = append(append(members, g.view.members[:i]...), g.view.members[i+1:]...)
+	g.view = newView(members)
+	for _, b := range g.barriers {
+		for _, r := range append([]*round[T](nil), b.open...) {
+			g.departRound(r, m, cause)
+		}
+	}
+}

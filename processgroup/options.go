@@ -1,0 +1,56 @@
+package processgroup
+
+import (
+	"io"
+	"log/slog"
+)
+
+// Option configures a Coordinator.
+type Option interface{ apply(*config) }
+
+type config struct {
+	logger        *slog.Logger
+	inboxCapacity int
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithLogger logs membership changes and failed rounds to l. By default
+// muster logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithInboxCapacity sets the default inbox bound of members whose Spec does
+// not set one. Zero keeps managedprocess.DefaultInboxCapacity.
+func WithInboxCapacity(n int) Option {
+	return optionFunc(func(c *config) { c.inboxCapacity = n })
+}
+
+func newConfig(opts []Option) config {
+	c := config{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}
+
+// GroupOption configures a Group.
+type GroupOption interface{ applyGroup(*groupConfig) }
+
+type groupConfig struct {
+	survivors bool
+}
+
+type groupOptionFunc func(*groupConfig)
+
+func (f groupOptionFunc) applyGroup(c *groupConfig) { f(c) }
+
+// CompleteForSurvivors makes a round whose member departs complete for the
+// members that remain, listing the departed in Result.Departed, instead of
+// failing for everyone (the default).
+func CompleteForSurvivors() GroupOption {
+	return groupOptionFunc(func(c *groupConfig) { c.survivors = true })
+}

@@ -1,0 +1,31 @@
+package processgroup
+
+import (
+	"context"
+
+	"github.com/muster-go/muster/managedprocess"
+)
+
+// RunFunc is a member's body. It runs on its own goroutine; ctx is cancelled
+// when the coordinator closes or the member crashes, with the reason as its
+// cause. When RunFunc returns the member departs: its open rounds fail (or
+// complete for the survivors) with fence.ErrExited, and its reader handles
+// the messages already queued, then stops.
+type RunFunc[T any] func(ctx context.Context, m *managedprocess.Member[T]) error
+
+// Spec describes a member to spawn. Zero fields take the documented defaults.
+type Spec[T any] struct {
+	// Name is unique among running members; required.
+	Name string
+	// Groups are joined before the member starts, atomically with its start.
+	// They must exist.
+	Groups []string
+	// Run is the member's body. Nil means the member only handles messages
+	// and runs until the coordinator closes.
+	Run RunFunc[T]
+	// Handler handles incoming messages; nil consumes them unhandled.
+	Handler managedprocess.Handler[T]
+	// InboxCapacity bounds the member's inbox; 0 takes the coordinator's
+	// default.
+	InboxCapacity int
+}
