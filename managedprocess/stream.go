@@ -1,6 +1,8 @@
 package managedprocess
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 
 	"github.com/muster-go/muster/fence"
@@ -91,6 +93,7 @@ func (s *stream[T]) states() []StreamState {
 	for r, l := range s.links {
 		out = append(out, StreamState{Recipient: r.id, Sent: l.lastSent.Load(), Delivered: l.progress.Delivered()})
 	}
+	slices.SortFunc(out, func(a, b StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out
 }
 
