@@ -1,0 +1,98 @@
+package repro
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+)
+
+// Iteration is what the consumer saw in one iteration.
+type Iteration struct {
+	Index int
+	// Pending is how many markers of the iteration had not been handled
+	// when the consumer had arrived at the iteration barrier.
+	Pending int
+	// Missing is how many had still not been handled when the consumer's
+	// iteration barrier returned: zero is what a fence guarantees.
+	Missing int
+	// Latency is the consumer's barrier latency: from its arrival call to
+	// its return.
+	Latency time.Duration
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Mode         fence.Mode
+	Members      int // the consumer and the workers
+	Workers      int
+	Iterations   int
+	Burst        int
+	HandlerDelay time.Duration
+	Messages     int // markers sent
+	Handled      int // distinct markers handled by the end of the run
+
+	// Missing sums, over the iterations, the markers not yet handled when
+	// the consumer's iteration barrier returned; MissingIterations counts
+	// the iterations with any; FirstMissing lists the first few.
+	Missing           int
+	MissingIterations int
+	FirstMissing      []Marker
+	Duplicates        int // markers handled more than once
+	OutOfOrder        int // markers handled after a later marker of the same worker
+	Lost              int // markers never handled, even after the final drain
+
+	BarrierP50, BarrierP99, BarrierMax time.Duration
+	Elapsed                            time.Duration
+	PerIteration                       []Iteration
+
+	// OK: no marker missing at any release, none duplicated, out of order
+	// or lost.
+	OK bool
+}
+
+// Violations reports whether anything other than missing-at-release went
+// wrong: duplicates, out-of-order or lost markers are failures in every mode,
+// where missing markers are the expected outcome of a Rendezvous.
+func (r Report) Violations() bool { return r.Duplicates > 0 || r.OutOfOrder > 0 || r.Lost > 0 }
+
+// Percentile returns the p-th percentile (0 < p ≤ 100) of ds by the
+// nearest-rank method: the smallest value at least p % of the values are
+// less than or equal to. It returns 0 for no values. ds need not be sorted
+// and is not modified.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return nearestRank(s, p)
+}
+
+func nearestRank(sorted []time.Duration, p float64) time.Duration {
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	rank = min(max(rank, 1), len(sorted))
+	return sorted[rank-1]
+}
+
+// summarize fills the report's totals from its iterations and the ledger.
+func (r *Report) summarize(l *ledger) {
+	r.Handled, r.Duplicates, r.OutOfOrder, r.FirstMissing = l.totals()
+	r.Lost = r.Messages - r.Handled
+	lat := make([]time.Duration, len(r.PerIteration))
+	for i, it := range r.PerIteration {
+		r.Missing += it.Missing
+		if it.Missing > 0 {
+			r.MissingIterations++
+		}
+		lat[i] = it.Latency
+	}
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		r.BarrierP50 = nearestRank(lat, 50)
+		r.BarrierP99 = nearestRank(lat, 99)
+		r.BarrierMax = lat[len(lat)-1]
+	}
+	r.OK = r.Missing == 0 && !r.Violations()
+}

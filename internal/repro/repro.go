@@ -1,0 +1,212 @@
+// Package repro runs the scenario of barrier_delivery_fence_repro_test from
+// seed 003 against muster: W workers send a burst of markers to a slow
+// consumer and meet it at a barrier; when the consumer's barrier returns it
+// checks that it has already handled every marker of the iteration.
+//
+// Each iteration every member meets at a Rendezvous "handshake", each worker
+// sends its burst to the consumer and arrives at the "iteration" barrier in
+// the configured mode, and the consumer arrives too. The check runs at the
+// instant the consumer's iteration barrier returns. A DeliveryFence or
+// ProcessingFence must find nothing missing; a Rendezvous does not fence and
+// finds the markers still queued behind the slow handler. Those are handled
+// afterwards (the run ends with a local delivery fence on the consumer), so a
+// Rendezvous run terminates cleanly and markers that were late are told
+// apart from markers that were lost.
+package repro
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+)
+
+// closeGrace bounds how long Run waits for the coordinator to close once the
+// scenario ended: only a Gate that never returns can use it up.
+const closeGrace = 10 * time.Second
+
+// Run runs the scenario described by cfg and reports what the consumer saw.
+// It returns an error wrapping ErrInvalidConfig for a bad cfg, or the first
+// failure of a member (a barrier or send error) or ctx's error if the run did
+// not finish; the report is then partial. Its coordinator is closed and every
+// goroutine it started has exited when Run returns.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return Report{}, err
+	}
+	start := time.Now()
+	s := &scenario{cfg: cfg, ledger: newLedger(cfg.Workers, cfg.Iterations, cfg.Burst)}
+	c := processgroup.New[Marker]()
+	err := s.run(ctx, c)
+
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
+	defer cancel()
+	if cerr := c.Close(closeCtx); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("repro: %w", cerr))
+	}
+
+	rep := Report{
+		Mode: cfg.Mode, Members: cfg.Workers + 1, Workers: cfg.Workers,
+		Iterations: cfg.Iterations, Burst: cfg.Burst, HandlerDelay: cfg.HandlerDelay,
+		Messages: cfg.Messages(), PerIteration: s.iters, Elapsed: time.Since(start),
+	}
+	rep.summarize(s.ledger)
+	if err != nil {
+		rep.OK = false
+	}
+	return rep, err
+}
+
+type scenario struct {
+	cfg      Config
+	ledger   *ledger
+	group    *processgroup.Group[Marker]
+	consumer *managedprocess.Member[Marker]
+	iters    []Iteration // written by the consumer's run goroutine, read after it reported
+}
+
+// run spawns the members, starts them together and waits until each has
+// reported, the first failure, or the end of ctx.
+func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker]) error {
+	g, err := c.NewGroup(GroupName)
+	if err != nil {
+		return fmt.Errorf("repro: %w", err)
+	}
+	s.group = g
+	// Members wait for start: a round's membership is snapshotted at its
+	// first arrival, so nobody may arrive before everyone joined.
+	start := make(chan struct{})
+	results := make(chan error, s.cfg.Workers+1) // one per member: never blocks
+	s.consumer, err = c.Spawn(ctx, processgroup.Spec[Marker]{
+		Name:    ConsumerName,
+		Groups:  []string{GroupName},
+		Handler: s.handle,
+		Run:     s.member(start, results, s.consume),
+		// One iteration's markers always fit: workers are never held at
+		// Send by a consumer whose Gate waits for their arrival.
+		InboxCapacity: max(managedprocess.DefaultInboxCapacity, s.cfg.Workers*s.cfg.Burst),
+	})
+	if err != nil {
+		return fmt.Errorf("repro: %w", err)
+	}
+	for w := range s.cfg.Workers {
+		_, err := c.Spawn(ctx, processgroup.Spec[Marker]{
+			Name:   WorkerName(w),
+			Groups: []string{GroupName},
+			Run: s.member(start, results, func(ctx context.Context, m *managedprocess.Member[Marker]) error {
+				return s.work(ctx, m, w)
+			}),
+		})
+		if err != nil {
+			return fmt.Errorf("repro: %w", err)
+		}
+	}
+	close(start)
+	for range s.cfg.Workers + 1 {
+		select {
+		case err := <-results:
+			if err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
+		}
+	}
+	return nil
+}
+
+// member wraps a member's body: wait for the start, run, report, then stay a
+// member until the coordinator closes (a member whose run returns departs).
+func (s *scenario) member(start <-chan struct{}, results chan<- error,
+	body func(context.Context, *managedprocess.Member[Marker]) error) processgroup.RunFunc[Marker] {
+	return func(ctx context.Context, m *managedprocess.Member[Marker]) error {
+		select {
+		case <-start:
+		case <-ctx.Done():
+			return nil
+		}
+		err := body(ctx, m)
+		results <- err
+		if err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
+}
+
+// work is worker w's body.
+func (s *scenario) work(ctx context.Context, m *managedprocess.Member[Marker], w int) error {
+	for it := range s.cfg.Iterations {
+		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
+			return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+		}
+		for seq := range s.cfg.Burst {
+			if err := m.SendTo(ctx, s.consumer, Marker{Worker: w, Iteration: it, Seq: seq}); err != nil {
+				return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+			}
+		}
+		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
+		if err != nil {
+			return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+		}
+		if s.cfg.OnArrive != nil {
+			s.cfg.OnArrive(w, it)
+		}
+		if _, err := a.Wait(ctx); err != nil {
+			return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+		}
+	}
+	return nil
+}
+
+// consume is the consumer's body: the check runs the instant its iteration
+// barrier returns.
+func (s *scenario) consume(ctx context.Context, m *managedprocess.Member[Marker]) error {
+	s.iters = make([]Iteration, 0, s.cfg.Iterations)
+	for it := range s.cfg.Iterations {
+		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
+			return fmt.Errorf("repro: consumer, iteration %d: %w", it, err)
+		}
+		t0 := time.Now()
+		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
+		if err != nil {
+			return fmt.Errorf("repro: consumer, iteration %d: %w", it, err)
+		}
+		pending := s.ledger.unhandled(it)
+		if s.cfg.OnArrive != nil {
+			s.cfg.OnArrive(Consumer, it)
+		}
+		if _, err := a.Wait(ctx); err != nil {
+			return fmt.Errorf("repro: consumer, iteration %d: %w", it, err)
+		}
+		latency := time.Since(t0)
+		missing := s.ledger.release(it)
+		s.iters = append(s.iters, Iteration{Index: it, Pending: pending, Missing: missing, Latency: latency})
+		if s.cfg.OnRelease != nil {
+			s.cfg.OnRelease(it, missing)
+		}
+	}
+	// Every marker was queued before its worker arrived at the last
+	// iteration barrier, which has released: this local fence waits for the
+	// stragglers a Rendezvous left behind, so that late is told from lost.
+	if err := m.WaitForDeliveryFence(ctx); err != nil {
+		return fmt.Errorf("repro: consumer, final drain: %w", err)
+	}
+	return nil
+}
+
+// handle is the consumer's handler: the gate, the work, then the record.
+func (s *scenario) handle(_ context.Context, msg managedprocess.Message[Marker]) {
+	if s.cfg.Gate != nil {
+		s.cfg.Gate(msg.Body)
+	}
+	if s.cfg.HandlerDelay > 0 {
+		time.Sleep(s.cfg.HandlerDelay)
+	}
+	s.ledger.record(msg.Body)
+}
