@@ -48,7 +48,7 @@ func (n *notifier) Notify(*progress.Counter) { n.n.Add(1) }
 // world is a set of started members sharing a directory; Close stops them
 // and waits for their readers.
 type world[T any] struct {
-	t      *testing.T
+	t      testing.TB
 	dir    *directory[T]
 	notify *notifier
 	ctx    context.Context
@@ -59,7 +59,7 @@ type world[T any] struct {
 	expectCrashes bool
 }
 
-func newWorld[T any](t *testing.T) *world[T] {
+func newWorld[T any](t testing.TB) *world[T] {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &world[T]{t: t, dir: &directory[T]{members: map[string]*managedprocess.Member[T]{}}, notify: &notifier{}, ctx: ctx, cancel: cancel, crashes: make(chan *fence.PanicError, 16)}
 	t.Cleanup(w.close)
@@ -108,7 +108,7 @@ func (w *world[T]) close() {
 }
 
 // within fails the test unless ch is closed or receives within 5 s.
-func within[T any](t *testing.T, ch <-chan T) {
+func within[T any](t testing.TB, ch <-chan T) {
 	t.Helper()
 	select {
 	case <-ch:

@@ -2,8 +2,8 @@ package managedprocess
 
 import (
 	"context"
+	"errors"
 	"sync"
-	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 )
@@ -40,8 +40,7 @@ type inbox[T any] struct {
 	mu       sync.Mutex
 	items    []entry[T]
 	capacity int
-	queued   atomic.Int64 // len(items), read without the lock by waitRoom's fast path
-	sleeping bool         // the reader waits on wake
+	sleeping bool // the reader waits on wake
 	wake     chan struct{}
 	space    chan struct{} // closed when room frees; nil while no sender waits
 	mode     readerMode
@@ -52,13 +51,16 @@ func newInbox[T any](capacity int) *inbox[T] {
 	return &inbox[T]{capacity: capacity, wake: make(chan struct{}, 1)}
 }
 
+// errFull is push's answer to a bounded push into a full inbox.
+var errFull = errors.New("managedprocess: inbox full")
+
 // full reports whether a bounded send must wait. Callers hold mu.
 func (ib *inbox[T]) full() bool { return len(ib.items) >= ib.capacity }
 
 // waitRoom blocks until the inbox has room, the inbox is closed (push then
 // reports it) or ctx ends.
 func (ib *inbox[T]) waitRoom(ctx context.Context) error {
-	for ib.queued.Load() >= int64(ib.capacity) {
+	for {
 		ib.mu.Lock()
 		if !ib.full() || ib.closed != nil {
 			ib.mu.Unlock()
@@ -75,21 +77,37 @@ func (ib *inbox[T]) waitRoom(ctx context.Context) error {
 			return fence.ContextError(ctx)
 		}
 	}
-	return nil
 }
 
-// push appends one entry and wakes the reader if it sleeps. It returns the
-// inbox's close error, leaving the inbox unchanged, once it is closed.
-func (ib *inbox[T]) push(e entry[T]) error {
+// push appends a message and wakes the reader if it sleeps. It returns the
+// inbox's close error once it is closed, and errFull if bounded is set and
+// the inbox is full; either leaves the inbox unchanged.
+func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
 	ib.mu.Lock()
 	if ib.closed != nil {
 		ib.mu.Unlock()
 		return ib.closed
 	}
-	ib.items = append(ib.items, e)
-	ib.queued.Store(int64(len(ib.items)))
+	if bounded && ib.full() {
+		ib.mu.Unlock()
+		return errFull
+	}
+	ib.items = append(ib.items, entry[T]{link: l, seq: seq})
+	ib.items[len(ib.items)-1].body = *body
 	ib.wakeReader()
 	ib.mu.Unlock()
+	return nil
+}
+
+// pushMarker appends a local fence marker, ignoring the bound.
+func (ib *inbox[T]) pushMarker(mk *marker) error {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	if ib.closed != nil {
+		return ib.closed
+	}
+	ib.items = append(ib.items, entry[T]{marker: mk})
+	ib.wakeReader()
 	return nil
 }
 
@@ -145,7 +163,6 @@ func (ib *inbox[T]) take(ctx context.Context, buf []entry[T]) ([]entry[T], reade
 	}
 	batch := ib.items
 	ib.items = buf[:0]
-	ib.queued.Store(0)
 	ib.releaseSenders()
 	mode := ib.mode
 	ib.mu.Unlock()

@@ -1,8 +1,6 @@
 package managedprocess
 
 import (
-	"sync/atomic"
-
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/progress"
 )
@@ -11,7 +9,7 @@ import (
 type link[T any] struct {
 	to       *Member[T]
 	sender   fence.Identity
-	lastSent atomic.Uint64 // last sequence addressed to the recipient; written under the sender's stream lock
+	lastSent uint64 // last sequence addressed to the recipient; guarded by the sender's stream lock
 	progress *progress.Counter
 	dirty    bool // in the sender's dirty list; guarded by the sender's stream lock
 }

@@ -24,55 +24,61 @@ func (m *Member[T]) read(ctx context.Context) {
 		if len(batch) == 0 && mode != modeRun {
 			return
 		}
-		for i := range batch {
-			if mode == modeDrop {
-				m.drop(&batch[i])
-			} else if !m.handle(ctx, &batch[i]) {
-				mode = modeDrop
+		rest := batch
+		if mode != modeDrop {
+			n, perr := m.handleAll(ctx, batch)
+			if perr != nil {
+				m.crash(perr)
 			}
+			rest = batch[n:]
+		}
+		for i := range rest {
+			m.drop(&rest[i])
 		}
 		clear(batch)
 		buf = batch
 	}
 }
 
-// handle runs the handler and post-handler work for one entry and publishes
-// its progress. It reports false when the handler panicked: the member
-// crashed and the rest of the batch must be dropped.
-func (m *Member[T]) handle(ctx context.Context, e *entry[T]) bool {
-	if e.marker != nil {
-		close(e.marker.done)
-		return true
-	}
-	if perr := m.runHandler(ctx, e); perr != nil {
-		m.crash(perr)
-		m.stats.dropped.Add(1)
-		m.notifyDeliveryProgress(e)
-		return false
-	}
-	m.stats.handled.Add(1)
-	m.notifyDeliveryProgress(e)
-	return true
-}
-
-// runHandler calls the handler and then the post-handler work it scheduled,
-// turning a panic into a PanicError.
-func (m *Member[T]) runHandler(ctx context.Context, e *entry[T]) (perr *fence.PanicError) {
+// handleAll runs the handler and post-handler work for each entry in order,
+// publishing its progress after each. It returns how many entries it
+// consumed; when a handler panics it stops at the panicking entry and
+// returns the panic: the member crashed and the rest must be dropped.
+func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, perr *fence.PanicError) {
+	handled := 0
 	defer func() {
+		m.stats.handled.Add(uint64(handled))
 		if v := recover(); v != nil {
+			clear(m.post)
 			m.post = m.post[:0]
 			perr = &fence.PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	if m.handler != nil {
-		m.handler(ctx, Message[T]{From: e.link.sender, Seq: e.seq, Body: e.body})
+	for n = 0; n < len(batch); n++ {
+		e := &batch[n]
+		if e.marker != nil {
+			close(e.marker.done)
+			continue
+		}
+		if m.handler != nil {
+			m.handler(ctx, Message[T]{From: e.link.sender, Seq: e.seq, Body: e.body})
+		}
+		if len(m.post) > 0 {
+			m.runPost()
+		}
+		handled++
+		m.notifyDeliveryProgress(e)
 	}
+	return n, nil
+}
+
+// runPost runs the post-handler work the handler scheduled, in order.
+func (m *Member[T]) runPost() {
 	for i := 0; i < len(m.post); i++ {
 		m.post[i]()
 		m.post[i] = nil
 	}
 	m.post = m.post[:0]
-	return nil
 }
 
 // drop consumes an entry without handling it.
@@ -125,7 +131,7 @@ func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
 		return m.errorf("delivery fence: %w", fence.ErrInHandler)
 	}
 	mk := &marker{done: make(chan struct{})}
-	if err := m.inbox.push(entry[T]{marker: mk}); err != nil {
+	if err := m.inbox.pushMarker(mk); err != nil {
 		return m.errorf("delivery fence: %w", err)
 	}
 	select {

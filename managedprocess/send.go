@@ -26,12 +26,16 @@ func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 
 // SendTo is Send to a recipient already resolved, skipping the name lookup.
 func (m *Member[T]) SendTo(ctx context.Context, to *Member[T], msg T) error {
-	if !m.inHandlerOf(ctx) {
+	bounded := !m.inHandlerOf(ctx)
+	for {
+		err := m.out.sendOne(to, &msg, bounded)
+		if err != errFull {
+			return m.sendError(to, err)
+		}
 		if err := to.inbox.waitRoom(ctx); err != nil {
-			return m.errorf("send to %s: %w", to.id, err)
+			return m.sendError(to, err)
 		}
 	}
-	return m.deliver(to, msg)
 }
 
 // TrySend is Send that never blocks: if the recipient's inbox is full it
@@ -41,18 +45,18 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 	if err != nil {
 		return err
 	}
-	if r.inbox.queued.Load() >= int64(r.inbox.capacity) {
-		return m.errorf("send to %s: %w", r.id, fence.ErrWouldBlock)
+	err = m.out.sendOne(r, &msg, true)
+	if err == errFull {
+		err = fence.ErrWouldBlock
 	}
-	return m.deliver(r, msg)
+	return m.sendError(r, err)
 }
 
-func (m *Member[T]) deliver(to *Member[T], msg T) error {
-	one := [1]*Member[T]{to}
-	if _, err := m.out.deliver(one[:], msg); err != nil {
-		return m.errorf("send to %s: %w", to.id, err)
+func (m *Member[T]) sendError(to *Member[T], err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	return m.errorf("send to %s: %w", to.id, err)
 }
 
 // Publish queues msg, as one message of m's stream, for every member of group
@@ -81,7 +85,7 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 			}
 		}
 	}
-	m.out.deliver(to, msg)
+	m.out.sendAll(to, &msg)
 	return nil
 }
 

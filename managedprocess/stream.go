@@ -18,11 +18,15 @@ type stream[T any] struct {
 	owner   fence.Identity
 	leading uint64 // last sequence assigned
 	links   map[*Member[T]]*link[T]
+	last    *link[T]   // the most recent link used: most sends repeat a recipient
 	dirty   []*link[T] // links that may have undelivered messages
 }
 
 // linkTo returns the link to recipient, creating it. Callers hold mu.
 func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
+	if s.last != nil && s.last.to == to {
+		return s.last
+	}
 	l := s.links[to]
 	if l == nil {
 		if s.links == nil {
@@ -31,37 +35,48 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 		l = &link[T]{to: to, sender: s.owner, progress: progress.NewCounter()}
 		s.links[to] = l
 	}
+	s.last = l
 	return l
 }
 
-// deliver queues body for every recipient under one new sequence number. It
-// returns the number of recipients that accepted it and the first refusal.
-// It never waits: callers wait for room first.
-func (s *stream[T]) deliver(to []*Member[T], body T) (int, error) {
+// sendOne queues body for one recipient as the next message of the stream.
+// With bounded set it refuses with errFull, taking no sequence, when the
+// recipient's inbox is full. It never waits.
+func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.linkTo(to)
+	seq := s.leading + 1
+	if err := to.inbox.push(l, seq, body, bounded); err != nil {
+		return err
+	}
+	s.sent(l, seq)
+	return nil
+}
+
+// sendAll queues body for every recipient under one new sequence number,
+// ignoring inbox bounds (callers wait for room first). Recipients that
+// refuse it (they departed) are skipped.
+func (s *stream[T]) sendAll(to []*Member[T], body *T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := s.leading + 1
-	accepted := 0
-	var first error
 	for _, r := range to {
 		l := s.linkTo(r)
-		if err := r.inbox.push(entry[T]{link: l, seq: seq, body: body}); err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
-		}
-		accepted++
-		l.lastSent.Store(seq)
-		if !l.dirty {
-			l.dirty = true
-			s.dirty = append(s.dirty, l)
+		if r.inbox.push(l, seq, body, false) == nil {
+			s.sent(l, seq)
 		}
 	}
-	if accepted > 0 {
-		s.leading = seq
+}
+
+// sent records that seq was queued on l. Callers hold mu.
+func (s *stream[T]) sent(l *link[T], seq uint64) {
+	s.leading = seq
+	l.lastSent = seq
+	if !l.dirty {
+		l.dirty = true
+		s.dirty = append(s.dirty, l)
 	}
-	return accepted, first
 }
 
 // pending appends to dst the targets of the links that have undelivered
@@ -72,7 +87,7 @@ func (s *stream[T]) pending(dst []Target) []Target {
 	defer s.mu.Unlock()
 	keep := s.dirty[:0]
 	for _, l := range s.dirty {
-		sent := l.lastSent.Load()
+		sent := l.lastSent
 		if l.progress.Delivered() >= sent {
 			l.dirty = false
 			continue
@@ -91,7 +106,7 @@ func (s *stream[T]) states() []StreamState {
 	defer s.mu.Unlock()
 	out := make([]StreamState, 0, len(s.links))
 	for r, l := range s.links {
-		out = append(out, StreamState{Recipient: r.id, Sent: l.lastSent.Load(), Delivered: l.progress.Delivered()})
+		out = append(out, StreamState{Recipient: r.id, Sent: l.lastSent, Delivered: l.progress.Delivered()})
 	}
 	slices.SortFunc(out, func(a, b StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out
