@@ -53,11 +53,15 @@ func New[T any](opts ...Option) *Coordinator[T] {
 }
 
 // Lookup returns the running member called name, or an error wrapping
-// fence.ErrUnknownMember. It implements managedprocess.Directory.
+// fence.ErrUnknownMember (fence.ErrClosed once closed). It implements
+// managedprocess.Directory.
 func (c *Coordinator[T]) Lookup(name string) (*managedprocess.Member[T], error) {
 	c.mu.RLock()
-	rec := c.members[name]
+	rec, closed := c.members[name], c.closed
 	c.mu.RUnlock()
+	if closed {
+		return nil, errClosed("lookup " + name)
+	}
 	if rec == nil {
 		return nil, fmt.Errorf("processgroup: member %q: %w", name, fence.ErrUnknownMember)
 	}

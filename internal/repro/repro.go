@@ -45,14 +45,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
 	defer cancel()
+	var iters []Iteration
 	if cerr := c.Close(closeCtx); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("repro: %w", cerr))
+	} else {
+		iters = s.iters // the consumer's goroutine has exited
 	}
 
 	rep := Report{
 		Mode: cfg.Mode, Members: cfg.Workers + 1, Workers: cfg.Workers,
 		Iterations: cfg.Iterations, Burst: cfg.Burst, HandlerDelay: cfg.HandlerDelay,
-		Messages: cfg.Messages(), PerIteration: s.iters, Elapsed: time.Since(start),
+		Messages: cfg.Messages(), PerIteration: iters, Elapsed: time.Since(start),
 	}
 	rep.summarize(s.ledger)
 	if err != nil {
@@ -115,6 +118,9 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 		case <-ctx.Done():
 			return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
 		}
+	}
+	if ctx.Err() != nil { // ended while the last results came in
+		return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
 	}
 	return nil
 }

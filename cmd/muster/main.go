@@ -1,0 +1,66 @@
+// Command muster is muster's runnable demo.
+//
+//	muster repro [flags]   run the delivery-fence repro scenario of seed 003
+//
+// Run "muster repro -h" for the flags. Exit status: 0 when the run is OK (or
+// when -mode rendezvous shows the missing markers it is expected to show), 1
+// when a fence missed a marker or the run failed, 2 on usage errors.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program minus the process: it parses args (without the
+// program name), writes to stdout and stderr and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "muster: missing subcommand")
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "repro":
+		return reproCommand(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "muster: unknown subcommand %q\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: muster <subcommand> [flags]
+
+subcommands:
+  repro   run the delivery-fence repro: workers send bursts of markers to a slow
+          consumer and meet it at a barrier; the consumer checks at its release
+          that every marker was handled ("muster repro -h" for flags)
+  help    print this message
+`)
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/repro"
+)
+
+// reproOptions are the repro subcommand's flags.
+type reproOptions struct {
+	cfg     repro.Config
+	json    bool
+	timeout time.Duration
+}
+
+// parseRepro parses the repro flags. It returns flag.ErrHelp for -h (usage
+// already printed) and a flagError for what the flag package already
+// reported.
+func parseRepro(args []string, stderr io.Writer) (opts reproOptions, err error) {
+	def := repro.DefaultConfig()
+	fs := flag.NewFlagSet("muster repro", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mode := fs.String("mode", def.Mode.String(), "iteration barrier mode: rendezvous, delivery or processing")
+	fs.IntVar(&opts.cfg.Workers, "workers", def.Workers, "worker members sending markers (≥ 1)")
+	fs.IntVar(&opts.cfg.Iterations, "iterations", def.Iterations, "iterations (≥ 1)")
+	fs.IntVar(&opts.cfg.Burst, "burst", def.Burst, "markers per worker per iteration (≥ 1)")
+	fs.DurationVar(&opts.cfg.HandlerDelay, "handler-delay", def.HandlerDelay, "consumer's work per marker, slept in its handler (≥ 0; the OS timer may round small values up)")
+	fs.DurationVar(&opts.timeout, "timeout", 60*time.Second, "give up after this long (> 0)")
+	fs.BoolVar(&opts.json, "json", false, "print one JSON object instead of the summary")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: muster repro [flags]
+
+Workers send bursts of markers to a slow consumer, then meet it at a barrier in
+the chosen mode; when the consumer's barrier returns it checks that every marker
+of the iteration was already handled. delivery and processing must miss none;
+rendezvous does not fence and is expected to miss some (exit 0 either way).
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return opts, err
+		}
+		return opts, flagError{err}
+	}
+	if fs.NArg() > 0 {
+		return opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if opts.cfg.Mode, err = fence.ParseMode(*mode); err != nil {
+		return opts, err
+	}
+	if opts.timeout <= 0 {
+		return opts, fmt.Errorf("-timeout must be positive, got %v", opts.timeout)
+	}
+	if err := opts.cfg.Validate(); err != nil {
+		return opts, err
+	}
+	return opts, nil
+}
+
+// reproCommand runs "muster repro".
+func reproCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseRepro(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case err != nil:
+		if !isFlagPackageError(err) {
+			fmt.Fprintf(stderr, "muster repro: %v\n", err)
+			fmt.Fprintln(stderr, `run "muster repro -h" for usage`)
+		}
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
+	defer cancel()
+	rep, err := repro.Run(ctx, opts.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "muster repro: %v\n", err)
+		return exitFail
+	}
+	if opts.json {
+		if err := writeJSON(stdout, rep); err != nil {
+			fmt.Fprintf(stderr, "muster repro: %v\n", err)
+			return exitFail
+		}
+	} else {
+		writeSummary(stdout, rep)
+	}
+	return exitStatus(rep)
+}
+
+// exitStatus is 0 for an OK run and for a Rendezvous whose only finding is
+// the missing markers it demonstrates; 1 when a fence missed a marker or any
+// marker was duplicated, reordered or lost.
+func exitStatus(rep repro.Report) int {
+	switch {
+	case rep.OK:
+		return exitOK
+	case rep.Mode == fence.Rendezvous && !rep.Violations():
+		return exitOK
+	default:
+		return exitFail
+	}
+}
+
+// flagError marks errors the flag package already printed with the usage.
+type flagError struct{ error }
+
+func isFlagPackageError(err error) bool {
+	var fe flagError
+	return errors.As(err, &fe)
+}

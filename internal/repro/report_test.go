@@ -1,0 +1,95 @@
+package repro
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(ns ...int) []time.Duration {
+		out := make([]time.Duration, len(ns))
+		for i, n := range ns {
+			out[i] = time.Duration(n) * time.Millisecond
+		}
+		return out
+	}
+	assert.Zero(t, Percentile(nil, 50))
+	assert.Equal(t, 7*time.Millisecond, Percentile(ms(7), 50))
+	assert.Equal(t, 7*time.Millisecond, Percentile(ms(7), 99))
+
+	// Nearest rank on 1..100: p50 is the 50th value, p99 the 99th.
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = 100 - i // unsorted on purpose
+	}
+	d := ms(hundred...)
+	assert.Equal(t, 50*time.Millisecond, Percentile(d, 50))
+	assert.Equal(t, 99*time.Millisecond, Percentile(d, 99))
+	assert.Equal(t, 100*time.Millisecond, Percentile(d, 100))
+	assert.Equal(t, 1*time.Millisecond, Percentile(d, 0.5))
+	assert.Equal(t, 1*time.Millisecond, Percentile(d, 0), "p0 clamps to the minimum")
+	assert.Equal(t, time.Duration(100), d[0]/time.Millisecond, "Percentile must not sort its input")
+
+	// Small samples: p99 of 4 values is the maximum, p50 the 2nd.
+	four := ms(40, 10, 30, 20)
+	assert.Equal(t, 20*time.Millisecond, Percentile(four, 50))
+	assert.Equal(t, 40*time.Millisecond, Percentile(four, 99))
+	// 64 iterations (the default run): p99 is the 64th value, p50 the 32nd.
+	sixtyfour := make([]int, 64)
+	for i := range sixtyfour {
+		sixtyfour[i] = i + 1
+	}
+	assert.Equal(t, 32*time.Millisecond, Percentile(ms(sixtyfour...), 50))
+	assert.Equal(t, 64*time.Millisecond, Percentile(ms(sixtyfour...), 99))
+}
+
+func TestSummarize(t *testing.T) {
+	l := newLedger(2, 3, 2)
+	for _, mk := range []Marker{
+		{0, 0, 0}, {0, 0, 1}, {1, 0, 0}, {1, 0, 1}, // iteration 0 complete
+		{0, 1, 1}, {0, 1, 0}, // out of order
+		{0, 1, 1},                       // duplicate
+		{1, 1, 0},                       // {1,1,1} is missing at release, handled later
+		{9, 0, 0}, {0, 7, 0}, {0, 0, 5}, // nobody sent these
+	} {
+		l.record(mk)
+	}
+	r := Report{Messages: 12}
+	r.PerIteration = append(r.PerIteration,
+		Iteration{Index: 0, Missing: l.release(0), Latency: 3 * time.Millisecond},
+		Iteration{Index: 1, Missing: l.release(1), Latency: time.Millisecond},
+	)
+	l.record(Marker{1, 1, 1})
+	r.PerIteration = append(r.PerIteration, Iteration{Index: 2, Missing: l.release(2), Latency: 2 * time.Millisecond})
+	r.summarize(l)
+
+	assert.Equal(t, []int{0, 1, 4}, []int{r.PerIteration[0].Missing, r.PerIteration[1].Missing, r.PerIteration[2].Missing})
+	assert.Equal(t, 5, r.Missing)
+	assert.Equal(t, 2, r.MissingIterations)
+	assert.Equal(t, []Marker{{1, 1, 1}, {0, 2, 0}, {0, 2, 1}, {1, 2, 0}, {1, 2, 1}}, r.FirstMissing)
+	assert.Equal(t, 8, r.Handled)
+	assert.Equal(t, 4, r.Lost)
+	assert.Equal(t, 1, r.Duplicates)
+	assert.Equal(t, 4, r.OutOfOrder, "one reordered marker and three unknown ones")
+	assert.Equal(t, 2*time.Millisecond, r.BarrierP50)
+	assert.Equal(t, 3*time.Millisecond, r.BarrierP99)
+	assert.Equal(t, 3*time.Millisecond, r.BarrierMax)
+	assert.False(t, r.OK)
+	assert.True(t, r.Violations())
+
+	clean := Report{Messages: 0}
+	clean.summarize(newLedger(1, 1, 1))
+	assert.True(t, clean.OK)
+	assert.False(t, clean.Violations())
+}
+
+func TestFirstMissingIsBounded(t *testing.T) {
+	l := newLedger(4, 2, 8)
+	assert.Equal(t, 32, l.release(0))
+	assert.Equal(t, 32, l.release(1))
+	_, _, _, first := l.totals()
+	assert.Len(t, first, MaxFirstMissing)
+	assert.Equal(t, Marker{0, 0, 7}, first[MaxFirstMissing-1])
+}
