@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 )
@@ -44,7 +45,8 @@ type inbox[T any] struct {
 	wake     chan struct{}
 	space    chan struct{} // closed when room frees; nil while no sender waits
 	mode     readerMode
-	closed   error // non-nil: sends are refused with it
+	dropping atomic.Bool // mode is modeDrop; read by the reader between messages
+	closed   error       // non-nil: sends are refused with it
 }
 
 func newInbox[T any](capacity int) *inbox[T] {
@@ -131,6 +133,7 @@ func (ib *inbox[T]) close(cause error, mode readerMode) {
 	}
 	if mode > ib.mode {
 		ib.mode = mode
+		ib.dropping.Store(mode == modeDrop)
 	}
 	ib.releaseSenders()
 	ib.wakeReader()

@@ -42,19 +42,19 @@ func (m *Member[T]) read(ctx context.Context) {
 
 // handleAll runs the handler and post-handler work for each entry in order,
 // publishing its progress after each. It returns how many entries it
-// consumed; when a handler panics it stops at the panicking entry and
-// returns the panic: the member crashed and the rest must be dropped.
+// consumed. It stops early when the inbox turns to dropping (a crash or a
+// close while the batch was being handled) and, when a handler panics, at
+// the panicking entry, returning the panic: the member crashed. The rest of
+// the batch must be dropped.
 func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, perr *fence.PanicError) {
-	handled := 0
 	defer func() {
-		m.stats.handled.Add(uint64(handled))
 		if v := recover(); v != nil {
 			clear(m.post)
 			m.post = m.post[:0]
 			perr = &fence.PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	for n = 0; n < len(batch); n++ {
+	for n = 0; n < len(batch) && !m.inbox.dropping.Load(); n++ {
 		e := &batch[n]
 		if e.marker != nil {
 			close(e.marker.done)
@@ -66,7 +66,7 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 		if len(m.post) > 0 {
 			m.runPost()
 		}
-		handled++
+		m.stats.handled.Add(1)
 		m.notifyDeliveryProgress(e)
 	}
 	return n, nil

@@ -130,7 +130,7 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 	}
 	r.arrived[i] = true
 	r.nIn++
-	if mode == fence.DeliveryFence {
+	if mode.Drains() {
 		r.targets = m.PendingTargets(r.targets)
 	}
 	if r.allIn() {

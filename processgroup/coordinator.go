@@ -17,7 +17,7 @@ type Coordinator[T any] struct {
 	cfg     config
 	ctx     context.Context // the coordinator's lifetime; cancelled by Close with cause fence.ErrClosed
 	cancel  context.CancelCauseFunc
-	watcher *watcher.Watcher[*round[T]]
+	watcher *watcher.Watcher[*drain[T]]
 	running sync.WaitGroup // one per member supervisor goroutine
 
 	mu      sync.RWMutex

@@ -6,46 +6,63 @@ import (
 	"github.com/muster-go/muster/watcher"
 )
 
+// drain is one hand-over of a round to the watcher. A round whose targets
+// change while it drains (a departure under CompleteForSurvivors) is handed
+// over again as a new drain, and the old one is dropped.
+type drain[T any] struct{ r *round[T] }
+
 // startDrain moves a round whose members are all in to its drain phase.
 // Rendezvous releases at once. A fence round keeps only its unmet targets:
 // with none left it releases at once (the watcher's level check, done
 // inline); otherwise the watcher owns the drain. Callers hold mu; it never
 // waits.
 func (g *Group[T]) startDrain(r *round[T]) {
-	switch r.mode {
-	case fence.Rendezvous:
+	if r.mode == fence.Rendezvous {
 		g.release(r)
 		return
-	case fence.ProcessingFence:
-		r.targets = r.snapshotTargets(r.targets[:0])
-	default:
-		r.targets = unmet(r.targets)
 	}
+	if r.mode == fence.ProcessingFence {
+		r.targets = r.snapshotTargets(r.targets[:0])
+	}
+	g.handOver(r)
+}
+
+// handOver gives r's unmet targets to the watcher as a new drain, dropping
+// the previous one, or releases r when none is left. Callers hold mu.
+func (g *Group[T]) handOver(r *round[T]) {
+	if r.drain != nil {
+		g.c.watcher.Drop(r.drain)
+		r.drain = nil
+	}
+	r.targets = r.unmet(r.targets)
 	if len(r.targets) == 0 {
 		g.release(r)
 		return
 	}
 	r.phase = draining
-	g.c.watcher.Submit(r, watcherTargets(r.targets))
+	r.drain = &drain[T]{r: r}
+	g.c.watcher.Submit(r.drain, watcherTargets(r.targets))
 }
 
 // onDrained is the watcher's callback, on its goroutine, once every target
-// it holds for r is met. A ProcessingFence round snapshots the members'
-// streams again and drains what handlers sent meanwhile; a round that finds
-// nothing new is released.
-func (c *Coordinator[T]) onDrained(r *round[T]) []watcher.Target {
+// it holds for a drain is met. A ProcessingFence round snapshots the
+// members' streams again and drains what handlers sent meanwhile; a round
+// that finds nothing new is released.
+func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
+	r := d.r
 	g := r.g
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if r.phase != draining {
+	if r.phase != draining || r.drain != d {
 		return nil
 	}
 	if r.mode == fence.ProcessingFence {
-		r.targets = r.snapshotTargets(r.targets[:0])
+		r.targets = r.unmet(r.snapshotTargets(r.targets[:0]))
 		if len(r.targets) > 0 {
 			return watcherTargets(r.targets)
 		}
 	}
+	r.drain = nil
 	g.release(r)
 	return nil
 }
@@ -58,8 +75,9 @@ func (g *Group[T]) release(r *round[T]) {
 
 // fail completes r with cause for every waiter. Callers hold mu.
 func (g *Group[T]) fail(r *round[T], cause error) {
-	if r.phase == draining {
-		g.c.watcher.Drop(r)
+	if r.drain != nil {
+		g.c.watcher.Drop(r.drain)
+		r.drain = nil
 	}
 	r.err = cause
 	r.missing = r.notArrived()
@@ -82,9 +100,12 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 	r.gone[i] = true
 	if !r.arrived[i] {
 		r.nIn++
-		if r.phase == arriving && r.allIn() {
-			g.startDrain(r)
-		}
+	}
+	switch {
+	case r.phase == draining:
+		g.handOver(r) // without the departed member's targets
+	case r.allIn():
+		g.startDrain(r)
 	}
 }
 
@@ -100,24 +121,38 @@ func (g *Group[T]) close() {
 	}
 }
 
-// snapshotTargets appends the pending targets of every member's stream.
+// snapshotTargets appends the pending targets of the streams of every member
+// that has not departed.
 func (r *round[T]) snapshotTargets(dst []managedprocess.Target) []managedprocess.Target {
-	for _, m := range r.view.members {
-		dst = m.PendingTargets(dst)
+	for i, m := range r.view.members {
+		if !r.gone[i] {
+			dst = m.PendingTargets(dst)
+		}
 	}
 	return dst
 }
 
-// unmet filters targets in place, keeping those not yet reached.
-func unmet(targets []managedprocess.Target) []managedprocess.Target {
+// unmet filters targets in place, keeping those not yet reached that do not
+// involve a member that departed from the round: its targets are cleared.
+func (r *round[T]) unmet(targets []managedprocess.Target) []managedprocess.Target {
 	keep := targets[:0]
 	for _, t := range targets {
-		if t.Counter.Delivered() < t.Seq {
+		if t.Counter.Delivered() < t.Seq && !r.involvesDeparted(t.Target) {
 			keep = append(keep, t)
 		}
 	}
 	clear(targets[len(keep):])
 	return keep
+}
+
+// involvesDeparted reports whether t's sender or recipient departed from r.
+func (r *round[T]) involvesDeparted(t fence.Target) bool {
+	for _, d := range r.departed {
+		if d.Member == t.Sender || d.Member == t.Recipient {
+			return true
+		}
+	}
+	return false
 }
 
 func watcherTargets(ts []managedprocess.Target) []watcher.Target {

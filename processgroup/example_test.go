@@ -18,12 +18,16 @@ func ExampleGroup_Barrier_rendezvous() {
 	defer c.Close(ctx)
 	g, _ := c.NewGroup("crew")
 
+	// Membership is snapshotted when a round starts: hold everyone until
+	// all members have joined.
+	start := make(chan struct{})
 	results := make(chan fence.Result, 3)
 	for _, name := range []string{"ann", "bob", "cat"} {
 		c.Spawn(ctx, processgroup.Spec[string]{
 			Name:   name,
 			Groups: []string{"crew"},
 			Run: func(ctx context.Context, m *managedprocess.Member[string]) error {
+				<-start
 				res, err := g.Barrier(ctx, m, "start", fence.Rendezvous)
 				if err != nil {
 					return err
@@ -34,6 +38,7 @@ func ExampleGroup_Barrier_rendezvous() {
 			},
 		})
 	}
+	close(start)
 	for range 3 {
 		fmt.Println(<-results)
 	}
@@ -57,12 +62,14 @@ func ExampleGroup_Barrier_deliveryFence() {
 		Groups:  []string{"phase"},
 		Handler: func(_ context.Context, msg managedprocess.Message[int]) { sum.Add(int64(msg.Body)) },
 	})
+	start := make(chan struct{}) // everyone joins before the first round starts
 	done := make(chan error, 2)
 	for _, name := range []string{"w1", "w2"} {
 		c.Spawn(ctx, processgroup.Spec[int]{
 			Name:   name,
 			Groups: []string{"phase"},
 			Run: func(ctx context.Context, m *managedprocess.Member[int]) error {
+				<-start
 				for i := 1; i <= 100; i++ {
 					if err := m.Send(ctx, "consumer", i); err != nil {
 						return err
@@ -75,6 +82,7 @@ func ExampleGroup_Barrier_deliveryFence() {
 			},
 		})
 	}
+	close(start)
 	// The consumer has no run function; anyone may arrive on its behalf.
 	res, err := g.Barrier(ctx, consumer, "end of phase", fence.DeliveryFence)
 	fmt.Println(res, err, "sum at release:", sum.Load())

@@ -45,6 +45,7 @@ type round[T any] struct {
 	nIn      int    // arrived or gone
 	departed []fence.Departure
 	targets  []managedprocess.Target // recorded at arrivals; while draining, what the watcher waits for
+	drain    *drain[T]               // the watcher's current hand-over, while draining
 
 	done    chan struct{}
 	result  fence.Result

@@ -1,0 +1,444 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFailureLeaveMidRound: by default a member leaving an open round fails
+// it for every waiter (the leaver too) with ErrLeft naming the leaver.
+func TestFailureLeaveMidRound(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	a := spawnIdle(t, c, "A", nil, "g")
+	spawnIdle(t, c, "B", nil, "g")
+	cm := spawnIdle(t, c, "C", nil, "g")
+
+	outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
+	outC := goWait(ctx, arrive(t, ctx, g, cm, "x", fence.DeliveryFence))
+	require.NoError(t, g.Leave(cm))
+	for _, out := range []<-chan outcome{outA, outC} {
+		fe := fenceErr(t, within(t, out).err, fence.ErrLeft)
+		assert.EqualValues(t, 1, fe.Round)
+		assert.Equal(t, []string{"C"}, departedNames(fe.Departed))
+		require.Len(t, fe.Departed, 1)
+		assert.ErrorIs(t, fe.Departed[0].Cause, fence.ErrLeft)
+		assert.Equal(t, []string{"B"}, names(fe.Missing))
+	}
+	gs := groupSnap(c, "g")
+	assert.Empty(t, gs.Rounds)
+	assert.Equal(t, []string{"A", "B"}, names(gs.Members))
+	assert.ErrorIs(t, g.Leave(cm), fence.ErrNotMember, "leaving twice")
+}
+
+// TestFailureLeaveCompleteForSurvivors: with CompleteForSurvivors the round
+// completes for the others, listing the leaver in Result.Departed, whether
+// the leaver had arrived or not.
+func TestFailureLeaveCompleteForSurvivors(t *testing.T) {
+	for _, leaverArrived := range []bool{false, true} {
+		t.Run(fmt.Sprintf("arrived=%v", leaverArrived), func(t *testing.T) {
+			ctx := testCtx(t)
+			c := newCoordinator(t)
+			g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
+			a := spawnIdle(t, c, "A", nil, "g")
+			b := spawnIdle(t, c, "B", nil, "g")
+			cm := spawnIdle(t, c, "C", nil, "g")
+
+			outs := []<-chan outcome{goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))}
+			if leaverArrived {
+				outs = append(outs, goWait(ctx, arrive(t, ctx, g, cm, "x", fence.DeliveryFence)))
+			}
+			require.NoError(t, g.Leave(cm))
+			rs := groupSnap(c, "g").Rounds
+			require.Len(t, rs, 1, "the round waits for B")
+			assert.Equal(t, []string{"B"}, names(rs[0].Missing))
+			assert.Equal(t, []string{"C"}, departedNames(rs[0].Departed))
+			outs = append(outs, goBarrier(ctx, g, b, "x", fence.DeliveryFence))
+			for _, out := range outs {
+				o := within(t, out)
+				require.NoError(t, o.err)
+				assert.EqualValues(t, 1, o.res.Round)
+				require.Equal(t, []string{"C"}, departedNames(o.res.Departed))
+				assert.ErrorIs(t, o.res.Departed[0].Cause, fence.ErrLeft)
+			}
+		})
+	}
+}
+
+// exiting spawns E in g whose Run arrives at "x", then waits for exit and
+// runs body.
+func exiting(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], body func() error) (arrived <-chan struct{}, exit chan<- struct{}) {
+	arr, ex := make(chan struct{}), make(chan struct{})
+	_, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: "E", Groups: []string{g.Name()},
+		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+			if _, err := g.Arrive(ctx, m, "x", fence.DeliveryFence); err != nil {
+				t.Errorf("E arrive: %v", err)
+				return nil
+			}
+			close(arr)
+			if !gate(ctx, ex) {
+				return nil
+			}
+			return body()
+		}})
+	require.NoError(t, err)
+	return arr, ex
+}
+
+// TestFailureRunExits: a run function returning (nil or an error) while
+// its member is in an open round fails the round with ErrExited (and the
+// returned error) naming it.
+func TestFailureRunExits(t *testing.T) {
+	for _, ret := range []error{nil, fmt.Errorf("worker: %w", errBoom)} {
+		t.Run(fmt.Sprintf("err=%v", ret), func(t *testing.T) {
+			ctx := testCtx(t)
+			c := newCoordinator(t)
+			g := newGroup(t, c, "g")
+			a := spawnIdle(t, c, "A", nil, "g")
+			spawnIdle(t, c, "B", nil, "g")
+			arrived, exit := exiting(t, c, g, func() error { return ret })
+			within(t, arrived)
+			outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
+			close(exit)
+			fe := fenceErr(t, within(t, outA).err, fence.ErrExited)
+			if ret != nil {
+				assert.ErrorIs(t, fe, errBoom)
+			} else {
+				assert.NotErrorIs(t, fe, errBoom)
+			}
+			assert.Equal(t, "A", fe.Member.Name)
+			assert.Equal(t, []string{"E"}, departedNames(fe.Departed))
+			assert.ErrorIs(t, fe.Departed[0].Cause, fence.ErrExited)
+			assert.Equal(t, []string{"B"}, names(fe.Missing))
+			eventually(t, "E gone", func() bool { _, ok := memberSnap(c, "E"); return !ok })
+			assert.Equal(t, []string{"A", "B"}, names(groupSnap(c, "g").Members))
+		})
+	}
+}
+
+// TestFailureRunPanics: a panic in a run function is a crash.
+func TestFailureRunPanics(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	a := spawnIdle(t, c, "A", nil, "g")
+	spawnIdle(t, c, "B", nil, "g")
+	arrived, exit := exiting(t, c, g, func() error { panic(42) })
+	within(t, arrived)
+	outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
+	close(exit)
+	fe := fenceErr(t, within(t, outA).err, fence.ErrCrashed)
+	var pe *fence.PanicError
+	require.ErrorAs(t, fe, &pe)
+	assert.Equal(t, 42, pe.Value)
+	assert.NotEmpty(t, pe.Stack)
+	assert.NotErrorIs(t, fe, fence.ErrExited)
+	assert.Equal(t, []string{"E"}, departedNames(fe.Departed))
+	assert.Equal(t, []string{"B"}, names(fe.Missing))
+}
+
+// TestFailureHandlerPanics: a handler panic crashes its member: its open
+// rounds fail with ErrCrashed carrying the panic, its queued messages are
+// dropped unhandled, and it disappears from the snapshot.
+func TestFailureHandlerPanics(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	entered, open := make(chan struct{}), make(chan struct{})
+	var handled []int // only P's reader touches it before P.Done()
+	p := spawnIdle(t, c, "P", func(hctx context.Context, m managedprocess.Message[msg]) {
+		if m.Body.Hop == 1 {
+			close(entered)
+			gate(hctx, open)
+			panic("kaboom")
+		}
+		handled = append(handled, m.Body.Hop)
+	}, "g")
+	a := spawnIdle(t, c, "A", nil, "g")
+	for hop := 1; hop <= 3; hop++ {
+		require.NoError(t, a.SendTo(ctx, p, msg{Hop: hop}))
+	}
+	within(t, entered)
+	outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
+	close(open)
+
+	fe := fenceErr(t, within(t, outA).err, fence.ErrCrashed)
+	var pe *fence.PanicError
+	require.ErrorAs(t, fe, &pe)
+	assert.Equal(t, "kaboom", pe.Value)
+	assert.NotEmpty(t, pe.Stack)
+	assert.Equal(t, []string{"P"}, departedNames(fe.Departed))
+	assert.Equal(t, []string{"P"}, names(fe.Missing))
+
+	within(t, p.Done())
+	assert.Empty(t, handled, "queued messages of a crashed member must not be handled")
+	st := p.Snapshot()
+	assert.EqualValues(t, 0, st.Handled)
+	assert.EqualValues(t, 3, st.Dropped)
+	assert.ErrorIs(t, st.Err, fence.ErrCrashed)
+	_, running := memberSnap(c, "P")
+	assert.False(t, running, "crashed member still in the snapshot")
+	assert.Equal(t, []string{"A"}, names(groupSnap(c, "g").Members))
+	assert.ErrorIs(t, a.SendTo(ctx, p, msg{}), fence.ErrCrashed)
+	assert.ErrorIs(t, a.Send(ctx, "P", msg{}), fence.ErrUnknownMember)
+	// A's stream to P is fully consumed: a new round does not wait on it.
+	b := spawnIdle(t, c, "B", nil, "g")
+	outA2 := goBarrier(ctx, g, a, "y", fence.DeliveryFence)
+	res, err := g.Barrier(ctx, b, "y", fence.DeliveryFence)
+	require.NoError(t, err)
+	assert.Empty(t, res.Departed)
+	require.NoError(t, within(t, outA2).err)
+}
+
+// TestFailureContextEnds: a waiter whose context ends gets the context's
+// error with who had not arrived and which streams lag; its arrival still
+// counts, so the others' round completes afterwards.
+func TestFailureContextEnds(t *testing.T) {
+	for _, how := range []string{"cancel", "deadline"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := newCoordinator(t)
+			g := newGroup(t, c, "g")
+			entered, open := make(chan struct{}, 3), make(chan struct{})
+			cons := spawnIdle(t, c, "C", func(hctx context.Context, m managedprocess.Message[msg]) {
+				entered <- struct{}{}
+				gate(hctx, open)
+			}, "g")
+			p := spawnIdle(t, c, "P", nil, "g")
+			x := spawnIdle(t, c, "X", nil, "g")
+			for hop := 1; hop <= 3; hop++ {
+				require.NoError(t, p.SendTo(ctx, cons, msg{Hop: hop}))
+			}
+			within(t, entered) // C's handler holds message 1: delivered P→C stays 0
+
+			outC := goWait(ctx, arrive(t, ctx, g, cons, "x", fence.DeliveryFence))
+			var err error
+			var arr *processgroup.Arrival[msg]
+			if how == "cancel" {
+				arr = arrive(t, ctx, g, p, "x", fence.DeliveryFence)
+				pctx, cancel := context.WithCancel(ctx)
+				outP := goWait(pctx, arr)
+				cancel()
+				err = within(t, outP).err
+			} else {
+				pctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+				_, err = g.Barrier(pctx, p, "x", fence.DeliveryFence)
+				cancel()
+			}
+			var fe *fence.Error
+			if how == "cancel" {
+				fe = fenceErr(t, err, context.Canceled)
+			} else {
+				fe = fenceErr(t, err, context.DeadlineExceeded)
+				assert.True(t, fe.Timeout())
+			}
+			assert.EqualValues(t, 1, fe.Round)
+			assert.Equal(t, "P", fe.Member.Name)
+			assert.Equal(t, []string{"X"}, names(fe.Missing))
+			require.Len(t, fe.Lagging, 1, "lagging: %v", fe.Lagging)
+			lag := fe.Lagging[0]
+			assert.Equal(t, "P", lag.Sender.Name)
+			assert.Equal(t, "C", lag.Recipient.Name)
+			assert.EqualValues(t, 3, lag.Seq)
+			assert.EqualValues(t, 0, lag.Delivered)
+
+			// P's arrival counts: X's arrival and the open gate complete round 1.
+			select {
+			case o := <-outC:
+				t.Fatalf("released before X arrived: %+v", o)
+			default:
+			}
+			rs := groupSnap(c, "g").Rounds
+			require.Len(t, rs, 1)
+			assert.Equal(t, []string{"X"}, names(rs[0].Missing))
+			outX := goBarrier(ctx, g, x, "x", fence.DeliveryFence)
+			close(open)
+			for _, out := range []<-chan outcome{outC, outX} {
+				o := within(t, out)
+				require.NoError(t, o.err)
+				assert.EqualValues(t, 1, o.res.Round)
+			}
+			st := p.Snapshot()
+			require.Len(t, st.Streams, 1)
+			assert.EqualValues(t, 3, st.Streams[0].Delivered, "released before P→C was delivered")
+			if arr != nil { // the finished round's outcome is there for P too
+				res, err := arr.Wait(ctx)
+				require.NoError(t, err)
+				assert.EqualValues(t, 1, res.Round)
+			}
+		})
+	}
+}
+
+// TestFailureClose: Close releases every waiter (arriving or draining) with
+// ErrClosed, is idempotent, and every later call returns ErrClosed.
+func TestFailureClose(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	h := newGroup(t, c, "h")
+	a := spawnIdle(t, c, "A", nil, "g")
+	b := spawnIdle(t, c, "B", nil, "g")
+	spawnIdle(t, c, "C", nil, "g")
+	entered := make(chan struct{}, 1)
+	q := spawnIdle(t, c, "Q", func(hctx context.Context, m managedprocess.Message[msg]) {
+		entered <- struct{}{}
+		<-hctx.Done() // held until Close cancels the handler's context
+	}, "h")
+	p := spawnIdle(t, c, "P", nil, "h")
+	require.NoError(t, p.SendTo(ctx, q, msg{}))
+	within(t, entered)
+
+	outs := []<-chan outcome{
+		goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence)),
+		goWait(ctx, arrive(t, ctx, g, b, "x", fence.DeliveryFence)),
+		goBarrier(ctx, h, p, "y", fence.DeliveryFence),
+		goBarrier(ctx, h, q, "y", fence.DeliveryFence),
+	}
+	eventually(t, "h/y draining", func() bool {
+		rs := groupSnap(c, "h").Rounds
+		return len(rs) == 1 && rs[0].Phase == "draining"
+	})
+
+	require.NoError(t, c.Close(ctx))
+	for i, out := range outs {
+		fe := fenceErr(t, within(t, out).err, fence.ErrClosed)
+		if i < 2 {
+			assert.Equal(t, []string{"C"}, names(fe.Missing))
+		} else {
+			assert.Empty(t, fe.Missing)
+		}
+	}
+	require.NoError(t, c.Close(ctx), "Close is idempotent")
+	snap := c.Snapshot()
+	assert.True(t, snap.Closed)
+	assert.Empty(t, snap.Members)
+
+	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "late"})
+	assert.ErrorIs(t, err, fence.ErrClosed, "Spawn")
+	_, err = c.NewGroup("late")
+	assert.ErrorIs(t, err, fence.ErrClosed, "NewGroup")
+	_, err = g.Barrier(ctx, a, "x", fence.DeliveryFence)
+	assert.ErrorIs(t, err, fence.ErrClosed, "Barrier")
+	_, err = g.Arrive(ctx, a, "z", fence.Rendezvous)
+	assert.ErrorIs(t, err, fence.ErrClosed, "Arrive")
+	assert.ErrorIs(t, g.Join(a), fence.ErrClosed, "Join")
+	assert.ErrorIs(t, a.SendTo(ctx, b, msg{}), fence.ErrClosed, "SendTo a stopped member")
+}
+
+// TestFailureSendByNameAfterClose: fence.ErrClosed says "every later call
+// returns it": a Send or TrySend by name after Close reports ErrClosed, not
+// ErrUnknownMember (Close made every member depart from the directory).
+func TestFailureSendByNameAfterClose(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	a := spawnIdle(t, c, "A", nil)
+	spawnIdle(t, c, "B", nil)
+	require.NoError(t, c.Close(ctx))
+	assert.ErrorIs(t, a.Send(ctx, "B", msg{}), fence.ErrClosed, "Send by name after Close")
+	assert.ErrorIs(t, a.TrySend("B", msg{}), fence.ErrClosed, "TrySend by name after Close")
+}
+
+// TestFailureSurvivorsDepartedRecipient: DESIGN.md, failure semantics: "a
+// member that leaves or dies while a round is open: its targets are cleared
+// and the round completes" (for the survivors, with CompleteForSurvivors).
+// Here the departed member D is the recipient of A's pre-barrier message and
+// its handler is stuck; the survivors' round must still complete instead of
+// waiting on a member that is no longer part of it.
+func TestFailureSurvivorsDepartedRecipient(t *testing.T) {
+	for _, how := range []string{"leave", "exit"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := newCoordinator(t)
+			g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
+			entered, exit := make(chan struct{}), make(chan struct{})
+			d, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "D", Groups: []string{"g"},
+				Handler: func(hctx context.Context, _ managedprocess.Message[msg]) {
+					close(entered)
+					<-hctx.Done() // stuck until the coordinator closes
+				},
+				Run: func(rctx context.Context, _ *managedprocess.Member[msg]) error {
+					if gate(rctx, exit) {
+						return nil // exits: the member departs with ErrExited
+					}
+					return nil
+				}})
+			require.NoError(t, err)
+			a := spawnIdle(t, c, "A", nil, "g")
+			b := spawnIdle(t, c, "B", nil, "g")
+			require.NoError(t, a.SendTo(ctx, d, msg{}))
+			within(t, entered)
+			outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
+			outB := goWait(ctx, arrive(t, ctx, g, b, "x", fence.DeliveryFence))
+			if how == "leave" {
+				require.NoError(t, g.Leave(d))
+			} else {
+				close(exit)
+			}
+			for _, out := range []<-chan outcome{outA, outB} {
+				select {
+				case o := <-out:
+					require.NoError(t, o.err)
+					assert.Equal(t, []string{"D"}, departedNames(o.res.Departed))
+				case <-time.After(time.Second):
+					t.Fatalf("survivors' round still open 1s after D departed:\n%s", c.Snapshot())
+				}
+			}
+		})
+	}
+}
+
+// TestFailureCloseDropsQueuedBatch: Close's contract (processgroup/close.go)
+// is that "readers consume what is queued without handling it". Messages 2–5
+// are queued behind a handler that is busy with message 1 when Close is
+// called; once that handler returns they must be dropped, not handled.
+func TestFailureCloseDropsQueuedBatch(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	gates := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	entered := make(chan int, 6)
+	var mu sync.Mutex
+	var handled []int
+	r := spawnIdle(t, c, "R", func(_ context.Context, m managedprocess.Message[msg]) {
+		entered <- m.Body.Hop
+		if m.Body.Hop < 2 {
+			select { // deliberately not the handler's ctx: hold it across Close
+			case <-gates[m.Body.Hop]:
+			case <-time.After(bound):
+			}
+		}
+		mu.Lock()
+		handled = append(handled, m.Body.Hop)
+		mu.Unlock()
+	})
+	s := spawnIdle(t, c, "S", nil)
+	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 0}))
+	require.Equal(t, 0, within(t, entered))
+	for hop := 1; hop <= 5; hop++ { // queued while the reader is busy with 0
+		require.NoError(t, s.SendTo(ctx, r, msg{Hop: hop}))
+	}
+	close(gates[0])
+	require.Equal(t, 1, within(t, entered)) // the reader took 1–5 in one go
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(ctx) }()
+	eventually(t, "R's inbox closed", func() bool { return errors.Is(r.Err(), fence.ErrClosed) })
+	close(gates[1])
+	require.NoError(t, within(t, closed))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int{0, 1}, handled, "messages queued at Close were handled")
+	st := r.Snapshot()
+	assert.EqualValues(t, 2, st.Handled)
+	assert.EqualValues(t, 4, st.Dropped)
+}

@@ -1,0 +1,201 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/require"
+)
+
+// bound is how long any single wait in these tests may take before the test
+// fails instead of hanging.
+const bound = 10 * time.Second
+
+// msg is the message type of these tests.
+type msg struct {
+	From  int // sender index (stress) or 0
+	Round int // barrier round the message belongs to
+	Hop   int // hop number in a handler chain
+}
+
+// testCtx returns a context bounded by twice bound, cancelled at cleanup.
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*bound)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newCoordinator returns a coordinator closed (and checked) at cleanup.
+func newCoordinator(t *testing.T, opts ...processgroup.Option) *processgroup.Coordinator[msg] {
+	t.Helper()
+	c := processgroup.New[msg](opts...)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		defer cancel()
+		require.NoError(t, c.Close(ctx), "close: members still running")
+	})
+	return c
+}
+
+// newGroup creates a group or fails the test.
+func newGroup(t *testing.T, c *processgroup.Coordinator[msg], name string, opts ...processgroup.GroupOption) *processgroup.Group[msg] {
+	t.Helper()
+	g, err := c.NewGroup(name, opts...)
+	require.NoError(t, err)
+	return g
+}
+
+// spawnIdle spawns a handler-only member (nil Run) in groups.
+func spawnIdle(t *testing.T, c *processgroup.Coordinator[msg], name string, h managedprocess.Handler[msg], groups ...string) *managedprocess.Member[msg] {
+	t.Helper()
+	m, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Groups: groups, Handler: h})
+	require.NoError(t, err)
+	return m
+}
+
+// within receives from ch or fails the test after bound.
+func within[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(bound):
+		t.Fatalf("no value within %v", bound)
+		panic("unreachable")
+	}
+}
+
+// eventually polls cond (for state only observable through snapshots) and
+// fails the test after bound.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", bound, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitAll waits for wg; after bound it calls stop (which must make the
+// goroutines return), waits for them again and fails the test, so that no
+// goroutine reports to t after the test ended.
+func waitAll(t *testing.T, wg *sync.WaitGroup, stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(bound):
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(bound):
+	}
+	t.Fatalf("goroutines did not finish within %v", bound)
+}
+
+// outcome is what a barrier call returned.
+type outcome struct {
+	res fence.Result
+	err error
+}
+
+// goBarrier runs g.Barrier on its own goroutine and returns its outcome channel.
+func goBarrier(ctx context.Context, g *processgroup.Group[msg], m *managedprocess.Member[msg], name string, mode fence.Mode) <-chan outcome {
+	ch := make(chan outcome, 1)
+	go func() {
+		res, err := g.Barrier(ctx, m, name, mode)
+		ch <- outcome{res, err}
+	}()
+	return ch
+}
+
+// goWait runs a.Wait on its own goroutine and returns its outcome channel.
+func goWait(ctx context.Context, a *processgroup.Arrival[msg]) <-chan outcome {
+	ch := make(chan outcome, 1)
+	go func() {
+		res, err := a.Wait(ctx)
+		ch <- outcome{res, err}
+	}()
+	return ch
+}
+
+// arrive calls g.Arrive or fails the test.
+func arrive(t *testing.T, ctx context.Context, g *processgroup.Group[msg], m *managedprocess.Member[msg], name string, mode fence.Mode) *processgroup.Arrival[msg] {
+	t.Helper()
+	a, err := g.Arrive(ctx, m, name, mode)
+	require.NoError(t, err)
+	return a
+}
+
+// fenceErr asserts err is a *fence.Error wrapping sentinel and returns it.
+func fenceErr(t *testing.T, err error, sentinel error) *fence.Error {
+	t.Helper()
+	require.Error(t, err)
+	require.ErrorIs(t, err, sentinel)
+	var fe *fence.Error
+	require.ErrorAs(t, err, &fe)
+	return fe
+}
+
+// names returns the names of ids.
+func names(ids []fence.Identity) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, id.Name)
+	}
+	return out
+}
+
+// departedNames returns the names of the departed members.
+func departedNames(ds []fence.Departure) []string {
+	out := make([]string, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.Member.Name)
+	}
+	return out
+}
+
+// gate blocks until open is closed or ctx ends (so that Close never waits on
+// a test's gate).
+func gate(ctx context.Context, open <-chan struct{}) bool {
+	select {
+	case <-open:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// groupSnap returns the snapshot of group name.
+func groupSnap(c *processgroup.Coordinator[msg], name string) processgroup.GroupSnapshot {
+	for _, g := range c.Snapshot().Groups {
+		if g.Name == name {
+			return g
+		}
+	}
+	return processgroup.GroupSnapshot{}
+}
+
+// memberSnap reports whether a member called name runs, and its snapshot.
+func memberSnap(c *processgroup.Coordinator[msg], name string) (processgroup.MemberSnapshot, bool) {
+	for _, m := range c.Snapshot().Members {
+		if m.ID.Name == name {
+			return m, true
+		}
+	}
+	return processgroup.MemberSnapshot{}, false
+}
+
+var errBoom = errors.New("boom")
