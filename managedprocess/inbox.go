@@ -3,6 +3,8 @@ package managedprocess
 import (
 	"context"
 	"errors"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -18,12 +20,12 @@ const (
 	modeDrop                   // consume what is queued without handling, then exit
 )
 
-// entry is one queued item: a message, or a local fence marker.
+// entry is one queued item: a message, or a local fence marker (a link
+// whose marker is set).
 type entry[T any] struct {
-	link   *link[T]
-	seq    uint64
-	body   T
-	marker *marker
+	link *link[T]
+	seq  uint64
+	body T
 }
 
 // marker is a local delivery fence: it is reached once everything queued
@@ -45,13 +47,21 @@ type inbox[T any] struct {
 	wake     chan struct{}
 	space    chan struct{} // closed when room frees; nil while no sender waits
 	mode     readerMode
-	dropping atomic.Bool // mode is modeDrop; read by the reader between messages
-	closed   error       // non-nil: sends are refused with it
+	closed   error // non-nil: sends are refused with it
+
+	// dropping mirrors mode == modeDrop for the reader, which reads it
+	// between messages; the padding keeps it off the line senders write.
+	_        [64]byte
+	dropping atomic.Bool
 }
 
 func newInbox[T any](capacity int) *inbox[T] {
 	return &inbox[T]{capacity: capacity, wake: make(chan struct{}, 1)}
 }
+
+// idleSpins is how many times the reader and a blocked sender yield before
+// parking.
+const idleSpins = 4
 
 // errFull is push's answer to a bounded push into a full inbox.
 var errFull = errors.New("managedprocess: inbox full")
@@ -62,7 +72,7 @@ func (ib *inbox[T]) full() bool { return len(ib.items) >= ib.capacity }
 // waitRoom blocks until the inbox has room, the inbox is closed (push then
 // reports it) or ctx ends.
 func (ib *inbox[T]) waitRoom(ctx context.Context) error {
-	for {
+	for spin := 0; ; spin++ {
 		ib.mu.Lock()
 		if !ib.full() || ib.closed != nil {
 			ib.mu.Unlock()
@@ -73,6 +83,10 @@ func (ib *inbox[T]) waitRoom(ctx context.Context) error {
 		}
 		space := ib.space
 		ib.mu.Unlock()
+		if spin < idleSpins {
+			runtime.Gosched() // the reader usually makes room within a few rounds
+			continue
+		}
 		select {
 		case <-space:
 		case <-ctx.Done():
@@ -94,8 +108,13 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
 		ib.mu.Unlock()
 		return errFull
 	}
-	ib.items = append(ib.items, entry[T]{link: l, seq: seq})
-	ib.items[len(ib.items)-1].body = *body
+	n := len(ib.items)
+	if n == cap(ib.items) {
+		ib.items = slices.Grow(ib.items, 1)
+	}
+	ib.items = ib.items[:n+1]
+	e := &ib.items[n] // zero: fresh memory, or cleared by the reader
+	e.link, e.seq, e.body = l, seq, *body
 	ib.wakeReader()
 	ib.mu.Unlock()
 	return nil
@@ -108,7 +127,7 @@ func (ib *inbox[T]) pushMarker(mk *marker) error {
 	if ib.closed != nil {
 		return ib.closed
 	}
-	ib.items = append(ib.items, entry[T]{marker: mk})
+	ib.items = append(ib.items, entry[T]{link: &link[T]{marker: mk}})
 	ib.wakeReader()
 	return nil
 }
@@ -154,7 +173,15 @@ func (ib *inbox[T]) releaseSenders() {
 // An empty batch with a mode other than modeRun means the reader is done.
 func (ib *inbox[T]) take(ctx context.Context, buf []entry[T]) ([]entry[T], readerMode) {
 	ib.mu.Lock()
-	for len(ib.items) == 0 && ib.mode == modeRun {
+	for spin := 0; len(ib.items) == 0 && ib.mode == modeRun; spin++ {
+		if spin < idleSpins {
+			// A busy sender usually refills the queue within a few
+			// scheduler rounds; parking would cost both sides a wake-up.
+			ib.mu.Unlock()
+			runtime.Gosched()
+			ib.mu.Lock()
+			continue
+		}
 		ib.sleeping = true
 		ib.mu.Unlock()
 		select {

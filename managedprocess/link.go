@@ -5,13 +5,18 @@ import (
 	"github.com/muster-go/muster/internal/progress"
 )
 
-// link is the state of one (sender, recipient) pair with traffic.
+// link is the state of one (sender, recipient) pair with traffic. The
+// recipient's reader reads the first fields for every message; the sender
+// writes the last ones for every message. The padding keeps them on
+// different cache lines, so the two cores do not trade the line per message.
 type link[T any] struct {
 	to       *Member[T]
 	sender   fence.Identity
-	lastSent uint64 // last sequence addressed to the recipient; guarded by the sender's stream lock
 	progress *progress.Counter
-	dirty    bool // in the sender's dirty list; guarded by the sender's stream lock
+	marker   *marker // set only on the pseudo-link of a local fence marker
+	_        [64]byte
+	lastSent uint64 // last sequence addressed to the recipient; guarded by the sender's stream lock
+	dirty    bool   // in the sender's dirty list; guarded by the sender's stream lock
 }
 
 // Target is one drain target of a member's stream: Counter must reach Seq.

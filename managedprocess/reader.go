@@ -56,8 +56,8 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 	}()
 	for n = 0; n < len(batch) && !m.inbox.dropping.Load(); n++ {
 		e := &batch[n]
-		if e.marker != nil {
-			close(e.marker.done)
+		if mk := e.link.marker; mk != nil {
+			close(mk.done)
 			continue
 		}
 		if m.handler != nil {
@@ -83,9 +83,9 @@ func (m *Member[T]) runPost() {
 
 // drop consumes an entry without handling it.
 func (m *Member[T]) drop(e *entry[T]) {
-	if e.marker != nil {
-		e.marker.err = m.Err()
-		close(e.marker.done)
+	if mk := e.link.marker; mk != nil {
+		mk.err = m.Err()
+		close(mk.done)
 		return
 	}
 	m.stats.dropped.Add(1)

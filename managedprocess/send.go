@@ -26,14 +26,17 @@ func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 
 // SendTo is Send to a recipient already resolved, skipping the name lookup.
 func (m *Member[T]) SendTo(ctx context.Context, to *Member[T], msg T) error {
-	bounded := !m.inHandlerOf(ctx)
+	bounded := true
 	for {
 		err := m.out.sendOne(to, &msg, bounded)
 		if err != errFull {
 			return m.sendError(to, err)
 		}
-		if err := to.inbox.waitRoom(ctx); err != nil {
-			return m.sendError(to, err)
+		// Only a full inbox asks whether this is a handler's send (exempt).
+		if bounded = !m.inHandlerOf(ctx); bounded {
+			if err := to.inbox.waitRoom(ctx); err != nil {
+				return m.sendError(to, err)
+			}
 		}
 	}
 }

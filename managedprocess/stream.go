@@ -44,14 +44,14 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 // recipient's inbox is full. It never waits.
 func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	l := s.linkTo(to)
 	seq := s.leading + 1
-	if err := to.inbox.push(l, seq, body, bounded); err != nil {
-		return err
+	err := to.inbox.push(l, seq, body, bounded)
+	if err == nil {
+		s.sent(l, seq)
 	}
-	s.sent(l, seq)
-	return nil
+	s.mu.Unlock()
+	return err
 }
 
 // sendAll queues body for every recipient under one new sequence number,
