@@ -3,6 +3,7 @@ package processgroup
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
@@ -37,18 +38,20 @@ func (a *Arrival[T]) Round() uint64 { return a.r.num }
 //     fence.ErrInHandler (ctx is a handler's context: waiting there could
 //     only deadlock the reader).
 func (g *Group[T]) Barrier(ctx context.Context, m *managedprocess.Member[T], name string, mode fence.Mode) (fence.Result, error) {
-	r, _, err := g.arrive(ctx, "barrier", m, name, mode)
+	r, _, err := g.arrive(ctx, "barrier", m, name, mode, false)
 	if err != nil {
 		return fence.Result{}, err
 	}
-	return g.await(ctx, "barrier", r, m)
+	res, err := g.await(ctx, "barrier", r, m)
+	g.returned(r)
+	return res, err
 }
 
 // Arrive records m's arrival at the next round of the barrier called name
 // and returns at once; the arrival is irrevocable. Errors are those Barrier
 // refuses with before arriving.
 func (g *Group[T]) Arrive(ctx context.Context, m *managedprocess.Member[T], name string, mode fence.Mode) (*Arrival[T], error) {
-	r, i, err := g.arrive(ctx, "arrive", m, name, mode)
+	r, i, err := g.arrive(ctx, "arrive", m, name, mode, true)
 	if err != nil {
 		return nil, err
 	}
@@ -68,25 +71,40 @@ func (a *Arrival[T]) Wait(ctx context.Context) (fence.Result, error) {
 	return g.await(ctx, "wait", a.r, a.m)
 }
 
+// waitSpins is how many times a waiter yields, polling its round, before it
+// parks: the last members usually arrive within a scheduler round or two,
+// and a yield is much cheaper than parking and being woken.
+const waitSpins = 2
+
 // await blocks until r finishes or ctx ends.
 func (g *Group[T]) await(ctx context.Context, op string, r *round[T], m *managedprocess.Member[T]) (fence.Result, error) {
+	for range waitSpins {
+		if r.finished.Load() {
+			return r.outcome(op, m.ID())
+		}
+		runtime.Gosched()
+	}
+	g.mu.Lock()
+	done := r.parkChan()
+	g.unlock()
+	if done == nil {
+		return r.outcome(op, m.ID())
+	}
 	select {
-	case <-r.done:
+	case <-done:
 		return r.outcome(op, m.ID())
 	case <-ctx.Done():
 	}
-	select {
-	case <-r.done: // released at the same time: the release wins
+	if r.finished.Load() { // released at the same time: the release wins
 		return r.outcome(op, m.ID())
-	default:
-		return fence.Result{}, g.diagnose(op, r, m, fence.ContextError(ctx))
 	}
+	return fence.Result{}, g.diagnose(op, r, m, fence.ContextError(ctx))
 }
 
 // diagnose builds the error for a waiter whose context ended.
 func (g *Group[T]) diagnose(op string, r *round[T], m *managedprocess.Member[T], cause error) error {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	return &fence.Error{
 		Op: op, Group: g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Member: m.ID(),
 		Missing: r.notArrived(), Departed: append([]fence.Departure(nil), r.departed...),
@@ -94,8 +112,9 @@ func (g *Group[T]) diagnose(op string, r *round[T], m *managedprocess.Member[T],
 	}
 }
 
-// arrive validates the call and records the arrival under the lock.
-func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Member[T], name string, mode fence.Mode) (*round[T], int, error) {
+// arrive validates the call and records the arrival under the lock. pin
+// keeps the round from being recycled: an Arrival handle refers to it.
+func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Member[T], name string, mode fence.Mode, pin bool) (*round[T], int, error) {
 	refuse := func(round uint64, err error) (*round[T], int, error) {
 		return nil, 0, &fence.Error{Op: op, Group: g.name, Barrier: name, Round: round, Mode: mode, Member: idOf(m), Err: err}
 	}
@@ -109,27 +128,28 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 		return refuse(0, err)
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	if g.closed {
 		return refuse(0, fence.ErrClosed)
 	}
-	if _, ok := g.view.index[m]; !ok || m == nil {
+	idx, ok := g.view.index[m]
+	if !ok || m == nil {
 		return refuse(0, fence.ErrNotMember)
 	}
 	b := g.barrier(name)
-	r, i, busy := b.pick(m)
+	r, i, busy := b.pick(m, g.view, idx)
 	if busy != nil {
 		return refuse(busy.num, fence.ErrBusy)
 	}
 	if r == nil {
-		r = newRound(g, b, mode)
-		i = r.view.index[m]
+		r, i = newRound(g, b, mode), idx
 	}
 	if r.mode != mode {
 		return refuse(r.num, fmt.Errorf("%w: round is %s, called with %s", fence.ErrModeMismatch, r.mode, mode))
 	}
-	r.arrived[i] = true
-	r.nIn++
+	r.state[i] |= arrivedFlag
+	r.countIn()
+	r.pinned = r.pinned || pin
 	if mode.Drains() {
 		r.targets = m.PendingTargets(r.targets)
 	}
@@ -141,23 +161,31 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 
 // barrier returns the state of the barrier called name. Callers hold mu.
 func (g *Group[T]) barrier(name string) *barrier[T] {
+	if b := g.lastBarrier; b != nil && b.name == name {
+		return b // most calls repeat the previous name
+	}
 	b := g.barriers[name]
 	if b == nil {
 		b = &barrier[T]{name: name}
 		g.barriers[name] = b
 	}
+	g.lastBarrier = b
 	return b
 }
 
 // pick finds m's next round: the oldest open round whose snapshot holds m
 // and that m has not arrived at or departed from. busy is an open round m
-// already arrived at: a member has at most one open arrival per name.
-func (b *barrier[T]) pick(m *managedprocess.Member[T]) (r *round[T], i int, busy *round[T]) {
+// already arrived at: a member has at most one open arrival per name. idx
+// is m's index in the current view cur.
+func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r *round[T], i int, busy *round[T]) {
 	for _, o := range b.open {
-		j, ok := o.view.index[m]
+		j, ok := idx, true
+		if o.view != cur {
+			j, ok = o.view.index[m]
+		}
 		switch {
-		case !ok || o.gone[j]:
-		case o.arrived[j]:
+		case !ok || o.is(j, goneFlag):
+		case o.is(j, arrivedFlag):
 			return nil, 0, o
 		case r == nil:
 			r, i = o, j
@@ -176,17 +204,17 @@ func (g *Group[T]) beginCall(ctx context.Context, a *Arrival[T]) error {
 		return refuse(fence.ErrInHandler)
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if a.r.calls[a.idx] {
+	defer g.unlock()
+	if a.r.is(a.idx, waitingFlag) {
 		return refuse(fence.ErrBusy)
 	}
-	a.r.calls[a.idx] = true
+	a.r.state[a.idx] |= waitingFlag
 	return nil
 }
 
 // endCall lowers the call flag.
 func (g *Group[T]) endCall(r *round[T], i int) {
 	g.mu.Lock()
-	r.calls[i] = false
-	g.mu.Unlock()
+	r.state[i] &^= waitingFlag
+	g.unlock()
 }

@@ -52,7 +52,7 @@ func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
 	r := d.r
 	g := r.g
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	if r.phase != draining || r.drain != d {
 		return nil
 	}
@@ -69,7 +69,6 @@ func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
 
 // release completes r successfully. Callers hold mu.
 func (g *Group[T]) release(r *round[T]) {
-	r.result = fence.Result{Group: g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Departed: r.departed}
 	r.finish()
 }
 
@@ -79,8 +78,7 @@ func (g *Group[T]) fail(r *round[T], cause error) {
 		g.c.watcher.Drop(r.drain)
 		r.drain = nil
 	}
-	r.err = cause
-	r.missing = r.notArrived()
+	r.failure = &failure{cause: cause, missing: r.notArrived()}
 	r.finish()
 	g.c.cfg.logger.Warn("round failed", "group", g.name, "barrier", r.barrier.name, "round", r.num, "cause", cause)
 }
@@ -89,7 +87,7 @@ func (g *Group[T]) fail(r *round[T], cause error) {
 // CompleteForSurvivors goes on without m. Callers hold mu.
 func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause error) {
 	i, ok := r.view.index[m]
-	if !ok || r.gone[i] || r.phase == finished {
+	if !ok || r.is(i, goneFlag) || r.phase == finished {
 		return
 	}
 	r.departed = append(r.departed, fence.Departure{Member: m.ID(), Cause: cause})
@@ -97,9 +95,9 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 		g.fail(r, cause)
 		return
 	}
-	r.gone[i] = true
-	if !r.arrived[i] {
-		r.nIn++
+	r.state[i] |= goneFlag
+	if !r.is(i, arrivedFlag) {
+		r.countIn()
 	}
 	switch {
 	case r.phase == draining:
@@ -112,7 +110,7 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 // close fails every open round with fence.ErrClosed and refuses later calls.
 func (g *Group[T]) close() {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	g.closed = true
 	for _, b := range g.barriers {
 		for len(b.open) > 0 {
@@ -125,7 +123,7 @@ func (g *Group[T]) close() {
 // that has not departed.
 func (r *round[T]) snapshotTargets(dst []managedprocess.Target) []managedprocess.Target {
 	for i, m := range r.view.members {
-		if !r.gone[i] {
+		if !r.is(i, goneFlag) {
 			dst = m.PendingTargets(dst)
 		}
 	}

@@ -15,10 +15,40 @@ type Group[T any] struct {
 	name string
 	cfg  groupConfig
 
-	mu       sync.Mutex
-	closed   bool
-	view     *view[T] // current membership; replaced, never mutated
-	barriers map[string]*barrier[T]
+	mu          sync.Mutex
+	closed      bool
+	view        *view[T] // current membership; replaced, never mutated
+	barriers    map[string]*barrier[T]
+	lastBarrier *barrier[T] // the barrier of the latest arrival
+
+	// Channels of rounds finished under mu, closed by unlock once mu is
+	// released, so that woken waiters do not queue on the lock.
+	wake     chan struct{}
+	wakeMore []chan struct{}
+}
+
+// wakeAfterUnlock schedules done to be closed when mu is released. Callers
+// hold mu.
+func (g *Group[T]) wakeAfterUnlock(done chan struct{}) {
+	if g.wake == nil {
+		g.wake = done
+		return
+	}
+	g.wakeMore = append(g.wakeMore, done)
+}
+
+// unlock releases mu, then wakes the waiters of the rounds that finished
+// while it was held. Every critical section ends with it.
+func (g *Group[T]) unlock() {
+	one, more := g.wake, g.wakeMore
+	g.wake, g.wakeMore = nil, nil
+	g.mu.Unlock()
+	if one != nil {
+		close(one)
+	}
+	for _, ch := range more {
+		close(ch)
+	}
 }
 
 // view is an immutable membership list: a round snapshots it in O(1).
@@ -84,7 +114,7 @@ func (g *Group[T]) Members() []fence.Identity {
 
 func (g *Group[T]) currentView() *view[T] {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	return g.view
 }
 
@@ -156,7 +186,7 @@ func idOf[T any](m *managedprocess.Member[T]) fence.Identity {
 // join adds m to the membership.
 func (g *Group[T]) join(m *managedprocess.Member[T]) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	if _, ok := g.view.index[m]; ok {
 		return
 	}
@@ -167,7 +197,7 @@ func (g *Group[T]) join(m *managedprocess.Member[T]) {
 // remove takes m out of the membership and settles its open rounds.
 func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	i, ok := g.view.index[m]
 	if !ok {
 		return

@@ -2,6 +2,7 @@ package processgroup
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
@@ -26,44 +27,111 @@ type barrier[T any] struct {
 	name   string
 	latest uint64
 	open   []*round[T]
+	spare  *round[T] // a finished round nobody refers to, for reuse
 }
 
-// round is one use of a barrier name. Fields other than done, result and err
-// are guarded by the group's mu; result and err are written before done is
-// closed and read only after.
+// round is one use of a barrier name. Its fields are guarded by the group's
+// mu, except failure, which is written before finished is set and read only
+// after a waiter saw it set.
 type round[T any] struct {
 	g       *Group[T]
 	barrier *barrier[T]
 	num     uint64
 	mode    fence.Mode
-	view    *view[T] // membership snapshot taken at the first arrival
 	phase   phase
+	view    *view[T]      // membership snapshot taken at the first arrival
+	state   []memberState // per member of view
+	nIn     int           // members arrived or gone
 
-	arrived  []bool
-	gone     []bool // departed (survivor policy)
-	calls    []bool // a Barrier or Wait call is in progress
-	nIn      int    // arrived or gone
 	departed []fence.Departure
 	targets  []managedprocess.Target // recorded at arrivals; while draining, what the watcher waits for
 	drain    *drain[T]               // the watcher's current hand-over, while draining
 
-	done    chan struct{}
-	result  fence.Result
-	err     error
-	missing []fence.Identity // who had not arrived when the round failed
+	finished atomic.Bool
+	done     chan struct{} // made by the first waiter that parks; closed by finish
+	failure  *failure      // nil when the round was released
+
+	// Recycling: once every member returned from Barrier, nothing refers
+	// to the round any more and the next round of its barrier reuses it.
+	unreturned atomic.Int32 // members of view that have not returned from Barrier
+	pinned     bool         // an Arrival handle refers to it: never recycled
+
+	inline [inlineMembers]memberState // backs state in small rounds
 }
+
+// memberState holds one member's flags in a round.
+type memberState uint8
+
+const (
+	arrivedFlag memberState = 1 << iota // arrived
+	goneFlag                            // departed (survivor policy)
+	waitingFlag                         // a Wait call is in progress
+)
+
+// failure is why a round failed and who had not arrived then.
+type failure struct {
+	cause   error
+	missing []fence.Identity
+}
+
+// inlineMembers is the round size up to which the per-member state needs no
+// allocation of its own.
+const inlineMembers = 16
 
 func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	b.latest++
 	n := len(g.view.members)
-	flags := make([]bool, 3*n)
-	r := &round[T]{
-		g: g, barrier: b, num: b.latest, mode: mode, view: g.view,
-		arrived: flags[:n:n], gone: flags[n : 2*n : 2*n], calls: flags[2*n:],
-		done: make(chan struct{}),
+	r := b.spare
+	if r != nil {
+		b.spare = nil
+		targets := r.targets[:0]
+		*r = round[T]{targets: targets}
+	} else {
+		r = new(round[T])
+	}
+	r.g, r.barrier, r.num, r.mode, r.view = g, b, b.latest, mode, g.view
+	r.unreturned.Store(int32(n))
+	if n <= inlineMembers {
+		r.state = r.inline[:n:n]
+	} else {
+		r.state = make([]memberState, n)
 	}
 	b.open = append(b.open, r)
 	return r
+}
+
+// countIn counts one more member arrived or gone. Callers hold mu.
+func (r *round[T]) countIn() {
+	r.nIn++
+}
+
+// is reports whether member i of the snapshot has flag f.
+func (r *round[T]) is(i int, f memberState) bool { return r.state[i]&f != 0 }
+
+// returned records that a member returned from Barrier in r; the last one
+// hands a finished, unpinned round back for reuse.
+func (g *Group[T]) returned(r *round[T]) {
+	if r.unreturned.Add(-1) != 0 {
+		return
+	}
+	g.mu.Lock()
+	if r.phase == finished && !r.pinned && r.barrier.spare == nil {
+		clear(r.targets)
+		r.barrier.spare = r
+	}
+	g.unlock()
+}
+
+// parkChan returns the channel a waiter parks on, or nil if r already
+// finished. Callers hold the group's mu.
+func (r *round[T]) parkChan() chan struct{} {
+	if r.phase == finished {
+		return nil
+	}
+	if r.done == nil {
+		r.done = make(chan struct{})
+	}
+	return r.done
 }
 
 // allIn reports whether every member of the snapshot arrived or departed.
@@ -73,7 +141,7 @@ func (r *round[T]) allIn() bool { return r.nIn == len(r.view.members) }
 func (r *round[T]) notArrived() []fence.Identity {
 	var ids []fence.Identity
 	for i, m := range r.view.members {
-		if !r.arrived[i] && !r.gone[i] {
+		if !r.is(i, arrivedFlag|goneFlag) {
 			ids = append(ids, m.ID())
 		}
 	}
@@ -91,15 +159,15 @@ func (r *round[T]) lagging() []fence.Lag {
 	return lags
 }
 
-// outcome is what a waiter of r gets once done is closed.
+// outcome is what a waiter of r gets once it finished.
 func (r *round[T]) outcome(op string, caller fence.Identity) (fence.Result, error) {
-	if r.err == nil {
-		return r.result, nil
+	if f := r.failure; f != nil {
+		return fence.Result{}, &fence.Error{
+			Op: op, Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode,
+			Member: caller, Missing: f.missing, Departed: r.departed, Err: f.cause,
+		}
 	}
-	return fence.Result{}, &fence.Error{
-		Op: op, Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode,
-		Member: caller, Missing: r.missing, Departed: r.departed, Err: r.err,
-	}
+	return fence.Result{Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Departed: r.departed}, nil
 }
 
 // finish releases every waiter. Callers hold the group's mu.
@@ -108,5 +176,8 @@ func (r *round[T]) finish() {
 	if i := slices.Index(r.barrier.open, r); i >= 0 {
 		r.barrier.open = slices.Delete(r.barrier.open, i, i+1)
 	}
-	close(r.done)
+	r.finished.Store(true)
+	if r.done != nil {
+		r.g.wakeAfterUnlock(r.done)
+	}
 }

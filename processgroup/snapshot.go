@@ -78,7 +78,7 @@ func (c *Coordinator[T]) Snapshot() Snapshot {
 
 func (g *Group[T]) snapshot() GroupSnapshot {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
 	gs := GroupSnapshot{Name: g.name}
 	for _, m := range g.view.members {
 		gs.Members = append(gs.Members, m.ID())
@@ -101,7 +101,7 @@ func (r *round[T]) snapshot() RoundSnapshot {
 		Missing: r.notArrived(), Departed: slices.Clone(r.departed), Lagging: r.lagging(),
 	}
 	for i, m := range r.view.members {
-		if r.arrived[i] {
+		if r.is(i, arrivedFlag) {
 			rs.Arrived = append(rs.Arrived, m.ID())
 		}
 	}
