@@ -75,7 +75,7 @@ func (c *Coordinator[T]) GroupMembers(group string, dst []*managedprocess.Member
 	if err != nil {
 		return dst, err
 	}
-	return append(dst, g.currentView().members...), nil
+	return g.appendMembers(dst), nil
 }
 
 // errClosed returns fence.ErrClosed wrapped for op.

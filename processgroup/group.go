@@ -1,7 +1,9 @@
 package processgroup
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/muster-go/muster/fence"
@@ -51,10 +53,14 @@ func (g *Group[T]) unlock() {
 	}
 }
 
-// view is an immutable membership list: a round snapshots it in O(1).
+// view is a membership list with its index. A round snapshots the current
+// view in O(1) by keeping a pointer and marking it shared; a shared view is
+// never changed again (the next change copies it), an unshared one is
+// changed in place, so joining or leaving costs O(1) between rounds.
 type view[T any] struct {
 	members []*managedprocess.Member[T]
 	index   map[*managedprocess.Member[T]]int
+	shared  bool // a round holds it; guarded by the group's mu
 }
 
 func newView[T any](members []*managedprocess.Member[T]) *view[T] {
@@ -63,6 +69,15 @@ func newView[T any](members []*managedprocess.Member[T]) *view[T] {
 		v.index[m] = i
 	}
 	return v
+}
+
+// writableView returns the current view, copying it first if a round
+// holds it. Callers hold mu.
+func (g *Group[T]) writableView() *view[T] {
+	if g.view.shared {
+		g.view = newView(slices.Clone(g.view.members))
+	}
+	return g.view
 }
 
 // NewGroup creates a group. Errors wrap fence.ErrInvalidName,
@@ -102,20 +117,28 @@ func (c *Coordinator[T]) Group(name string) (*Group[T], error) {
 // Name returns the group's name.
 func (g *Group[T]) Name() string { return g.name }
 
-// Members returns the current members.
+// Members returns the current members, ordered by ID.
 func (g *Group[T]) Members() []fence.Identity {
-	v := g.currentView()
-	ids := make([]fence.Identity, len(v.members))
-	for i, m := range v.members {
+	g.mu.Lock()
+	ids := make([]fence.Identity, len(g.view.members))
+	for i, m := range g.view.members {
 		ids[i] = m.ID()
 	}
+	g.unlock()
+	sortIDs(ids)
 	return ids
 }
 
-func (g *Group[T]) currentView() *view[T] {
+// appendMembers appends the current members to dst.
+func (g *Group[T]) appendMembers(dst []*managedprocess.Member[T]) []*managedprocess.Member[T] {
 	g.mu.Lock()
 	defer g.unlock()
-	return g.view
+	return append(dst, g.view.members...)
+}
+
+// sortIDs orders identities by ID, for stable output.
+func sortIDs(ids []fence.Identity) {
+	slices.SortFunc(ids, func(a, b fence.Identity) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Join adds a running member of this coordinator to the group; it takes part
@@ -190,23 +213,27 @@ func (g *Group[T]) join(m *managedprocess.Member[T]) {
 	if _, ok := g.view.index[m]; ok {
 		return
 	}
-	members := append(append(make([]*managedprocess.Member[T], 0, len(g.view.members)+1), g.view.members...), m)
-	g.view = newView(members)
+	v := g.writableView()
+	v.index[m] = len(v.members)
+	v.members = append(v.members, m)
 }
 
 // remove takes m out of the membership and settles its open rounds.
 func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	g.mu.Lock()
 	defer g.unlock()
-	i, ok := g.view.index[m]
-	if !ok {
+	if _, ok := g.view.index[m]; !ok {
 		return
 	}
-	members := make([]*managedprocess.Member[T], 0, len(g.view.members)-1)
-	members = append(append(members, g.view.members[:i]...), g.view.members[i+1:]...)
-	g.view = newView(members)
+	v := g.writableView()
+	i, last := v.index[m], len(v.members)-1
+	v.members[i] = v.members[last]
+	v.index[v.members[i]] = i
+	v.members[last] = nil
+	v.members = v.members[:last]
+	delete(v.index, m)
 	for _, b := range g.barriers {
-		for _, r := range append([]*round[T](nil), b.open...) {
+		for _, r := range slices.Clone(b.open) {
 			g.departRound(r, m, cause)
 		}
 	}

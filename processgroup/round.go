@@ -90,6 +90,7 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 		r = new(round[T])
 	}
 	r.g, r.barrier, r.num, r.mode, r.view = g, b, b.latest, mode, g.view
+	g.view.shared = true
 	r.unreturned.Store(int32(n))
 	if n <= inlineMembers {
 		r.state = r.inline[:n:n]
@@ -145,6 +146,7 @@ func (r *round[T]) notArrived() []fence.Identity {
 			ids = append(ids, m.ID())
 		}
 	}
+	sortIDs(ids)
 	return ids
 }
 

@@ -83,6 +83,7 @@ func (g *Group[T]) snapshot() GroupSnapshot {
 	for _, m := range g.view.members {
 		gs.Members = append(gs.Members, m.ID())
 	}
+	sortIDs(gs.Members)
 	for _, b := range g.barriers {
 		for _, r := range b.open {
 			gs.Rounds = append(gs.Rounds, r.snapshot())
@@ -105,6 +106,7 @@ func (r *round[T]) snapshot() RoundSnapshot {
 			rs.Arrived = append(rs.Arrived, m.ID())
 		}
 	}
+	sortIDs(rs.Arrived)
 	return rs
 }
 

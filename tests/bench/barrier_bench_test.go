@@ -127,7 +127,10 @@ type musterHarness struct {
 }
 
 func newMusterHarness(ctx context.Context, s shape) (*musterHarness, error) {
-	h := &musterHarness{s: s, c: processgroup.New[int](), crew: newCrew(s.n),
+	// The naive fence gives each sender a channel of refBuffer slots, so its
+	// consumer can hold n×refBuffer messages; muster's inboxes get the same.
+	c := processgroup.New[int](processgroup.WithInboxCapacity(s.n * refBuffer))
+	h := &musterHarness{s: s, c: c, crew: newCrew(s.n),
 		counts: make([]paddedCount, s.n), members: make([]*managedprocess.Member[int], s.n)}
 	g, err := h.c.NewGroup("bench")
 	if err != nil {

@@ -134,12 +134,15 @@ type fenceRef struct {
 
 const arrivedMarker = -1
 
+// refBuffer is the capacity of every channel of the references.
+const refBuffer = 1024
+
 func newFenceRef(s shape) *fenceRef {
 	r := &fenceRef{s: s, chans: make([]chan int, s.n), crew: newCrew(s.n)}
 	first := make(chan struct{})
 	r.release.Store(&first)
 	for i := range r.chans {
-		r.chans[i] = make(chan int, 1024)
+		r.chans[i] = make(chan int, refBuffer)
 	}
 	r.wg.Add(1)
 	go func() {
