@@ -1,18 +1,13 @@
 package managedprocess
 
 import (
-	"context"
 	"errors"
-	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
-
-	"github.com/muster-go/muster/fence"
 )
 
 // readerMode says what the reader does with queued messages.
-type readerMode uint8
+type readerMode uint32
 
 const (
 	modeRun  readerMode = iota // handle messages
@@ -28,31 +23,60 @@ type entry[T any] struct {
 	body T
 }
 
-// marker is a local delivery fence: it is reached once everything queued
-// before it was consumed. err is set before done is closed when the messages
-// before it were dropped rather than handled.
+// marker is a local delivery fence, queued in every lane: it is reached once
+// everything queued before it in every lane was consumed. err is set before
+// done is closed when messages before it were dropped rather than handled.
 type marker struct {
-	done chan struct{}
-	err  error
+	lanes int // lanes whose copy the reader has not reached; reader only
+	done  chan struct{}
+	err   error
 }
 
-// inbox is a member's bounded FIFO of incoming messages. Senders append under
-// mu; the reader swaps the whole queue out at once, so a batch costs it one
-// lock. It must not be copied after first use.
-type inbox[T any] struct {
-	mu       sync.Mutex
-	items    []entry[T]
-	capacity int
-	sleeping bool // the reader waits on wake
-	wake     chan struct{}
-	space    chan struct{} // closed when room frees; nil while no sender waits
-	mode     readerMode
-	closed   error // non-nil: sends are refused with it
+// reach records that the reader reached the marker's copy in one lane, with
+// err if the messages before it were dropped; the last copy releases the
+// waiter.
+func (mk *marker) reach(err error) {
+	if err != nil && mk.err == nil {
+		mk.err = err
+	}
+	if mk.lanes--; mk.lanes == 0 {
+		close(mk.done)
+	}
+}
 
-	// dropping mirrors mode == modeDrop for the reader, which reads it
-	// between messages; the padding keeps it off the line senders write.
-	_        [64]byte
-	dropping atomic.Bool
+// lanes is how many queues an inbox has. A sender always uses the same lane,
+// so its messages stay in order; senders in different lanes do not contend
+// for one lock.
+const lanes = 4
+
+// laneOf is the lane of the sender numbered id.
+func laneOf(id uint64) int { return int(id % lanes) }
+
+// lane is one FIFO of an inbox. Senders append under mu; the reader swaps
+// the whole queue out at once, so a batch costs it one lock.
+type lane[T any] struct {
+	mu     sync.Mutex
+	items  []entry[T]
+	space  chan struct{} // closed when room frees; nil while no sender waits
+	closed error         // non-nil: sends are refused with it
+	_      [64]byte      // keeps lanes off each other's cache lines
+}
+
+// inbox is a member's bounded set of incoming queues. It must not be copied
+// after first use.
+type inbox[T any] struct {
+	lanes    [lanes]lane[T]
+	capacity int // per lane
+	wake     chan struct{}
+	sleeping atomic.Bool   // the reader is about to wait, or waits, on wake
+	ready    atomic.Uint32 // bit i: lane i is not empty; changed under lane i's lock
+
+	ctl    sync.Mutex // serialises close
+	mode   atomic.Uint32
+	closed atomic.Pointer[error]
+
+	_    [64]byte // next is the reader's: keep it off the line senders read
+	next int      // the lane the reader looks at first
 }
 
 func newInbox[T any](capacity int) *inbox[T] {
@@ -63,138 +87,36 @@ func newInbox[T any](capacity int) *inbox[T] {
 // parking.
 const idleSpins = 4
 
-// errFull is push's answer to a bounded push into a full inbox.
+// errFull is push's answer to a bounded push into a full lane.
 var errFull = errors.New("managedprocess: inbox full")
 
-// full reports whether a bounded send must wait. Callers hold mu.
-func (ib *inbox[T]) full() bool { return len(ib.items) >= ib.capacity }
-
-// waitRoom blocks until the inbox has room, the inbox is closed (push then
-// reports it) or ctx ends.
-func (ib *inbox[T]) waitRoom(ctx context.Context) error {
-	for spin := 0; ; spin++ {
-		ib.mu.Lock()
-		if !ib.full() || ib.closed != nil {
-			ib.mu.Unlock()
-			return nil
-		}
-		if ib.space == nil {
-			ib.space = make(chan struct{})
-		}
-		space := ib.space
-		ib.mu.Unlock()
-		if spin < idleSpins {
-			runtime.Gosched() // the reader usually makes room within a few rounds
-			continue
-		}
-		select {
-		case <-space:
-		case <-ctx.Done():
-			return fence.ContextError(ctx)
-		}
+// err returns the close error, or nil while the inbox is open.
+func (ib *inbox[T]) err() error {
+	if p := ib.closed.Load(); p != nil {
+		return *p
 	}
-}
-
-// push appends a message and wakes the reader if it sleeps. It returns the
-// inbox's close error once it is closed, and errFull if bounded is set and
-// the inbox is full; either leaves the inbox unchanged.
-func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
-	ib.mu.Lock()
-	if ib.closed != nil {
-		ib.mu.Unlock()
-		return ib.closed
-	}
-	if bounded && ib.full() {
-		ib.mu.Unlock()
-		return errFull
-	}
-	n := len(ib.items)
-	if n == cap(ib.items) {
-		ib.items = slices.Grow(ib.items, 1)
-	}
-	ib.items = ib.items[:n+1]
-	e := &ib.items[n] // zero: fresh memory, or cleared by the reader
-	e.link, e.seq, e.body = l, seq, *body
-	ib.wakeReader()
-	ib.mu.Unlock()
 	return nil
 }
 
-// pushMarker appends a local fence marker, ignoring the bound.
-func (ib *inbox[T]) pushMarker(mk *marker) error {
-	ib.mu.Lock()
-	defer ib.mu.Unlock()
-	if ib.closed != nil {
-		return ib.closed
-	}
-	ib.items = append(ib.items, entry[T]{link: &link[T]{marker: mk}})
-	ib.wakeReader()
-	return nil
-}
+// readerMode returns the current mode.
+func (ib *inbox[T]) readerMode() readerMode { return readerMode(ib.mode.Load()) }
 
-// wakeReader signals a sleeping reader. Callers hold mu.
-func (ib *inbox[T]) wakeReader() {
-	if ib.sleeping {
-		ib.sleeping = false
-		select {
-		case ib.wake <- struct{}{}:
-		default:
+// dropping reports whether the reader must drop what it has not handled.
+func (ib *inbox[T]) dropping() bool { return ib.readerMode() == modeDrop }
+
+// queued counts the messages waiting in every lane, and each local fence
+// once (its copy in lane 0).
+func (ib *inbox[T]) queued() int {
+	n := 0
+	for i := range ib.lanes {
+		ln := &ib.lanes[i]
+		ln.mu.Lock()
+		for _, e := range ln.items {
+			if e.link.marker == nil || i == 0 {
+				n++
+			}
 		}
+		ln.mu.Unlock()
 	}
-}
-
-// close refuses further sends with cause and tells the reader to finish in
-// mode. A later close never softens an earlier one (drop beats stop).
-func (ib *inbox[T]) close(cause error, mode readerMode) {
-	ib.mu.Lock()
-	if ib.closed == nil {
-		ib.closed = cause
-	}
-	if mode > ib.mode {
-		ib.mode = mode
-		ib.dropping.Store(mode == modeDrop)
-	}
-	ib.releaseSenders()
-	ib.wakeReader()
-	ib.mu.Unlock()
-}
-
-// releaseSenders wakes senders waiting for room. Callers hold mu.
-func (ib *inbox[T]) releaseSenders() {
-	if ib.space != nil {
-		close(ib.space)
-		ib.space = nil
-	}
-}
-
-// take returns the queued entries, reusing buf for the next queue, and the
-// reader mode. It blocks while the queue is empty and the mode is modeRun,
-// until a send or close wakes it, or ctx ends (then the mode is modeDrop).
-// An empty batch with a mode other than modeRun means the reader is done.
-func (ib *inbox[T]) take(ctx context.Context, buf []entry[T]) ([]entry[T], readerMode) {
-	ib.mu.Lock()
-	for spin := 0; len(ib.items) == 0 && ib.mode == modeRun; spin++ {
-		if spin < idleSpins {
-			// A busy sender usually refills the queue within a few
-			// scheduler rounds; parking would cost both sides a wake-up.
-			ib.mu.Unlock()
-			runtime.Gosched()
-			ib.mu.Lock()
-			continue
-		}
-		ib.sleeping = true
-		ib.mu.Unlock()
-		select {
-		case <-ib.wake:
-		case <-ctx.Done():
-			ib.close(context.Cause(ctx), modeDrop)
-		}
-		ib.mu.Lock()
-	}
-	batch := ib.items
-	ib.items = buf[:0]
-	ib.releaseSenders()
-	mode := ib.mode
-	ib.mu.Unlock()
-	return batch, mode
+	return n
 }

@@ -14,6 +14,7 @@ type link[T any] struct {
 	sender   fence.Identity
 	progress *progress.Counter
 	marker   *marker // set only on the pseudo-link of a local fence marker
+	lane     int     // the recipient's inbox lane the sender uses
 	_        [64]byte
 	lastSent uint64 // last sequence addressed to the recipient; guarded by the sender's stream lock
 	dirty    bool   // in the sender's dirty list; guarded by the sender's stream lock

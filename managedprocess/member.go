@@ -117,9 +117,7 @@ func (m *Member[T]) Done() <-chan struct{} { return m.done }
 
 // Err returns the error sends to this member get, or nil while it runs.
 func (m *Member[T]) Err() error {
-	m.inbox.mu.Lock()
-	defer m.inbox.mu.Unlock()
-	return m.inbox.closed
+	return m.inbox.err()
 }
 
 // PendingTargets appends to dst the drain targets of m's stream: for every

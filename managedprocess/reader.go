@@ -54,10 +54,10 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 			perr = &fence.PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	for n = 0; n < len(batch) && !m.inbox.dropping.Load(); n++ {
+	for n = 0; n < len(batch) && !m.inbox.dropping(); n++ {
 		e := &batch[n]
 		if mk := e.link.marker; mk != nil {
-			close(mk.done)
+			mk.reach(nil)
 			continue
 		}
 		if m.handler != nil {
@@ -84,8 +84,7 @@ func (m *Member[T]) runPost() {
 // drop consumes an entry without handling it.
 func (m *Member[T]) drop(e *entry[T]) {
 	if mk := e.link.marker; mk != nil {
-		mk.err = m.Err()
-		close(mk.done)
+		mk.reach(m.Err())
 		return
 	}
 	m.stats.dropped.Add(1)

@@ -34,7 +34,7 @@ func (m *Member[T]) SendTo(ctx context.Context, to *Member[T], msg T) error {
 		}
 		// Only a full inbox asks whether this is a handler's send (exempt).
 		if bounded = !m.inHandlerOf(ctx); bounded {
-			if err := to.inbox.waitRoom(ctx); err != nil {
+			if err := to.inbox.waitRoom(ctx, laneOf(m.id.ID)); err != nil {
 				return m.sendError(to, err)
 			}
 		}
@@ -83,7 +83,7 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 	}
 	if !m.inHandlerOf(ctx) {
 		for _, r := range to {
-			if err := r.inbox.waitRoom(ctx); err != nil {
+			if err := r.inbox.waitRoom(ctx, laneOf(m.id.ID)); err != nil {
 				return m.errorf("publish to %s: %w", group, err)
 			}
 		}

@@ -11,7 +11,7 @@ type State struct {
 	ID      fence.Identity
 	Leading uint64        // last sequence of its stream
 	Streams []StreamState // its outbound links
-	Queued  int           // messages waiting in its inbox
+	Queued  int           // messages (and local fences) waiting in its inbox
 	Handled uint64        // messages its handler consumed
 	Dropped uint64        // messages consumed unhandled after a crash or close
 	Err     error         // why it stopped accepting messages; nil while it runs
@@ -32,9 +32,7 @@ func (s State) String() string {
 // Snapshot returns the member's current state. It takes the member's locks
 // briefly and never waits for progress.
 func (m *Member[T]) Snapshot() State {
-	m.inbox.mu.Lock()
-	queued, err := len(m.inbox.items), m.inbox.closed
-	m.inbox.mu.Unlock()
+	queued, err := m.inbox.queued(), m.inbox.err()
 	return State{
 		ID:      m.id,
 		Leading: m.out.leadingSeq(),

@@ -32,7 +32,7 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 		if s.links == nil {
 			s.links = make(map[*Member[T]]*link[T])
 		}
-		l = &link[T]{to: to, sender: s.owner, progress: progress.NewCounter()}
+		l = &link[T]{to: to, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
 		s.links[to] = l
 	}
 	s.last = l

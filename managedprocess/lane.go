@@ -1,0 +1,190 @@
+package managedprocess
+
+import (
+	"context"
+	"runtime"
+	"slices"
+
+	"github.com/muster-go/muster/fence"
+)
+
+// waitRoom blocks until lane i has room, the inbox is closed (push then
+// reports it) or ctx ends.
+func (ib *inbox[T]) waitRoom(ctx context.Context, i int) error {
+	ln := &ib.lanes[i]
+	for spin := 0; ; spin++ {
+		ln.mu.Lock()
+		if len(ln.items) < ib.capacity || ln.closed != nil {
+			ln.mu.Unlock()
+			return nil
+		}
+		if ln.space == nil {
+			ln.space = make(chan struct{})
+		}
+		space := ln.space
+		ln.mu.Unlock()
+		if spin < idleSpins {
+			runtime.Gosched() // the reader usually makes room within a few rounds
+			continue
+		}
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return fence.ContextError(ctx)
+		}
+	}
+}
+
+// push appends a message to its sender's lane and wakes the reader if it
+// sleeps. It returns the inbox's close error once it is closed, and errFull
+// if bounded is set and the lane is full; either leaves the inbox unchanged.
+func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
+	ln := &ib.lanes[l.lane]
+	ln.mu.Lock()
+	if ln.closed != nil {
+		err := ln.closed
+		ln.mu.Unlock()
+		return err
+	}
+	if bounded && len(ln.items) >= ib.capacity {
+		ln.mu.Unlock()
+		return errFull
+	}
+	n := len(ln.items)
+	if n == 0 {
+		ib.ready.Or(1 << l.lane)
+	}
+	if n == cap(ln.items) {
+		ln.items = slices.Grow(ln.items, 1)
+	}
+	ln.items = ln.items[:n+1]
+	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
+	e.link, e.seq, e.body = l, seq, *body
+	ln.mu.Unlock()
+	ib.wakeReader()
+	return nil
+}
+
+// pushMarker appends a local fence marker to every lane, ignoring bounds.
+func (ib *inbox[T]) pushMarker(mk *marker) error {
+	mk.lanes = lanes
+	pseudo := &link[T]{marker: mk}
+	for i := range ib.lanes {
+		ln := &ib.lanes[i]
+		ln.mu.Lock()
+		if ln.closed != nil {
+			err := ln.closed
+			ln.mu.Unlock()
+			return err // the reader drops the markers already queued
+		}
+		if len(ln.items) == 0 {
+			ib.ready.Or(1 << i)
+		}
+		ln.items = append(ln.items, entry[T]{link: pseudo})
+		ln.mu.Unlock()
+	}
+	ib.wakeReader()
+	return nil
+}
+
+// wakeReader signals a sleeping reader. Senders call it after appending
+// (and raising the lane's ready bit), outside the lane lock: the reader
+// raises sleeping before it reads the ready bits for the last time, so
+// either it sees the append or the sender sees sleeping.
+func (ib *inbox[T]) wakeReader() {
+	if ib.sleeping.Load() && ib.sleeping.CompareAndSwap(true, false) {
+		ib.signal()
+	}
+}
+
+// signal leaves one wake-up token for the reader.
+func (ib *inbox[T]) signal() {
+	select {
+	case ib.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close refuses further sends with cause and tells the reader to finish in
+// mode. A later close never softens an earlier one (drop beats stop), and
+// the first cause stays.
+func (ib *inbox[T]) close(cause error, mode readerMode) {
+	ib.ctl.Lock()
+	defer ib.ctl.Unlock()
+	ib.closed.CompareAndSwap(nil, &cause) // cause is not written again
+	first := ib.err()
+	if mode > ib.readerMode() {
+		ib.mode.Store(uint32(mode))
+	}
+	for i := range ib.lanes {
+		ln := &ib.lanes[i]
+		ln.mu.Lock()
+		ln.closed = first
+		ln.releaseSenders()
+		ln.mu.Unlock()
+	}
+	ib.signal()
+}
+
+// releaseSenders wakes senders waiting for room. Callers hold mu.
+func (ln *lane[T]) releaseSenders() {
+	if ln.space != nil {
+		close(ln.space)
+		ln.space = nil
+	}
+}
+
+// take returns the queued entries of the next non-empty lane, reusing buf
+// for that lane, and the reader mode. It blocks while every lane is empty
+// and the mode is modeRun, until a send or close wakes it, or ctx ends (then
+// the mode is modeDrop). An empty batch with a mode other than modeRun means
+// the reader is done.
+func (ib *inbox[T]) take(ctx context.Context, buf []entry[T]) ([]entry[T], readerMode) {
+	for spin := 0; ; spin++ {
+		mode := ib.readerMode()
+		if batch := ib.takeLane(buf); len(batch) > 0 {
+			return batch, mode
+		}
+		if mode != modeRun {
+			return nil, mode
+		}
+		if spin < idleSpins {
+			// A busy sender usually refills a lane within a few scheduler
+			// rounds; parking would cost both sides a wake-up.
+			runtime.Gosched()
+			continue
+		}
+		ib.sleeping.Store(true)
+		if ib.ready.Load() != 0 || ib.readerMode() != modeRun {
+			ib.sleeping.Store(false)
+			continue
+		}
+		select {
+		case <-ib.wake:
+		case <-ctx.Done():
+			ib.close(context.Cause(ctx), modeDrop)
+		}
+		ib.sleeping.Store(false)
+	}
+}
+
+// takeLane swaps out the queue of the first ready lane from next on.
+func (ib *inbox[T]) takeLane(buf []entry[T]) []entry[T] {
+	ready := ib.ready.Load()
+	for k := 0; ready != 0 && k < lanes; k++ {
+		i := (ib.next + k) % lanes
+		if ready&(1<<i) == 0 {
+			continue
+		}
+		ln := &ib.lanes[i]
+		ln.mu.Lock()
+		batch := ln.items
+		ln.items = buf[:0]
+		ib.ready.And(^uint32(1 << i))
+		ln.releaseSenders()
+		ln.mu.Unlock()
+		ib.next = (i + 1) % lanes
+		return batch
+	}
+	return nil
+}
