@@ -13,13 +13,17 @@
 // (no handler, dropped because the member crashed or the coordinator closed).
 // Progress is published on every such path.
 //
-// # Backpressure
+// # Inbox and backpressure
 //
-// An inbox holds at most Config.InboxCapacity messages waiting for the reader
-// besides the batch being handled. A Send to a full inbox waits, under its
-// context, until the reader makes room; TrySend returns ErrWouldBlock instead.
-// A send is never dropped or evicted. Sends made from inside a handler (with
-// the handler's context) are exempt from the bound: two handlers sending into
+// An inbox is four lanes; a sender always queues in the same lane (chosen by
+// its ID), so its messages stay in order and senders in different lanes do
+// not contend for one lock. The reader takes a whole lane at a time and
+// handles messages in order per sender; it does not order messages of
+// different senders. Each lane holds at most Config.InboxCapacity messages
+// waiting for the reader. A Send to a full lane waits, under its context,
+// until the reader makes room; TrySend returns ErrWouldBlock instead. A send
+// is never dropped or evicted. Sends made from inside a handler (with the
+// handler's context) are exempt from the bound: two handlers sending into
 // each other's full inboxes would otherwise deadlock their readers. The
 // overshoot is bounded by what handlers send while handling one batch.
 //

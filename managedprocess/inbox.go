@@ -44,13 +44,13 @@ func (mk *marker) reach(err error) {
 	}
 }
 
-// lanes is how many queues an inbox has. A sender always uses the same lane,
+// Lanes is how many queues an inbox has. A sender always uses the same lane,
 // so its messages stay in order; senders in different lanes do not contend
 // for one lock.
-const lanes = 4
+const Lanes = 4
 
 // laneOf is the lane of the sender numbered id.
-func laneOf(id uint64) int { return int(id % lanes) }
+func laneOf(id uint64) int { return int(id % Lanes) }
 
 // lane is one FIFO of an inbox. Senders append under mu; the reader swaps
 // the whole queue out at once, so a batch costs it one lock.
@@ -65,7 +65,7 @@ type lane[T any] struct {
 // inbox is a member's bounded set of incoming queues. It must not be copied
 // after first use.
 type inbox[T any] struct {
-	lanes    [lanes]lane[T]
+	lanes    [Lanes]lane[T]
 	capacity int // per lane
 	wake     chan struct{}
 	sleeping atomic.Bool   // the reader is about to wait, or waits, on wake

@@ -67,7 +67,7 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
 
 // pushMarker appends a local fence marker to every lane, ignoring bounds.
 func (ib *inbox[T]) pushMarker(mk *marker) error {
-	mk.lanes = lanes
+	mk.lanes = Lanes
 	pseudo := &link[T]{marker: mk}
 	for i := range ib.lanes {
 		ln := &ib.lanes[i]
@@ -171,8 +171,8 @@ func (ib *inbox[T]) take(ctx context.Context, buf []entry[T]) ([]entry[T], reade
 // takeLane swaps out the queue of the first ready lane from next on.
 func (ib *inbox[T]) takeLane(buf []entry[T]) []entry[T] {
 	ready := ib.ready.Load()
-	for k := 0; ready != 0 && k < lanes; k++ {
-		i := (ib.next + k) % lanes
+	for k := 0; ready != 0 && k < Lanes; k++ {
+		i := (ib.next + k) % Lanes
 		if ready&(1<<i) == 0 {
 			continue
 		}
@@ -183,7 +183,7 @@ func (ib *inbox[T]) takeLane(buf []entry[T]) []entry[T] {
 		ib.ready.And(^uint32(1 << i))
 		ln.releaseSenders()
 		ln.mu.Unlock()
-		ib.next = (i + 1) % lanes
+		ib.next = (i + 1) % Lanes
 		return batch
 	}
 	return nil

@@ -9,7 +9,8 @@ import (
 	"github.com/muster-go/muster/internal/progress"
 )
 
-// DefaultInboxCapacity is the inbox bound when Config.InboxCapacity is zero.
+// DefaultInboxCapacity is the bound of each inbox lane when
+// Config.InboxCapacity is zero.
 const DefaultInboxCapacity = 1024
 
 // Directory resolves the recipients of a member's sends. The coordinator
@@ -36,7 +37,8 @@ type Config[T any] struct {
 	Handler   Handler[T]   // nil: messages are consumed unhandled
 	Directory Directory[T] // required for Send and Publish
 	Notifier  Notifier     // nil: crossings are not reported
-	// InboxCapacity bounds the queued messages; 0 means DefaultInboxCapacity.
+	// InboxCapacity bounds the messages queued in each of the inbox's lanes;
+	// 0 means DefaultInboxCapacity.
 	InboxCapacity int
 	// OnCrash is called once, on the reader goroutine, when the handler or its
 	// post-handler work panics. It must not block.

@@ -23,8 +23,8 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
-// WithInboxCapacity sets the default inbox bound of members whose Spec does
-// not set one. Zero keeps managedprocess.DefaultInboxCapacity.
+// WithInboxCapacity sets the default bound of each inbox lane of members whose Spec does
+// not set one (see managedprocess). Zero keeps managedprocess.DefaultInboxCapacity.
 func WithInboxCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.inboxCapacity = n })
 }

@@ -128,8 +128,10 @@ type musterHarness struct {
 
 func newMusterHarness(ctx context.Context, s shape) (*musterHarness, error) {
 	// The naive fence gives each sender a channel of refBuffer slots, so its
-	// consumer can hold n×refBuffer messages; muster's inboxes get the same.
-	c := processgroup.New[int](processgroup.WithInboxCapacity(s.n * refBuffer))
+	// consumer can hold n×refBuffer messages; muster's inboxes get the same,
+	// spread over their lanes (senders share a lane by ID modulo Lanes).
+	perLane := (s.n + managedprocess.Lanes - 1) / managedprocess.Lanes * refBuffer
+	c := processgroup.New[int](processgroup.WithInboxCapacity(perLane))
 	h := &musterHarness{s: s, c: c, crew: newCrew(s.n),
 		counts: make([]paddedCount, s.n), members: make([]*managedprocess.Member[int], s.n)}
 	g, err := h.c.NewGroup("bench")
