@@ -106,6 +106,9 @@ func (m *Member[T]) Start(ctx context.Context) {
 // then exit. If drop is true the queued messages are consumed unhandled
 // instead. Stop does not wait; Done is closed when the reader has exited.
 // Calling Stop again can turn a stop into a drop, never the reverse.
+//
+// The coordinator calls Stop when a member departs; a member spawned by
+// processgroup leaves by returning from its run function instead.
 func (m *Member[T]) Stop(cause error, drop bool) {
 	mode := modeStop
 	if drop {

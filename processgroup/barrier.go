@@ -73,12 +73,21 @@ func (a *Arrival[T]) Wait(ctx context.Context) (fence.Result, error) {
 
 // waitSpins is how many times a waiter yields, polling its round, before it
 // parks: the last members usually arrive within a scheduler round or two,
-// and a yield is much cheaper than parking and being woken.
-const waitSpins = 2
+// and a yield is much cheaper than parking and being woken. Small rounds
+// yield once more: their last member is likelier to be running already.
+const (
+	waitSpins      = 1
+	smallRound     = 4
+	smallRoundSpin = 2
+)
 
 // await blocks until r finishes or ctx ends.
 func (g *Group[T]) await(ctx context.Context, op string, r *round[T], m *managedprocess.Member[T]) (fence.Result, error) {
-	for range waitSpins {
+	spins := waitSpins
+	if len(r.state) <= smallRound {
+		spins = smallRoundSpin
+	}
+	for range spins {
 		if r.finished.Load() {
 			return r.outcome(op, m.ID())
 		}
