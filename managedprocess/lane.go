@@ -113,15 +113,18 @@ func (ib *inbox[T]) close(cause error, mode readerMode) {
 	defer ib.ctl.Unlock()
 	ib.closed.CompareAndSwap(nil, &cause) // cause is not written again
 	first := ib.err()
-	if mode > ib.readerMode() {
-		ib.mode.Store(uint32(mode))
-	}
+	// Close every lane before the reader can see the new mode: a reader that
+	// sees it and then finds the lanes empty may exit, so no send may land
+	// in a lane after that.
 	for i := range ib.lanes {
 		ln := &ib.lanes[i]
 		ln.mu.Lock()
 		ln.closed = first
 		ln.releaseSenders()
 		ln.mu.Unlock()
+	}
+	if mode > ib.readerMode() {
+		ib.mode.Store(uint32(mode))
 	}
 	ib.signal()
 }
@@ -141,7 +144,7 @@ func (ln *lane[T]) releaseSenders() {
 // the reader is done.
 func (ib *inbox[T]) take(ctx context.Context, buf []entry[T]) ([]entry[T], readerMode) {
 	for spin := 0; ; spin++ {
-		mode := ib.readerMode()
+		mode := ib.readerMode() // before looking at the lanes: see close
 		if batch := ib.takeLane(buf); len(batch) > 0 {
 			return batch, mode
 		}
