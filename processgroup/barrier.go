@@ -157,7 +157,7 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 		return refuse(r.num, fmt.Errorf("%w: round is %s, called with %s", fence.ErrModeMismatch, r.mode, mode))
 	}
 	r.state[i] |= arrivedFlag
-	r.countIn()
+	r.nIn++
 	r.pinned = r.pinned || pin
 	if mode.Drains() {
 		r.targets = m.PendingTargets(r.targets)

@@ -18,7 +18,7 @@ type drain[T any] struct{ r *round[T] }
 // waits.
 func (g *Group[T]) startDrain(r *round[T]) {
 	if r.mode == fence.Rendezvous {
-		g.release(r)
+		r.finish()
 		return
 	}
 	if r.mode == fence.ProcessingFence {
@@ -36,7 +36,7 @@ func (g *Group[T]) handOver(r *round[T]) {
 	}
 	r.targets = r.unmet(r.targets)
 	if len(r.targets) == 0 {
-		g.release(r)
+		r.finish()
 		return
 	}
 	r.phase = draining
@@ -63,13 +63,8 @@ func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
 		}
 	}
 	r.drain = nil
-	g.release(r)
-	return nil
-}
-
-// release completes r successfully. Callers hold mu.
-func (g *Group[T]) release(r *round[T]) {
 	r.finish()
+	return nil
 }
 
 // fail completes r with cause for every waiter. Callers hold mu.
@@ -97,7 +92,7 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 	}
 	r.state[i] |= goneFlag
 	if !r.is(i, arrivedFlag) {
-		r.countIn()
+		r.nIn++
 	}
 	switch {
 	case r.phase == draining:

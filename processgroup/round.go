@@ -101,11 +101,6 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	return r
 }
 
-// countIn counts one more member arrived or gone. Callers hold mu.
-func (r *round[T]) countIn() {
-	r.nIn++
-}
-
 // is reports whether member i of the snapshot has flag f.
 func (r *round[T]) is(i int, f memberState) bool { return r.state[i]&f != 0 }
 
