@@ -167,7 +167,8 @@ func (r *round[T]) outcome(op string, caller fence.Identity) (fence.Result, erro
 	return fence.Result{Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Departed: r.departed}, nil
 }
 
-// finish releases every waiter. Callers hold the group's mu.
+// finish ends r, released (failure nil) or failed, and wakes its waiters
+// once the group's mu is released. Callers hold the group's mu.
 func (r *round[T]) finish() {
 	r.phase = finished
 	if i := slices.Index(r.barrier.open, r); i >= 0 {
