@@ -1,0 +1,149 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestScenarioCancelledWaitersAndReusedRounds: rounds are reused once every
+// caller returned. Members here often give up waiting (a deadline of a few
+// microseconds) and retry while their arrival is still open (ErrBusy) while
+// messages flow. Each member must arrive at rounds 1, 2, 3, … in order (its
+// arrival stands when it gives up), and every result it gets must name the
+// round it arrived at.
+func TestScenarioCancelledWaitersAndReusedRounds(t *testing.T) {
+	const members, rounds = 4, 300
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	ms := make([]*managedprocess.Member[msg], members)
+	for i := range members {
+		ms[i] = spawnIdle(t, c, fmt.Sprintf("m%d", i), func(context.Context, managedprocess.Message[msg]) {}, "g")
+	}
+	errs := make(chan error, members)
+	for i := range members {
+		go func() { errs <- cancellingMember(ctx, g, ms, i, rounds) }()
+	}
+	for range members {
+		require.NoError(t, within(t, errs))
+	}
+}
+
+type barrierer interface {
+	Barrier(context.Context, *managedprocess.Member[msg], string, fence.Mode) (fence.Result, error)
+}
+
+// cancellingMember runs member i up to its arrival at round rounds: each
+// time, it sends to the next member and arrives, giving up the wait after a
+// few microseconds except at the last round.
+func cancellingMember(ctx context.Context, g barrierer, ms []*managedprocess.Member[msg], i, rounds int) error {
+	rng := rand.New(rand.NewPCG(uint64(i), 7))
+	to := ms[(i+1)%len(ms)]
+	for want := uint64(1); want <= uint64(rounds); want++ {
+		if err := ms[i].SendTo(ctx, to, msg{From: i}); err != nil {
+			return err
+		}
+		patience := time.Duration(rng.IntN(20)) * time.Microsecond
+		if want == uint64(rounds) {
+			patience = bound
+		}
+		got, err := arriveOnce(ctx, g, ms[i], patience)
+		if err != nil {
+			return fmt.Errorf("member %d, round %d: %w", i, want, err)
+		}
+		if got != want {
+			return fmt.Errorf("member %d arrived at round %d, want %d", i, got, want)
+		}
+	}
+	return nil
+}
+
+// arriveOnce makes one arrival and returns its round: it retries while the
+// member's previous arrival is still open (ErrBusy), and returns when the
+// barrier released it or its patience ran out.
+func arriveOnce(ctx context.Context, g barrierer, m *managedprocess.Member[msg], patience time.Duration) (uint64, error) {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, patience)
+		res, err := g.Barrier(wctx, m, "b", fence.DeliveryFence)
+		cancel()
+		var ferr *fence.Error
+		switch {
+		case err == nil:
+			return res.Round, nil
+		case ctx.Err() != nil || !errors.As(err, &ferr):
+			return 0, err
+		case errors.Is(err, fence.ErrBusy):
+			runtime.Gosched() // the previous arrival's round is still open
+		case errors.Is(err, context.DeadlineExceeded):
+			return ferr.Round, nil // gave up waiting; the arrival stands
+		default:
+			return 0, err
+		}
+	}
+}
+
+// TestScenarioCancelledWaitersKeepEveryMessageFenced: a member that gave up
+// waiting still fences the messages it sent before arriving.
+func TestScenarioCancelledWaitersKeepEveryMessageFenced(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	gate := make(chan struct{})
+	var handled int
+	var mu sync.Mutex
+	r := spawnIdle(t, c, "r", func(context.Context, managedprocess.Message[msg]) {
+		<-gate
+		mu.Lock()
+		handled++
+		mu.Unlock()
+	}, "g")
+	s := spawnIdle(t, c, "s", nil, "g")
+	for range 5 {
+		require.NoError(t, s.SendTo(ctx, r, msg{}))
+	}
+	// s gives up waiting; its arrival (with 5 messages pending) stands.
+	short, cancel := context.WithTimeout(ctx, time.Millisecond)
+	_, err := g.Barrier(short, s, "b", fence.DeliveryFence)
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	var ferr *fence.Error
+	require.ErrorAs(t, err, &ferr)
+	assert.Equal(t, []fence.Identity{r.ID()}, ferr.Missing)
+
+	released := make(chan fence.Result, 1)
+	go func() {
+		res, err := g.Barrier(ctx, r, "b", fence.DeliveryFence)
+		assert.NoError(t, err)
+		mu.Lock()
+		assert.Equal(t, 5, handled, "released before s's messages were handled")
+		mu.Unlock()
+		released <- res
+	}()
+	eventually(t, "round 1 draining, s→r lagging", func() bool {
+		for _, rs := range groupSnap(c, "g").Rounds {
+			if rs.Round == 1 && rs.Phase == "draining" && len(rs.Lagging) == 1 && rs.Lagging[0].Sender == s.ID() {
+				return true
+			}
+		}
+		return false
+	})
+	select {
+	case res := <-released:
+		t.Fatalf("released with s's messages unhandled: %v", res)
+	default:
+	}
+	close(gate)
+	res := within(t, released)
+	assert.EqualValues(t, 1, res.Round)
+}
