@@ -58,7 +58,7 @@ type Member[T any] struct {
 	out     stream[T]
 	post    []func() // post-handler work; touched only by the reader goroutine
 	done    chan struct{}
-	stats   counters
+	stats   counters[T]
 	startMu sync.Mutex
 	started bool
 }

@@ -3,16 +3,9 @@ package managedprocess
 import (
 	"context"
 	"runtime/debug"
-	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 )
-
-// counters are the reader's statistics, read by Snapshot.
-type counters struct {
-	handled atomic.Uint64
-	dropped atomic.Uint64
-}
 
 // read is the reader goroutine: it takes batches from the inbox and consumes
 // them until the inbox is closed and empty. ctx is the handlers' context.
@@ -47,7 +40,10 @@ func (m *Member[T]) read(ctx context.Context) {
 // the panicking entry, returning the panic: the member crashed. The rest of
 // the batch must be dropped.
 func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, perr *fence.PanicError) {
+	handled := 0
+	m.stats.begin(batch)
 	defer func() {
+		m.stats.end(handled)
 		if v := recover(); v != nil {
 			clear(m.post)
 			m.post = m.post[:0]
@@ -66,7 +62,7 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 		if len(m.post) > 0 {
 			m.runPost()
 		}
-		m.stats.handled.Add(1)
+		handled++
 		m.notifyDeliveryProgress(e)
 	}
 	return n, nil

@@ -38,7 +38,7 @@ func (m *Member[T]) Snapshot() State {
 		Leading: m.out.leadingSeq(),
 		Streams: m.out.states(),
 		Queued:  queued,
-		Handled: m.stats.handled.Load(),
+		Handled: m.stats.handledCount(),
 		Dropped: m.stats.dropped.Load(),
 		Err:     err,
 	}
