@@ -141,7 +141,7 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 	if g.closed {
 		return refuse(0, fence.ErrClosed)
 	}
-	idx, ok := g.view.index[m]
+	idx, ok := g.view.find(m)
 	if !ok || m == nil {
 		return refuse(0, fence.ErrNotMember)
 	}
@@ -190,7 +190,7 @@ func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r
 	for _, o := range b.open {
 		j, ok := idx, true
 		if o.view != cur {
-			j, ok = o.view.index[m]
+			j, ok = o.view.find(m)
 		}
 		switch {
 		case !ok || o.is(j, goneFlag):

@@ -81,7 +81,7 @@ func (g *Group[T]) fail(r *round[T], cause error) {
 // departRound settles r after m departed with cause: the round fails, or with
 // CompleteForSurvivors goes on without m. Callers hold mu.
 func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause error) {
-	i, ok := r.view.index[m]
+	i, ok := r.view.find(m)
 	if !ok || r.is(i, goneFlag) || r.phase == finished {
 		return
 	}

@@ -71,6 +71,24 @@ func newView[T any](members []*managedprocess.Member[T]) *view[T] {
 	return v
 }
 
+// smallView is the size up to which find scans the members instead of
+// hashing: faster for the small groups most barriers have.
+const smallView = 8
+
+// find returns m's index in v.
+func (v *view[T]) find(m *managedprocess.Member[T]) (int, bool) {
+	if len(v.members) <= smallView {
+		for i, x := range v.members {
+			if x == m {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	i, ok := v.index[m]
+	return i, ok
+}
+
 // writableView returns the current view, copying it first if a round
 // holds it. Callers hold mu.
 func (g *Group[T]) writableView() *view[T] {
@@ -210,7 +228,7 @@ func idOf[T any](m *managedprocess.Member[T]) fence.Identity {
 func (g *Group[T]) join(m *managedprocess.Member[T]) {
 	g.mu.Lock()
 	defer g.unlock()
-	if _, ok := g.view.index[m]; ok {
+	if _, ok := g.view.find(m); ok {
 		return
 	}
 	v := g.writableView()
@@ -222,7 +240,7 @@ func (g *Group[T]) join(m *managedprocess.Member[T]) {
 func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	g.mu.Lock()
 	defer g.unlock()
-	if _, ok := g.view.index[m]; !ok {
+	if _, ok := g.view.find(m); !ok {
 		return
 	}
 	v := g.writableView()
