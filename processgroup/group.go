@@ -19,7 +19,7 @@ type Group[T any] struct {
 
 	mu          sync.Mutex
 	closed      bool
-	view        *view[T] // current membership; replaced, never mutated
+	view        *view[T] // current membership (see view for when it is copied)
 	barriers    map[string]*barrier[T]
 	lastBarrier *barrier[T] // the barrier of the latest arrival
 
