@@ -13,8 +13,13 @@ import "fmt"
 //   - DeliveryFence: additionally, for every message a member sent before it
 //     arrived, the handling of that message at each recipient synchronizes
 //     before any member's return from the round.
-//   - ProcessingFence: additionally, every message sent by a handler while the
-//     round drained is handled before release: the group was quiescent.
+//   - ProcessingFence: additionally, the group was quiescent at an instant
+//     before release: every message any member sent on a watched link up to
+//     that instant — before or after arriving, from its run function or from
+//     its handlers — had been handled, and no handler of such a message was
+//     running. The watched links are those whose sender is a member of the
+//     round (see processgroup); a message sent by a non-member is not
+//     watched.
 type Mode uint8
 
 const (
@@ -23,9 +28,9 @@ const (
 	DeliveryFence Mode = iota
 	// Rendezvous releases a round as soon as every member has arrived.
 	Rendezvous
-	// ProcessingFence is DeliveryFence repeated until a snapshot of the
-	// members' streams finds nothing new: messages handlers sent while
-	// handling pre-barrier messages have been handled too.
+	// ProcessingFence releases a round once everyone arrived and the group
+	// was quiescent: messages handlers sent while handling pre-barrier
+	// messages, and the messages those caused, have been handled too.
 	ProcessingFence
 )
 

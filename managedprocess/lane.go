@@ -60,6 +60,7 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
 	ln.items = ln.items[:n+1]
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
 	e.link, e.seq, e.body = l, seq, *body
+	l.sent.Store(seq) // before the reader can see the message: it takes the lane under mu
 	ln.mu.Unlock()
 	ib.wakeReader()
 	return nil

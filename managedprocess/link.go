@@ -1,6 +1,8 @@
 package managedprocess
 
 import (
+	"sync/atomic"
+
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/progress"
 )
@@ -9,15 +11,23 @@ import (
 // recipient's reader reads the first fields for every message; the sender
 // writes the last ones for every message. The padding keeps them on
 // different cache lines, so the two cores do not trade the line per message.
+//
+// The link's two counters are what the quiescence check of a processing
+// fence reads without any lock: sent is raised before a message becomes
+// visible to the recipient's reader, progress only after its handler and
+// post-handler work returned, so sent >= delivered at every instant.
 type link[T any] struct {
 	to       *Member[T]
 	sender   fence.Identity
-	progress *progress.Counter
-	marker   *marker // set only on the pseudo-link of a local fence marker
-	lane     int     // the recipient's inbox lane the sender uses
+	progress *progress.Counter // delivered: the last sequence consumed
+	marker   *marker           // set only on the pseudo-link of a local fence marker
+	lane     int               // the recipient's inbox lane the sender uses
 	_        [64]byte
-	lastSent uint64 // last sequence addressed to the recipient; guarded by the sender's stream lock
-	dirty    bool   // in the sender's dirty list; guarded by the sender's stream lock
+	// sent is the last sequence addressed to the recipient. It is written
+	// under the recipient's lane lock (so before the reader can take the
+	// message) while the sender's stream lock is held, and read atomically.
+	sent  atomic.Uint64
+	dirty bool // in the sender's dirty list; guarded by the sender's stream lock
 }
 
 // Target is one drain target of a member's stream: Counter must reach Seq.

@@ -18,6 +18,7 @@ type stream[T any] struct {
 	owner   fence.Identity
 	leading uint64 // last sequence assigned
 	links   map[*Member[T]]*link[T]
+	order   []*link[T] // every link, in creation order
 	last    *link[T]   // the most recent link used: most sends repeat a recipient
 	dirty   []*link[T] // links that may have undelivered messages
 }
@@ -34,6 +35,7 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 		}
 		l = &link[T]{to: to, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
 		s.links[to] = l
+		s.order = append(s.order, l)
 	}
 	s.last = l
 	return l
@@ -69,10 +71,10 @@ func (s *stream[T]) sendAll(to []*Member[T], body *T) {
 	}
 }
 
-// sent records that seq was queued on l. Callers hold mu.
+// sent records that seq was queued on l (push raised l.sent). Callers
+// hold mu.
 func (s *stream[T]) sent(l *link[T], seq uint64) {
 	s.leading = seq
-	l.lastSent = seq
 	if !l.dirty {
 		l.dirty = true
 		s.dirty = append(s.dirty, l)
@@ -87,7 +89,7 @@ func (s *stream[T]) pending(dst []Target) []Target {
 	defer s.mu.Unlock()
 	keep := s.dirty[:0]
 	for _, l := range s.dirty {
-		sent := l.lastSent
+		sent := l.sent.Load()
 		if l.progress.Delivered() >= sent {
 			l.dirty = false
 			continue
@@ -106,7 +108,7 @@ func (s *stream[T]) states() []StreamState {
 	defer s.mu.Unlock()
 	out := make([]StreamState, 0, len(s.links))
 	for r, l := range s.links {
-		out = append(out, StreamState{Recipient: r.id, Sent: l.lastSent, Delivered: l.progress.Delivered()})
+		out = append(out, StreamState{Recipient: r.id, Sent: l.sent.Load(), Delivered: l.progress.Delivered()})
 	}
 	slices.SortFunc(out, func(a, b StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out

@@ -159,7 +159,7 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 	r.state[i] |= arrivedFlag
 	r.nIn++
 	r.pinned = r.pinned || pin
-	if mode.Drains() {
+	if mode == fence.DeliveryFence {
 		r.targets = m.PendingTargets(r.targets)
 	}
 	if r.allIn() {

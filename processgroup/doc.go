@@ -20,9 +20,38 @@
 //     before it arrived, the return of its handler (and of the work the
 //     handler scheduled with RunAfterCurrentHandler) at each recipient
 //     synchronizes before any member's return from the round.
-//   - fence.ProcessingFence: additionally, the same holds for every message a
-//     handler sent while the round drained: the drain repeats until a
-//     snapshot of the members' streams finds nothing new.
+//   - fence.ProcessingFence: additionally, there is an instant after the
+//     last arrival at which the group was quiescent: every message sent on a
+//     watched link before that instant had been handled, and no handler of
+//     such a message was running. Its handling synchronizes before any
+//     member's return from the round.
+//
+// # Which links a processing fence watches
+//
+// A link is the stream of messages from one sender to one recipient. A
+// processing fence watches every link whose sender is a member of the round
+// and has not departed from it, except links to a member that departed from
+// it: messages members send to each other, and to members of other groups or
+// of none. It does not watch links whose sender is not a member of the round:
+// in a chain member → outsider → member, the fence covers the first hop up to
+// the outsider's handler returning, but not the outsider's message to the
+// second member. Put every member whose handlers take part in a chain in the
+// group. Messages a member sends after arriving (from its run function) delay
+// the release until they are handled, when the check sees them; a chain of
+// handlers that never stops keeps the round open, bounded by the callers'
+// contexts.
+//
+// # How a processing fence decides
+//
+// Once every member arrived, the coordinator reads the delivered counter of
+// every watched link, then the sent counter of every watched link, and
+// releases iff they agree link by link (a termination-detection double pass;
+// the proof is in quiescence.go). Otherwise the watcher waits until each
+// lagging link's delivered counter reaches the sent value read, then checks
+// again. A send raises its link's sent counter before the message becomes
+// visible to the recipient; the recipient raises delivered only after the
+// handler and its post-handler work returned, so a handler's sends are always
+// counted before the message that caused them.
 //
 // # How a fenced round is released
 //

@@ -12,29 +12,45 @@ import (
 type drain[T any] struct{ r *round[T] }
 
 // startDrain moves a round whose members are all in to its drain phase.
-// Rendezvous releases at once. A fence round keeps only its unmet targets:
+// Rendezvous releases at once. A delivery fence keeps only its unmet targets:
 // with none left it releases at once (the watcher's level check, done
-// inline); otherwise the watcher owns the drain. Callers hold mu; it never
-// waits.
+// inline); otherwise the watcher owns the drain. A processing fence runs its
+// quiescence check. Callers hold mu; it never waits.
 func (g *Group[T]) startDrain(r *round[T]) {
-	if r.mode == fence.Rendezvous {
+	switch r.mode {
+	case fence.Rendezvous:
 		r.finish()
-		return
+	case fence.ProcessingFence:
+		g.settleQuiet(r)
+	default:
+		g.handOver(r)
 	}
-	if r.mode == fence.ProcessingFence {
-		r.targets = r.snapshotTargets(r.targets[:0])
-	}
-	g.handOver(r)
 }
 
 // handOver gives r's unmet targets to the watcher as a new drain, dropping
 // the previous one, or releases r when none is left. Callers hold mu.
 func (g *Group[T]) handOver(r *round[T]) {
+	r.targets = r.unmet(r.targets)
+	g.submit(r)
+}
+
+// settleQuiet releases processing fence round r if its quiescence check
+// finds it quiet, and otherwise hands the lagging links to the watcher as a
+// new drain, dropping the previous one. Callers hold mu.
+func (g *Group[T]) settleQuiet(r *round[T]) {
+	if r.checkQuiet() {
+		r.targets = r.targets[:0]
+	}
+	g.submit(r)
+}
+
+// submit hands r.targets to the watcher as a new drain, dropping the
+// previous one, or releases r when there are none. Callers hold mu.
+func (g *Group[T]) submit(r *round[T]) {
 	if r.drain != nil {
 		g.c.watcher.Drop(r.drain)
 		r.drain = nil
 	}
-	r.targets = r.unmet(r.targets)
 	if len(r.targets) == 0 {
 		r.finish()
 		return
@@ -45,9 +61,10 @@ func (g *Group[T]) handOver(r *round[T]) {
 }
 
 // onDrained is the watcher's callback, on its goroutine, once every target
-// it holds for a drain is met. A ProcessingFence round snapshots the
-// members' streams again and drains what handlers sent meanwhile; a round
-// that finds nothing new is released.
+// it holds for a drain is met. A delivery fence is then released. A
+// processing fence runs its quiescence check again: it is released if quiet,
+// and otherwise waits for the links that lag (the watcher calls onDrained
+// again once they caught up).
 func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
 	r := d.r
 	g := r.g
@@ -56,12 +73,10 @@ func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
 	if r.phase != draining || r.drain != d {
 		return nil
 	}
-	if r.mode == fence.ProcessingFence {
-		r.targets = r.unmet(r.snapshotTargets(r.targets[:0]))
-		if len(r.targets) > 0 {
-			return watcherTargets(r.targets)
-		}
+	if r.mode == fence.ProcessingFence && !r.checkQuiet() {
+		return watcherTargets(r.targets)
 	}
+	r.targets = r.targets[:0]
 	r.drain = nil
 	r.finish()
 	return nil
@@ -95,6 +110,8 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 		r.nIn++
 	}
 	switch {
+	case r.phase == draining && r.mode == fence.ProcessingFence:
+		g.settleQuiet(r) // without the departed member's links
 	case r.phase == draining:
 		g.handOver(r) // without the departed member's targets
 	case r.allIn():
@@ -112,17 +129,6 @@ func (g *Group[T]) close() {
 			g.fail(b.open[0], fence.ErrClosed)
 		}
 	}
-}
-
-// snapshotTargets appends the pending targets of the streams of every member
-// that has not departed.
-func (r *round[T]) snapshotTargets(dst []managedprocess.Target) []managedprocess.Target {
-	for i, m := range r.view.members {
-		if !r.is(i, goneFlag) {
-			dst = m.PendingTargets(dst)
-		}
-	}
-	return dst
 }
 
 // unmet filters targets in place, keeping those not yet reached that do not

@@ -45,6 +45,7 @@ type round[T any] struct {
 
 	departed []fence.Departure
 	targets  []managedprocess.Target // recorded at arrivals; while draining, what the watcher waits for
+	scratch  []managedprocess.Target // a processing fence's first pass (see checkQuiet)
 	drain    *drain[T]               // the watcher's current hand-over, while draining
 
 	finished atomic.Bool
@@ -84,8 +85,8 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	r := b.spare
 	if r != nil {
 		b.spare = nil
-		targets := r.targets[:0]
-		*r = round[T]{targets: targets}
+		targets, scratch := r.targets[:0], r.scratch[:0]
+		*r = round[T]{targets: targets, scratch: scratch}
 	} else {
 		r = new(round[T])
 	}

@@ -1,0 +1,31 @@
+package managedprocess
+
+// Counts of a member's outbound links, read for a processing fence's
+// quiescence check: the coordinator reads the delivered counter of every
+// watched link of every member, then the sent counter of every one, and the
+// group was quiescent at the end of the first pass iff the two agree link by
+// link (see processgroup's package documentation for the proof).
+
+// ReadDelivered appends to dst one Target per outbound link of m, in link
+// creation order, whose Seq is the link's delivered counter read now. It
+// takes m's stream lock only to list the links; the counters are atomics.
+func (m *Member[T]) ReadDelivered(dst []Target) []Target {
+	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.progress.Delivered() })
+}
+
+// ReadSent is ReadDelivered for the links' sent counters: Seq is the last
+// sequence m queued on the link. Links created since a ReadDelivered come
+// after the ones it listed.
+func (m *Member[T]) ReadSent(dst []Target) []Target {
+	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.sent.Load() })
+}
+
+// readCounts appends read(l) of every link as a target.
+func (s *stream[T]) readCounts(dst []Target, read func(*link[T]) uint64) []Target {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.order {
+		dst = append(dst, l.target(read(l)))
+	}
+	return dst
+}
