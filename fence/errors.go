@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/muster-go/muster/internal/names"
 )
 
 // Sentinel errors. Every error muster returns wraps one of these (or a
@@ -42,6 +44,12 @@ var (
 	ErrWouldBlock = errors.New("muster: inbox full, send would block")
 	// ErrInvalidMode: a Mode value outside the declared ones.
 	ErrInvalidMode = errors.New("muster: invalid barrier mode")
+	// ErrInvalidArgument: a nil context, a nil member, a negative capacity.
+	ErrInvalidArgument = errors.New("muster: invalid argument")
+	// ErrGoexit: a member's run function or handler called runtime.Goexit
+	// (as t.FailNow does) instead of returning or panicking. It wraps
+	// ErrCrashed: the member crashed.
+	ErrGoexit = fmt.Errorf("%w: runtime.Goexit called", ErrCrashed)
 )
 
 // PanicError is the cause of a crash: a panic in a member's run function or
@@ -84,7 +92,7 @@ func (e *Error) Timeout() bool {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "muster: %s %s/%s", e.Op, e.Group, e.Barrier)
+	fmt.Fprintf(&b, "muster: %s %s/%s", e.Op, names.Short(e.Group), names.Short(e.Barrier))
 	if e.Round > 0 {
 		fmt.Fprintf(&b, "#%d", e.Round)
 	}

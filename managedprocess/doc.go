@@ -20,12 +20,20 @@
 // not contend for one lock. The reader takes a whole lane at a time and
 // handles messages in order per sender; it does not order messages of
 // different senders. Each lane holds at most Config.InboxCapacity messages
-// waiting for the reader. A Send to a full lane waits, under its context,
-// until the reader makes room; TrySend returns ErrWouldBlock instead. A send
-// is never dropped or evicted. Sends made from inside a handler (with the
-// handler's context) are exempt from the bound: two handlers sending into
-// each other's full inboxes would otherwise deadlock their readers. The
-// overshoot is bounded by what handlers send while handling one batch.
+// waiting for the reader, besides the batch the reader took from it (at most
+// as many again), so messages sent from outside handlers never leave more
+// than 2 × Lanes × InboxCapacity unhandled in one inbox. A Send to a full
+// lane waits, under its context, until the reader makes room; TrySend returns
+// ErrWouldBlock instead; a Publish queues to all its recipients or, while one
+// of their lanes is full, to none and waits. A send is never dropped or
+// evicted.
+//
+// Sends made from inside a handler (with the handler's context) are exempt
+// from the bound: they never wait and are never refused for room, since two
+// handlers sending into each other's full inboxes would otherwise deadlock
+// their readers. Nothing bounds them but what the handlers send: a handler
+// that sends k messages for each message it handles can add k messages
+// beyond the bound per message handled.
 //
 // # Handler panics
 //

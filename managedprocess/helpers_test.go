@@ -55,13 +55,13 @@ type world[T any] struct {
 	cancel context.CancelFunc
 	// crashes receives handler panics; a test that expects none fails if
 	// one arrives (checked at cleanup).
-	crashes       chan *fence.PanicError
+	crashes       chan error
 	expectCrashes bool
 }
 
 func newWorld[T any](t testing.TB) *world[T] {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &world[T]{t: t, dir: &directory[T]{members: map[string]*managedprocess.Member[T]{}}, notify: &notifier{}, ctx: ctx, cancel: cancel, crashes: make(chan *fence.PanicError, 16)}
+	w := &world[T]{t: t, dir: &directory[T]{members: map[string]*managedprocess.Member[T]{}}, notify: &notifier{}, ctx: ctx, cancel: cancel, crashes: make(chan error, 16)}
 	t.Cleanup(w.close)
 	return w
 }
@@ -78,7 +78,7 @@ func (w *world[T]) addStopped(name string, capacity int, h managedprocess.Handle
 	id := fence.Identity{Name: name, ID: uint64(len(w.dir.members) + 1)}
 	m := managedprocess.New(managedprocess.Config[T]{
 		ID: id, Handler: h, Directory: w.dir, Notifier: w.notify, InboxCapacity: capacity,
-		OnCrash: func(m *managedprocess.Member[T], perr *fence.PanicError) {
+		OnCrash: func(m *managedprocess.Member[T], perr error) {
 			select {
 			case w.crashes <- perr:
 			default:
@@ -92,8 +92,8 @@ func (w *world[T]) addStopped(name string, capacity int, h managedprocess.Handle
 func (w *world[T]) close() {
 	if !w.expectCrashes {
 		select {
-		case perr := <-w.crashes:
-			w.t.Errorf("unexpected crash: %v\n%s", perr, perr.Stack)
+		case err := <-w.crashes:
+			w.t.Errorf("unexpected crash: %+v", err)
 		default:
 		}
 	}

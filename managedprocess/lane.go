@@ -41,15 +41,34 @@ func (ib *inbox[T]) waitRoom(ctx context.Context, i int) error {
 func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
 	ln := &ib.lanes[l.lane]
 	ln.mu.Lock()
-	if ln.closed != nil {
-		err := ln.closed
-		ln.mu.Unlock()
-		return err
+	err := ib.refuses(ln, bounded)
+	if err == nil {
+		ib.appendLocked(l, seq, body)
 	}
-	if bounded && len(ln.items) >= ib.capacity {
-		ln.mu.Unlock()
+	ln.mu.Unlock()
+	if err == nil {
+		ib.wakeReader()
+	}
+	return err
+}
+
+// refuses returns why a push into ln would be refused: the inbox's close
+// error, errFull (bounded, and ln is full), or nil. Callers hold ln.mu.
+func (ib *inbox[T]) refuses(ln *lane[T], bounded bool) error {
+	switch {
+	case ln.closed != nil:
+		return ln.closed
+	case bounded && len(ln.items) >= ib.capacity:
 		return errFull
 	}
+	return nil
+}
+
+// appendLocked appends a message to l's lane and raises l's sent counter,
+// before the reader can see the message. Callers hold the lane's mu and wake
+// the reader after releasing it.
+func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
+	ln := &ib.lanes[l.lane]
 	n := len(ln.items)
 	if n == 0 {
 		ib.ready.Or(1 << l.lane)
@@ -61,9 +80,6 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
 	e.link, e.seq, e.body = l, seq, *body
 	l.sent.Store(seq) // before the reader can see the message: it takes the lane under mu
-	ln.mu.Unlock()
-	ib.wakeReader()
-	return nil
 }
 
 // pushMarker appends a local fence marker to every lane, ignoring bounds.

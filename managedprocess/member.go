@@ -41,8 +41,9 @@ type Config[T any] struct {
 	// 0 means DefaultInboxCapacity.
 	InboxCapacity int
 	// OnCrash is called once, on the reader goroutine, when the handler or its
-	// post-handler work panics. It must not block.
-	OnCrash func(*Member[T], *fence.PanicError)
+	// post-handler work panics (cause is a *fence.PanicError) or calls
+	// runtime.Goexit (fence.ErrGoexit). It must not block.
+	OnCrash func(m *Member[T], cause error)
 }
 
 // Member is one participant: its stream, its inbox and its reader. Its
@@ -53,7 +54,7 @@ type Member[T any] struct {
 	handler Handler[T]
 	dir     Directory[T]
 	notify  Notifier
-	onCrash func(*Member[T], *fence.PanicError)
+	onCrash func(*Member[T], error)
 	inbox   *inbox[T]
 	out     stream[T]
 	post    []func() // post-handler work; touched only by the reader goroutine

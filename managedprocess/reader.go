@@ -8,9 +8,23 @@ import (
 )
 
 // read is the reader goroutine: it takes batches from the inbox and consumes
-// them until the inbox is closed and empty. ctx is the handlers' context.
+// them until the inbox is closed and empty. ctx is the handlers' context. A
+// handler that calls runtime.Goexit ends the goroutine: the member then
+// crashes with fence.ErrGoexit, and what is queued is dropped on the way out.
 func (m *Member[T]) read(ctx context.Context) {
-	defer close(m.done)
+	returned := false
+	defer func() {
+		if !returned {
+			m.dropQueued(ctx)
+		}
+		close(m.done)
+	}()
+	m.readLoop(ctx)
+	returned = true
+}
+
+// readLoop consumes batches until the inbox is closed and empty.
+func (m *Member[T]) readLoop(ctx context.Context) {
 	var buf []entry[T]
 	for {
 		batch, mode := m.inbox.take(ctx, buf)
@@ -33,21 +47,45 @@ func (m *Member[T]) read(ctx context.Context) {
 	}
 }
 
+// dropQueued consumes what is left in the inbox without handling it, once
+// the inbox is closed for dropping.
+func (m *Member[T]) dropQueued(ctx context.Context) {
+	for {
+		batch, mode := m.inbox.take(ctx, nil)
+		if len(batch) == 0 && mode != modeRun {
+			return
+		}
+		for i := range batch {
+			m.drop(&batch[i])
+		}
+	}
+}
+
 // handleAll runs the handler and post-handler work for each entry in order,
 // publishing its progress after each. It returns how many entries it
 // consumed. It stops early when the inbox turns to dropping (a crash or a
 // close while the batch was being handled) and, when a handler panics, at
 // the panicking entry, returning the panic: the member crashed. The rest of
-// the batch must be dropped.
+// the batch must be dropped. When a handler calls runtime.Goexit, handleAll
+// crashes the member and drops the rest of the batch itself before the
+// goroutine ends.
 func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, perr *fence.PanicError) {
-	handled := 0
+	handled, returned := 0, false
 	m.stats.begin(batch)
 	defer func() {
 		m.stats.end(handled)
+		if returned {
+			return
+		}
+		clear(m.post)
+		m.post = m.post[:0]
 		if v := recover(); v != nil {
-			clear(m.post)
-			m.post = m.post[:0]
 			perr = &fence.PanicError{Value: v, Stack: debug.Stack()}
+			return
+		}
+		m.crash(fence.ErrGoexit) // neither a return nor a panic
+		for i := n; i < len(batch); i++ {
+			m.drop(&batch[i])
 		}
 	}()
 	for n = 0; n < len(batch) && !m.inbox.dropping(); n++ {
@@ -65,6 +103,7 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 		handled++
 		m.notifyDeliveryProgress(e)
 	}
+	returned = true
 	return n, nil
 }
 
@@ -96,11 +135,12 @@ func (m *Member[T]) notifyDeliveryProgress(e *entry[T]) {
 	}
 }
 
-// crash closes the inbox for dropping and reports the panic once.
-func (m *Member[T]) crash(perr *fence.PanicError) {
-	m.inbox.close(perr, modeDrop)
+// crash closes the inbox for dropping and reports the cause (a
+// *fence.PanicError or fence.ErrGoexit) once.
+func (m *Member[T]) crash(cause error) {
+	m.inbox.close(cause, modeDrop)
 	if m.onCrash != nil {
-		m.onCrash(m, perr)
+		m.onCrash(m, cause)
 	}
 }
 

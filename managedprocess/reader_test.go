@@ -107,7 +107,8 @@ func TestHandlerPanicCrashesTheMemberAndDropsWhatIsQueued(t *testing.T) {
 	g.open()
 	var perr *fence.PanicError
 	select {
-	case perr = <-w.crashes:
+	case err := <-w.crashes:
+		require.ErrorAs(t, err, &perr)
 	case <-time.After(5 * time.Second):
 		t.Fatal("no crash reported")
 	}

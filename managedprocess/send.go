@@ -1,9 +1,12 @@
 package managedprocess
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/names"
 )
 
 // Send queues msg for the member called to, as the next message of m's
@@ -14,8 +17,11 @@ import (
 // sent. Sends made with a handler's context are exempt from the bound and
 // never block. A nil return means the message will be handled (or, if the
 // recipient crashes first, consumed and counted as dropped): it is never
-// silently lost. An unknown or departed recipient gets an error wrapping
-// fence.ErrUnknownMember or the recipient's departure cause.
+// silently lost. Errors: the recipient is unknown, departed, or a member of
+// another coordinator (fence.ErrUnknownMember, or its departure cause); m
+// itself departed (m's departure cause, such as fence.ErrExited,
+// fence.ErrCrashed or fence.ErrClosed); ctx is nil
+// (fence.ErrInvalidArgument). Nothing is sent then.
 func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 	r, err := m.lookup(to)
 	if err != nil {
@@ -26,6 +32,9 @@ func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 
 // SendTo is Send to a recipient already resolved, skipping the name lookup.
 func (m *Member[T]) SendTo(ctx context.Context, to *Member[T], msg T) error {
+	if err := m.checkSend(ctx, to); err != nil {
+		return err
+	}
 	bounded := true
 	for {
 		err := m.out.sendOne(to, &msg, bounded)
@@ -48,11 +57,40 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 	if err != nil {
 		return err
 	}
+	if err := m.checkSend(context.Background(), r); err != nil {
+		return err
+	}
 	err = m.out.sendOne(r, &msg, true)
 	if err == errFull {
 		err = fence.ErrWouldBlock
 	}
 	return m.sendError(r, err)
+}
+
+// checkSend refuses what checkSender refuses, and a recipient that is not a
+// member of m's coordinator.
+func (m *Member[T]) checkSend(ctx context.Context, to *Member[T]) error {
+	if err := m.checkSender(ctx); err != nil {
+		return err
+	}
+	switch {
+	case to == nil:
+		return m.errorf("send to a nil member: %w", fence.ErrUnknownMember)
+	case to.dir != m.dir:
+		return m.errorf("send to %s: a member of another coordinator: %w", to.id, fence.ErrUnknownMember)
+	}
+	return nil
+}
+
+// checkSender refuses a send with a nil context or by a member that departed.
+func (m *Member[T]) checkSender(ctx context.Context) error {
+	if ctx == nil {
+		return m.errorf("send: nil context: %w", fence.ErrInvalidArgument)
+	}
+	if err := m.Err(); err != nil {
+		return m.errorf("send: sender departed: %w", err)
+	}
+	return nil
 }
 
 func (m *Member[T]) sendError(to *Member[T], err error) error {
@@ -63,45 +101,59 @@ func (m *Member[T]) sendError(to *Member[T], err error) error {
 }
 
 // Publish queues msg, as one message of m's stream, for every member of group
-// except m itself. It blocks like Send while any recipient's inbox is full
-// (not with a handler's context). A member that departs while the message is
-// being published is skipped; Publish returns an error only if the group is
-// unknown or ctx ended before anything was queued.
+// except m itself: all of them or, while any recipient's inbox is full, none
+// of them. It blocks like Send until every recipient has room (a handler's
+// publish is exempt from the bound and never blocks) or ctx ends; then it
+// returns the context's cause and nothing was sent. A member that departs
+// while the message is being published is skipped. Other errors are Send's,
+// and an unknown group (fence.ErrUnknownGroup).
 func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
-	if m.dir == nil {
-		return m.errorf("publish to %s: %w", group, fence.ErrUnknownGroup)
-	}
-	all, err := m.dir.GroupMembers(group, nil)
+	to, err := m.recipients(ctx, group)
 	if err != nil {
-		return m.errorf("publish to %s: %w", group, err)
+		return err
 	}
-	to := all[:0]
-	for _, r := range all {
-		if r != m {
-			to = append(to, r)
+	bounded := true
+	for {
+		full := m.out.sendAll(to, &msg, bounded)
+		if full == nil {
+			return nil
 		}
-	}
-	if !m.inHandlerOf(ctx) {
-		for _, r := range to {
-			if err := r.inbox.waitRoom(ctx, laneOf(m.id.ID)); err != nil {
-				return m.errorf("publish to %s: %w", group, err)
+		if bounded = !m.inHandlerOf(ctx); bounded {
+			if err := full.inbox.waitRoom(ctx, laneOf(m.id.ID)); err != nil {
+				return m.errorf("publish to %s: %w", names.Quote(group), err)
 			}
 		}
 	}
-	m.out.sendAll(to, &msg)
-	return nil
+}
+
+// recipients returns the members of group other than m, ordered by ID (the
+// order sendAll locks their lanes in), after Publish's checks.
+func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T], error) {
+	if err := m.checkSender(ctx); err != nil {
+		return nil, err
+	}
+	if m.dir == nil {
+		return nil, m.errorf("publish to %s: %w", names.Quote(group), fence.ErrUnknownGroup)
+	}
+	all, err := m.dir.GroupMembers(group, nil)
+	if err != nil {
+		return nil, m.errorf("publish to %s: %w", names.Quote(group), err)
+	}
+	to := slices.DeleteFunc(all, func(r *Member[T]) bool { return r == m })
+	slices.SortFunc(to, func(a, b *Member[T]) int { return cmp.Compare(a.id.ID, b.id.ID) })
+	return to, nil
 }
 
 func (m *Member[T]) lookup(name string) (*Member[T], error) {
 	if m.dir == nil {
-		return nil, m.errorf("send to %q: %w", name, fence.ErrUnknownMember)
+		return nil, m.errorf("send to %s: %w", names.Quote(name), fence.ErrUnknownMember)
 	}
 	r, err := m.dir.Lookup(name)
 	if err != nil {
-		return nil, m.errorf("send to %q: %w", name, err)
+		return nil, m.errorf("send to %s: %w", names.Quote(name), err)
 	}
 	if r == nil {
-		return nil, m.errorf("send to %q: %w", name, fence.ErrUnknownMember)
+		return nil, m.errorf("send to %s: %w", names.Quote(name), fence.ErrUnknownMember)
 	}
 	return r, nil
 }

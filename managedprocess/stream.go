@@ -57,18 +57,49 @@ func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) error {
 }
 
 // sendAll queues body for every recipient under one new sequence number,
-// ignoring inbox bounds (callers wait for room first). Recipients that
-// refuse it (they departed) are skipped.
-func (s *stream[T]) sendAll(to []*Member[T], body *T) {
+// all or none: with bounded set, while a recipient's lane is full it queues
+// nothing and returns that recipient. Recipients that refuse it (they
+// departed) are skipped. to must be ordered by ID: their lanes are locked
+// together, in that order, so two publishers never wait on each other. It
+// never waits for room.
+func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *Member[T]) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seq := s.leading + 1
+	lane := laneOf(s.owner.ID)
 	for _, r := range to {
-		l := s.linkTo(r)
-		if r.inbox.push(l, seq, body, false) == nil {
-			s.sent(l, seq)
+		r.inbox.lanes[lane].mu.Lock()
+	}
+	if bounded {
+		full = fullAmong(to, lane)
+	}
+	if full == nil {
+		seq := s.leading + 1
+		for _, r := range to {
+			if r.inbox.refuses(&r.inbox.lanes[lane], false) == nil {
+				l := s.linkTo(r)
+				r.inbox.appendLocked(l, seq, body)
+				s.sent(l, seq)
+			}
 		}
 	}
+	for _, r := range to {
+		r.inbox.lanes[lane].mu.Unlock()
+		if full == nil {
+			r.inbox.wakeReader()
+		}
+	}
+	return full
+}
+
+// fullAmong returns the first recipient whose lane is full. Callers hold the
+// lanes' locks.
+func fullAmong[T any](to []*Member[T], lane int) *Member[T] {
+	for _, r := range to {
+		if r.inbox.refuses(&r.inbox.lanes[lane], true) == errFull {
+			return r
+		}
+	}
+	return nil
 }
 
 // sent records that seq was queued on l (push raised l.sent). Callers

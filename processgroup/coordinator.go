@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/names"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/watcher"
 )
@@ -60,10 +61,10 @@ func (c *Coordinator[T]) Lookup(name string) (*managedprocess.Member[T], error) 
 	rec, closed := c.members[name], c.closed
 	c.mu.RUnlock()
 	if closed {
-		return nil, errClosed("lookup " + name)
+		return nil, errClosed("lookup " + names.Quote(name))
 	}
 	if rec == nil {
-		return nil, fmt.Errorf("processgroup: member %q: %w", name, fence.ErrUnknownMember)
+		return nil, fmt.Errorf("processgroup: member %s: %w", names.Quote(name), fence.ErrUnknownMember)
 	}
 	return rec.m, nil
 }

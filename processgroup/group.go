@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/names"
 	"github.com/muster-go/muster/managedprocess"
 )
 
@@ -21,7 +22,8 @@ type Group[T any] struct {
 	closed      bool
 	view        *view[T] // current membership (see view for when it is copied)
 	barriers    map[string]*barrier[T]
-	lastBarrier *barrier[T] // the barrier of the latest arrival
+	lastBarrier *barrier[T]               // the barrier of the latest arrival
+	abandoned   map[standing[T]]*round[T] // arrivals whose Barrier call gave up waiting
 
 	// Channels of rounds finished under mu, closed by unlock once mu is
 	// released, so that woken waiters do not queue on the lock.
@@ -127,7 +129,7 @@ func (c *Coordinator[T]) Group(name string) (*Group[T], error) {
 	g := c.groups[name]
 	c.mu.RUnlock()
 	if g == nil {
-		return nil, fmt.Errorf("processgroup: group %q: %w", name, fence.ErrUnknownGroup)
+		return nil, fmt.Errorf("processgroup: group %s: %w", names.Quote(name), fence.ErrUnknownGroup)
 	}
 	return g, nil
 }
@@ -250,6 +252,7 @@ func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	v.members[last] = nil
 	v.members = v.members[:last]
 	delete(v.index, m)
+	g.forgetStanding(m)
 	for _, b := range g.barriers {
 		for _, r := range slices.Clone(b.open) {
 			g.departRound(r, m, cause)

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/names"
 	"github.com/muster-go/muster/managedprocess"
 )
 
@@ -49,7 +50,7 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 	for _, name := range spec.Groups {
 		g := c.groups[name]
 		if g == nil {
-			return nil, fmt.Errorf("processgroup: spawn %q: group %q: %w", spec.Name, name, fence.ErrUnknownGroup)
+			return nil, fmt.Errorf("processgroup: spawn %q: group %s: %w", spec.Name, names.Quote(name), fence.ErrUnknownGroup)
 		}
 		groups = append(groups, g)
 	}
@@ -65,7 +66,7 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 		Directory:     c,
 		Notifier:      c.watcher,
 		InboxCapacity: capacity,
-		OnCrash:       func(_ *managedprocess.Member[T], perr *fence.PanicError) { c.crashed(rec, perr) },
+		OnCrash:       func(_ *managedprocess.Member[T], cause error) { c.crashed(rec, cause) },
 	})
 	for _, g := range groups {
 		rec.groups[g] = struct{}{}
@@ -76,27 +77,37 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 	return rec, nil
 }
 
-// supervise runs the member's body, makes the member depart with the
-// reason, waits for its reader to finish and releases its context.
+// supervise runs the member's body, then retires the member. A body that
+// calls runtime.Goexit ends this goroutine early; the member is retired on
+// the way out, as crashed with fence.ErrGoexit.
 func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], run RunFunc[T]) {
-	defer c.running.Done()
-	var cause error
+	cause := fence.ErrGoexit // unless run returns or panics
+	defer func() { c.retire(ctx, rec, cause) }()
 	if run == nil {
 		<-ctx.Done()
-	} else {
-		cause = runProtected(ctx, rec.m, run)
+		cause = nil
+		return
 	}
+	cause = runProtected(ctx, rec.m, run)
+}
+
+// retire makes the member depart with cause (nil: the cause of ctx, a close
+// or a crash in a handler), cancels its context with it, so that handlers
+// still running see the departure, and waits for its reader to finish.
+func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], cause error) {
+	defer c.running.Done()
 	if cause == nil {
-		cause = context.Cause(ctx) // closed, or crashed in a handler
+		cause = context.Cause(ctx)
 	}
 	c.depart(rec, cause)
-	<-rec.m.Done()
 	rec.cancel(cause)
+	<-rec.m.Done()
 }
 
 // runProtected calls run and returns its departure cause: ErrExited (with
 // run's error, if any) or a PanicError. It returns nil when run returned
-// because ctx ended, so that a close is not reported as an exit.
+// because ctx ended, so that a close is not reported as an exit. If run calls
+// runtime.Goexit, runProtected does not return.
 func runProtected[T any](ctx context.Context, m *managedprocess.Member[T], run RunFunc[T]) (cause error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -114,8 +125,9 @@ func runProtected[T any](ctx context.Context, m *managedprocess.Member[T], run R
 	}
 }
 
-// crashed handles a handler panic, called on the member's reader goroutine.
-func (c *Coordinator[T]) crashed(rec *memberRecord[T], perr *fence.PanicError) {
-	c.depart(rec, perr)
-	rec.cancel(perr)
+// crashed handles a crash in a handler, called on the member's reader
+// goroutine.
+func (c *Coordinator[T]) crashed(rec *memberRecord[T], cause error) {
+	c.depart(rec, cause)
+	rec.cancel(cause)
 }

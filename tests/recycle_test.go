@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -45,8 +44,9 @@ type barrierer interface {
 }
 
 // cancellingMember runs member i up to its arrival at round rounds: each
-// time, it sends to the next member and arrives, giving up the wait after a
-// few microseconds except at the last round.
+// time, it sends to the next member and arrives, giving up each wait after a
+// few microseconds and calling again, which attaches to the arrival that
+// stands, until it collects the round's outcome.
 func cancellingMember(ctx context.Context, g barrierer, ms []*managedprocess.Member[msg], i, rounds int) error {
 	rng := rand.New(rand.NewPCG(uint64(i), 7))
 	to := ms[(i+1)%len(ms)]
@@ -54,42 +54,38 @@ func cancellingMember(ctx context.Context, g barrierer, ms []*managedprocess.Mem
 		if err := ms[i].SendTo(ctx, to, msg{From: i}); err != nil {
 			return err
 		}
-		patience := time.Duration(rng.IntN(20)) * time.Microsecond
-		if want == uint64(rounds) {
-			patience = bound
-		}
-		got, err := arriveOnce(ctx, g, ms[i], patience)
+		got, err := arriveOnce(ctx, g, ms[i], func() time.Duration { return time.Duration(rng.IntN(20)) * time.Microsecond })
 		if err != nil {
 			return fmt.Errorf("member %d, round %d: %w", i, want, err)
 		}
 		if got != want {
-			return fmt.Errorf("member %d arrived at round %d, want %d", i, got, want)
+			return fmt.Errorf("member %d released from round %d, want %d", i, got, want)
 		}
 	}
 	return nil
 }
 
-// arriveOnce makes one arrival and returns its round: it retries while the
-// member's previous arrival is still open (ErrBusy), and returns when the
-// barrier released it or its patience ran out.
-func arriveOnce(ctx context.Context, g barrierer, m *managedprocess.Member[msg], patience time.Duration) (uint64, error) {
+// arriveOnce makes one arrival and returns its round once released: each
+// call waits at most patience(); a call whose patience ran out is repeated,
+// and the repeat must attach to the same round.
+func arriveOnce(ctx context.Context, g barrierer, m *managedprocess.Member[msg], patience func() time.Duration) (uint64, error) {
+	var first uint64
 	for {
-		wctx, cancel := context.WithTimeout(ctx, patience)
+		wctx, cancel := context.WithTimeout(ctx, patience())
 		res, err := g.Barrier(wctx, m, "b", fence.DeliveryFence)
 		cancel()
 		var ferr *fence.Error
 		switch {
+		case err == nil && first != 0 && res.Round != first:
+			return 0, fmt.Errorf("retry of round %d was released from round %d", first, res.Round)
 		case err == nil:
 			return res.Round, nil
-		case ctx.Err() != nil || !errors.As(err, &ferr):
+		case ctx.Err() != nil || !errors.As(err, &ferr) || !errors.Is(err, context.DeadlineExceeded):
 			return 0, err
-		case errors.Is(err, fence.ErrBusy):
-			runtime.Gosched() // the previous arrival's round is still open
-		case errors.Is(err, context.DeadlineExceeded):
-			return ferr.Round, nil // gave up waiting; the arrival stands
-		default:
-			return 0, err
+		case first != 0 && ferr.Round != first:
+			return 0, fmt.Errorf("retry of round %d attached to round %d", first, ferr.Round)
 		}
+		first = ferr.Round // gave up waiting; the arrival stands
 	}
 }
 

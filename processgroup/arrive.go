@@ -1,0 +1,206 @@
+package processgroup
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+)
+
+// arrival is where an arrive call landed: m's slot idx in round r, and
+// whether the call attached to an arrival that stood from an earlier call
+// whose context ended.
+type arrival[T any] struct {
+	r        *round[T]
+	idx      int
+	attached bool
+}
+
+// standing identifies an arrival whose Barrier call gave up waiting: the
+// member's next call for the barrier attaches to it.
+type standing[T any] struct {
+	m *managedprocess.Member[T]
+	b *barrier[T]
+}
+
+// arrive validates the call and records the arrival under the lock, or
+// attaches to m's arrival that stands from an earlier call. pin keeps the
+// round from being recycled: an Arrival handle refers to it.
+func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Member[T], name string, mode fence.Mode, pin bool) (arrival[T], error) {
+	refuse := func(round uint64, err error) (arrival[T], error) {
+		return arrival[T]{}, &fence.Error{Op: op, Group: g.name, Barrier: name, Round: round, Mode: mode, Member: idOf(m), Err: err}
+	}
+	if err := checkCall(ctx, m, mode); err != nil {
+		return refuse(0, err)
+	}
+	if err := checkName("barrier", name); err != nil {
+		return refuse(0, err)
+	}
+	g.mu.Lock()
+	defer g.unlock()
+	if g.closed {
+		return refuse(0, fence.ErrClosed)
+	}
+	idx, ok := g.view.find(m)
+	if !ok {
+		return refuse(0, fence.ErrNotMember)
+	}
+	b := g.barrier(name)
+	if r := g.abandoned[standing[T]{m, b}]; r != nil {
+		a, err := g.attach(r, m, mode, pin)
+		if err != nil {
+			return refuse(r.num, err)
+		}
+		return a, nil
+	}
+	r, i, busy := b.pick(m, g.view, idx)
+	if busy != nil {
+		return refuse(busy.num, fence.ErrBusy)
+	}
+	if r == nil {
+		r, i = newRound(g, b, mode), idx
+	}
+	if r.mode != mode {
+		return refuse(r.num, modeMismatch(r.mode, mode))
+	}
+	g.record(r, i, m, pin)
+	return arrival[T]{r: r, idx: i}, nil
+}
+
+// checkCall refuses, before any lock, what no round could accept.
+func checkCall[T any](ctx context.Context, m *managedprocess.Member[T], mode fence.Mode) error {
+	switch {
+	case ctx == nil:
+		return fmt.Errorf("nil context: %w", fence.ErrInvalidArgument)
+	case managedprocess.InHandler(ctx):
+		return fence.ErrInHandler
+	case !mode.Valid():
+		return fence.ErrInvalidMode
+	case m == nil:
+		return fence.ErrNotMember
+	}
+	if err := m.Err(); err != nil {
+		return fmt.Errorf("%s departed: %w", m.ID(), err)
+	}
+	return nil
+}
+
+func modeMismatch(round, called fence.Mode) error {
+	return fmt.Errorf("%w: round is %s, called with %s", fence.ErrModeMismatch, round, called)
+}
+
+// record counts m's arrival at r, slot i, and starts the drain when it was
+// the last one. Callers hold mu.
+func (g *Group[T]) record(r *round[T], i int, m *managedprocess.Member[T], pin bool) {
+	r.state[i] |= arrivedFlag
+	r.nIn++
+	r.pinned = r.pinned || pin
+	if r.mode == fence.DeliveryFence {
+		r.targets = m.PendingTargets(r.targets)
+	}
+	if r.allIn() {
+		g.startDrain(r)
+	}
+}
+
+// attach makes a call of m join its arrival at r that stood since an earlier
+// Barrier call gave up: a Barrier call waits on it (raising its call flag),
+// an Arrive call returns a handle that owns it. Callers hold mu.
+func (g *Group[T]) attach(r *round[T], m *managedprocess.Member[T], mode fence.Mode, pin bool) (arrival[T], error) {
+	i, _ := r.view.find(m)
+	switch {
+	case r.is(i, waitingFlag):
+		return arrival[T]{}, fence.ErrBusy
+	case r.mode != mode:
+		return arrival[T]{}, modeMismatch(r.mode, mode)
+	}
+	delete(g.abandoned, standing[T]{m, r.barrier})
+	if !pin {
+		r.state[i] |= waitingFlag
+	}
+	return arrival[T]{r: r, idx: i, attached: true}, nil
+}
+
+// giveUp records that m's Barrier call stopped waiting on a: the arrival
+// stands for m's next call of that barrier, and its round is never recycled.
+func (g *Group[T]) giveUp(m *managedprocess.Member[T], a arrival[T]) {
+	g.mu.Lock()
+	defer g.unlock()
+	a.r.state[a.idx] &^= waitingFlag
+	a.r.pinned = true
+	if g.abandoned == nil {
+		g.abandoned = make(map[standing[T]]*round[T])
+	}
+	g.abandoned[standing[T]{m, a.r.barrier}] = a.r
+}
+
+// forgetStanding drops m's standing arrivals: it left the group. Callers
+// hold mu.
+func (g *Group[T]) forgetStanding(m *managedprocess.Member[T]) {
+	for k := range g.abandoned {
+		if k.m == m {
+			delete(g.abandoned, k)
+		}
+	}
+}
+
+// barrier returns the state of the barrier called name. Callers hold mu.
+func (g *Group[T]) barrier(name string) *barrier[T] {
+	if b := g.lastBarrier; b != nil && b.name == name {
+		return b // most calls repeat the previous name
+	}
+	b := g.barriers[name]
+	if b == nil {
+		b = &barrier[T]{name: name}
+		g.barriers[name] = b
+	}
+	g.lastBarrier = b
+	return b
+}
+
+// pick finds m's next round: the oldest open round whose snapshot holds m
+// and that m has not arrived at or departed from. busy is an open round m
+// already arrived at: a member has at most one open arrival per name. idx
+// is m's index in the current view cur.
+func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r *round[T], i int, busy *round[T]) {
+	for _, o := range b.open {
+		j, ok := idx, true
+		if o.view != cur {
+			j, ok = o.view.find(m)
+		}
+		switch {
+		case !ok || o.is(j, goneFlag):
+		case o.is(j, arrivedFlag):
+			return nil, 0, o
+		case r == nil:
+			r, i = o, j
+		}
+	}
+	return r, i, nil
+}
+
+// beginCall raises a's call flag, refusing a second concurrent Wait.
+func (g *Group[T]) beginCall(ctx context.Context, a *Arrival[T]) error {
+	refuse := func(err error) error {
+		r := a.r
+		return &fence.Error{Op: "wait", Group: g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Member: a.m.ID(), Err: err}
+	}
+	if err := checkCall(ctx, a.m, a.r.mode); err != nil {
+		return refuse(err)
+	}
+	g.mu.Lock()
+	defer g.unlock()
+	if a.r.is(a.idx, waitingFlag) {
+		return refuse(fence.ErrBusy)
+	}
+	a.r.state[a.idx] |= waitingFlag
+	return nil
+}
+
+// endCall lowers the call flag.
+func (g *Group[T]) endCall(r *round[T], i int) {
+	g.mu.Lock()
+	r.state[i] &^= waitingFlag
+	g.unlock()
+}
