@@ -2,6 +2,7 @@ package managedprocess
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/muster-go/muster/fence"
 )
@@ -11,15 +12,38 @@ type State struct {
 	ID      fence.Identity
 	Leading uint64        // last sequence of its stream
 	Streams []StreamState // its outbound links
-	Queued  int           // messages (and local fences) waiting in its inbox
-	Handled uint64        // messages its handler consumed
-	Dropped uint64        // messages consumed unhandled after a crash or close
-	Err     error         // why it stopped accepting messages; nil while it runs
+	// Queued counts the messages (and local fences) waiting to be handled:
+	// in its inbox, and in the batch its reader took, behind the message
+	// being handled.
+	Queued   int
+	Handling *Handling // the message whose handler runs now; nil if none
+	Handled  uint64    // messages its handler consumed
+	Dropped  uint64    // messages consumed unhandled after a crash or close
+	Err      error     // why it stopped accepting messages; nil while it runs
+}
+
+// Handling is the message a member's handler (or its post-handler work) is
+// running on. Since is when it started: exact for the first message of a
+// batch the reader took at once, otherwise the time a Snapshot first saw
+// this message being handled, so a stuck handler shows how long it has been
+// stuck at least that long.
+type Handling struct {
+	From  fence.Identity
+	Seq   uint64
+	Since time.Time
+}
+
+// String returns "from#id seq N for D".
+func (h Handling) String() string {
+	return fmt.Sprintf("%s seq %d for %v", h.From, h.Seq, time.Since(h.Since).Round(time.Millisecond))
 }
 
 // String returns a one-line summary.
 func (s State) String() string {
 	str := fmt.Sprintf("%s leading=%d queued=%d handled=%d dropped=%d", s.ID, s.Leading, s.Queued, s.Handled, s.Dropped)
+	if s.Handling != nil {
+		str += fmt.Sprintf(" handling=[%s]", s.Handling)
+	}
 	for _, st := range s.Streams {
 		str += fmt.Sprintf(" →%s %d/%d", st.Recipient, st.Delivered, st.Sent)
 	}
@@ -32,14 +56,16 @@ func (s State) String() string {
 // Snapshot returns the member's current state. It takes the member's locks
 // briefly and never waits for progress.
 func (m *Member[T]) Snapshot() State {
+	handled, waiting, cur := m.stats.reading(time.Now())
 	queued, err := m.inbox.queued(), m.inbox.err()
 	return State{
-		ID:      m.id,
-		Leading: m.out.leadingSeq(),
-		Streams: m.out.states(),
-		Queued:  queued,
-		Handled: m.stats.handledCount(),
-		Dropped: m.stats.dropped.Load(),
-		Err:     err,
+		ID:       m.id,
+		Leading:  m.out.leadingSeq(),
+		Streams:  m.out.states(),
+		Queued:   queued + waiting,
+		Handling: cur,
+		Handled:  handled,
+		Dropped:  m.stats.dropped.Load(),
+		Err:      err,
 	}
 }

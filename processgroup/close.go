@@ -13,15 +13,26 @@ import (
 // is queued without handling it. Close blocks until every goroutine the
 // coordinator started has exited — which waits for run functions to return —
 // or ctx ends; then it returns ctx's error and the stragglers are left to
-// finish. Close is idempotent: later calls wait the same way.
+// finish. The first call returns nil once everything stopped; later calls
+// wait the same way, then return an error wrapping fence.ErrClosed.
 func (c *Coordinator[T]) Close(ctx context.Context) error {
-	c.closeOnce.Do(c.shutdown)
+	if ctx == nil {
+		return fmt.Errorf("processgroup: close: nil context: %w", fence.ErrInvalidArgument)
+	}
+	first := false
+	c.closeOnce.Do(func() {
+		first = true
+		c.shutdown()
+	})
 	select {
 	case <-c.closeDone:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("processgroup: close: members still running: %w", fence.ContextError(ctx))
 	}
+	if !first {
+		return errClosed("close")
+	}
+	return nil
 }
 
 func (c *Coordinator[T]) shutdown() {

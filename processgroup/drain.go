@@ -101,11 +101,11 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 		return
 	}
 	r.departed = append(r.departed, fence.Departure{Member: m.ID(), Cause: cause})
+	r.state[i] |= goneFlag // not missing: departed
 	if !g.cfg.survivors {
 		g.fail(r, cause)
 		return
 	}
-	r.state[i] |= goneFlag
 	if !r.is(i, arrivedFlag) {
 		r.nIn++
 	}

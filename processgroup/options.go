@@ -23,8 +23,10 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
-// WithInboxCapacity sets the default bound of each inbox lane of members whose Spec does
-// not set one (see managedprocess). Zero keeps managedprocess.DefaultInboxCapacity.
+// WithInboxCapacity sets the default bound of each inbox lane of members
+// whose Spec does not set one (see managedprocess). Zero keeps
+// managedprocess.DefaultInboxCapacity; a negative n makes Spawn fail with
+// fence.ErrInvalidArgument for such members.
 func WithInboxCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.inboxCapacity = n })
 }

@@ -14,14 +14,12 @@ import (
 // reader and a supervisor running spec.Run. The member joins spec.Groups
 // before anything runs. Spawn does not block; ctx only gates the start (a
 // cancelled ctx starts nothing). Errors wrap fence.ErrInvalidName,
-// fence.ErrDuplicateName, fence.ErrUnknownGroup, fence.ErrClosed or ctx's
-// cause, and leave the coordinator unchanged.
+// fence.ErrInvalidArgument (a nil ctx, a negative inbox capacity in spec or
+// in WithInboxCapacity), fence.ErrDuplicateName, fence.ErrUnknownGroup,
+// fence.ErrClosed or ctx's cause, and leave the coordinator unchanged.
 func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (*managedprocess.Member[T], error) {
-	if err := checkName("member", spec.Name); err != nil {
+	if err := c.checkSpawn(ctx, spec); err != nil {
 		return nil, err
-	}
-	if err := context.Cause(ctx); err != nil {
-		return nil, fmt.Errorf("processgroup: spawn %q: %w", spec.Name, err)
 	}
 	rec, err := c.register(spec)
 	if err != nil {
@@ -33,6 +31,28 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (*managedproce
 	c.cfg.logger.Debug("member spawned", "member", rec.m.ID(), "groups", spec.Groups)
 	go c.supervise(mctx, rec, spec.Run)
 	return rec.m, nil
+}
+
+// checkSpawn refuses what no coordinator state could make valid.
+func (c *Coordinator[T]) checkSpawn(ctx context.Context, spec Spec[T]) error {
+	if err := checkName("member", spec.Name); err != nil {
+		return err
+	}
+	invalid := func(what string, args ...any) error {
+		return fmt.Errorf("processgroup: spawn %q: %s: %w", spec.Name, fmt.Sprintf(what, args...), fence.ErrInvalidArgument)
+	}
+	switch {
+	case ctx == nil:
+		return invalid("nil context")
+	case spec.InboxCapacity < 0:
+		return invalid("negative inbox capacity %d", spec.InboxCapacity)
+	case spec.InboxCapacity == 0 && c.cfg.inboxCapacity < 0:
+		return invalid("negative default inbox capacity %d (WithInboxCapacity)", c.cfg.inboxCapacity)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return fmt.Errorf("processgroup: spawn %q: %w", spec.Name, err)
+	}
+	return nil
 }
 
 // register validates spec, records the new member and joins its groups,

@@ -25,7 +25,7 @@ type Spec[T any] struct {
 	Run RunFunc[T]
 	// Handler handles incoming messages; nil consumes them unhandled.
 	Handler managedprocess.Handler[T]
-	// InboxCapacity bounds each lane of the member's inbox; 0 takes the coordinator's
-	// default.
+	// InboxCapacity bounds each lane of the member's inbox; 0 takes the
+	// coordinator's default; negative is refused by Spawn.
 	InboxCapacity int
 }

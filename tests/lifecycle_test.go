@@ -1,0 +1,352 @@
+package tests
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLifecycleSendToAMemberOfAnotherCoordinatorIsRefused: the recipient
+// would report its progress to its own coordinator's watcher, so the
+// sender's next fence could never release. The send must be refused.
+func TestLifecycleSendToAMemberOfAnotherCoordinatorIsRefused(t *testing.T) {
+	ctx := testCtx(t)
+	c1, c2 := newCoordinator(t), newCoordinator(t)
+	g := newGroup(t, c1, "g")
+	a := spawnIdle(t, c1, "a", nil, "g")
+	b := spawnIdle(t, c1, "b", nil, "g")
+	foreign := spawnIdle(t, c2, "f", nil)
+
+	err := a.SendTo(ctx, foreign, msg{})
+	require.ErrorIs(t, err, fence.ErrUnknownMember)
+	assert.Contains(t, err.Error(), "another coordinator")
+	assert.ErrorIs(t, a.SendTo(ctx, nil, msg{}), fence.ErrUnknownMember)
+
+	fctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	outs := []<-chan outcome{goBarrier(fctx, g, a, "x", fence.DeliveryFence), goBarrier(fctx, g, b, "x", fence.DeliveryFence)}
+	for _, out := range outs {
+		require.NoError(t, within(t, out).err, "a's fence after the refused send")
+	}
+}
+
+// TestLifecycleGoexitInAHandlerCrashesTheMember: runtime.Goexit (what
+// t.FailNow and require do) in a handler is neither a return nor a panic;
+// it must crash the member, not silently kill its reader.
+func TestLifecycleGoexitInAHandlerCrashesTheMember(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	open := make(chan struct{})
+	p := spawnIdle(t, c, "P", func(hctx context.Context, _ managedprocess.Message[msg]) {
+		gate(hctx, open)
+		runtime.Goexit()
+	}, "g")
+	a := spawnIdle(t, c, "A", nil, "g")
+	for range 3 {
+		require.NoError(t, a.SendTo(ctx, p, msg{}))
+	}
+	arr := arrive(t, ctx, g, a, "x", fence.DeliveryFence)
+	close(open)
+	fe := fenceErr(t, within(t, goWait(ctx, arr)).err, fence.ErrGoexit)
+	assert.ErrorIs(t, fe, fence.ErrCrashed)
+	assert.Equal(t, []string{"P"}, departedNames(fe.Departed))
+	within(t, p.Done())
+	st := p.Snapshot()
+	assert.EqualValues(t, 3, st.Dropped, "the message being handled and the two behind it")
+	assert.ErrorIs(t, a.SendTo(ctx, p, msg{}), fence.ErrGoexit, "sends to the crashed member")
+	_, running := memberSnap(c, "P")
+	assert.False(t, running)
+}
+
+// TestLifecycleGoexitInARunFunctionFailsItsOpenRound: a member whose run
+// function calls runtime.Goexit while a round waits for it fails the round,
+// naming it.
+func TestLifecycleGoexitInARunFunctionFailsItsOpenRound(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	exit := make(chan struct{})
+	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "P", Groups: []string{"g"},
+		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+			<-exit
+			runtime.Goexit()
+			return nil
+		}})
+	require.NoError(t, err)
+	a := spawnIdle(t, c, "A", nil, "g")
+	arr := arrive(t, ctx, g, a, "x", fence.DeliveryFence)
+	close(exit)
+	fe := fenceErr(t, within(t, goWait(ctx, arr)).err, fence.ErrGoexit)
+	assert.Equal(t, []string{"P"}, departedNames(fe.Departed))
+}
+
+// TestLifecycleADepartedMembersHandlerSeesItsContextEnd: after the run
+// function returns, a handler blocked on its context must return, with the
+// departure as the context's cause, instead of living until Close.
+func TestLifecycleADepartedMembersHandlerSeesItsContextEnd(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	entered := make(chan struct{})
+	cause := make(chan error, 1)
+	x, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "X",
+		Handler: func(hctx context.Context, _ managedprocess.Message[msg]) {
+			close(entered)
+			<-hctx.Done()
+			cause <- context.Cause(hctx)
+		},
+		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+			<-entered
+			return nil
+		}})
+	require.NoError(t, err)
+	s := spawnIdle(t, c, "S", nil)
+	require.NoError(t, s.SendTo(ctx, x, msg{}))
+	assert.ErrorIs(t, within(t, cause), fence.ErrExited)
+	within(t, x.Done())
+}
+
+// TestLifecycleADepartedMemberCannotCallAnything: after its run function
+// returned, every call on the member returns its departure cause; nothing
+// it would send is queued unfenced.
+func TestLifecycleADepartedMemberCannotCallAnything(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	r := spawnIdle(t, c, "R", nil, "g")
+	x, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "X", Groups: []string{"g"},
+		Run: func(context.Context, *managedprocess.Member[msg]) error { return nil }})
+	require.NoError(t, err)
+	within(t, x.Done())
+	eventually(t, "X departed", func() bool { _, running := memberSnap(c, "X"); return !running })
+
+	calls := map[string]error{
+		"Send":                 x.Send(ctx, "R", msg{}),
+		"SendTo":               x.SendTo(ctx, r, msg{}),
+		"TrySend":              x.TrySend("R", msg{}),
+		"Publish":              x.Publish(ctx, "g", msg{}),
+		"WaitForDeliveryFence": x.WaitForDeliveryFence(ctx),
+	}
+	_, calls["Barrier"] = g.Barrier(ctx, x, "b", fence.DeliveryFence)
+	_, calls["Arrive"] = g.Arrive(ctx, x, "b", fence.DeliveryFence)
+	for name, err := range calls {
+		assert.ErrorIs(t, err, fence.ErrExited, name)
+	}
+	assert.Zero(t, x.Snapshot().Leading, "X sent nothing")
+	assert.Zero(t, r.Snapshot().Handled+r.Snapshot().Dropped, "R received nothing")
+}
+
+// TestLifecycleABarrierRetriedAfterItsContextEndedAttachesToItsArrival:
+// the arrival of a Barrier whose context ended stands; the member's next
+// call must return that round's outcome, whether the round is still open or
+// already finished, and never land in the next round.
+func TestLifecycleABarrierRetriedAfterItsContextEndedAttachesToItsArrival(t *testing.T) {
+	for _, finishedFirst := range []bool{false, true} {
+		name := map[bool]string{false: "round still open", true: "round finished before the retry"}[finishedFirst]
+		t.Run(name, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := newCoordinator(t)
+			g := newGroup(t, c, "g")
+			a := spawnIdle(t, c, "A", nil, "g")
+			b := spawnIdle(t, c, "B", nil, "g")
+			short, cancel := context.WithTimeout(ctx, time.Millisecond)
+			_, err := g.Barrier(short, a, "x", fence.DeliveryFence)
+			cancel()
+			fe := fenceErr(t, err, context.DeadlineExceeded)
+			require.EqualValues(t, 1, fe.Round)
+
+			var outB <-chan outcome
+			if finishedFirst {
+				res, err := g.Barrier(ctx, b, "x", fence.DeliveryFence)
+				require.NoError(t, err, "A's arrival stands, so B's round completes")
+				require.EqualValues(t, 1, res.Round)
+			}
+			retry := goBarrier(ctx, g, a, "x", fence.DeliveryFence)
+			if !finishedFirst {
+				outB = goBarrier(ctx, g, b, "x", fence.DeliveryFence)
+			}
+			o := within(t, retry)
+			require.NoError(t, o.err)
+			assert.EqualValues(t, 1, o.res.Round, "the retry returns the outcome of the round it arrived at")
+			if outB != nil {
+				require.NoError(t, within(t, outB).err)
+			}
+			// The next calls are a new round for both.
+			next := []<-chan outcome{goBarrier(ctx, g, a, "x", fence.DeliveryFence), goBarrier(ctx, g, b, "x", fence.DeliveryFence)}
+			for _, out := range next {
+				o := within(t, out)
+				require.NoError(t, o.err)
+				assert.EqualValues(t, 2, o.res.Round)
+			}
+		})
+	}
+}
+
+// TestLifecyclePublishNeverQueuesBeyondTheBound: a Publish waits until
+// every recipient has room and then queues to all of them, so a recipient's
+// lane never holds more than its capacity of messages sent from outside
+// handlers — even when another sender fills one recipient while the publish
+// waits for another.
+func TestLifecyclePublishNeverQueuesBeyondTheBound(t *testing.T) {
+	const capacity = 4
+	ctx := testCtx(t)
+	c := newCoordinator(t, processgroup.WithInboxCapacity(capacity))
+	newGroup(t, c, "g")
+	gates := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	entered := make(chan int, 2)
+	var rs [2]*managedprocess.Member[msg]
+	for i := range rs {
+		rs[i] = spawnIdle(t, c, []string{"R1", "R2"}[i], func(hctx context.Context, m managedprocess.Message[msg]) {
+			if m.Body.Hop == 0 {
+				entered <- i
+				gate(hctx, gates[i])
+			}
+		}, "g")
+	}
+	p := spawnIdle(t, c, "P", nil, "g") // ID 3
+	for _, name := range []string{"f4", "f5", "f6"} {
+		spawnIdle(t, c, name, nil)
+	}
+	s := spawnIdle(t, c, "S", nil) // ID 7: the same inbox lane as P (7 ≡ 3 mod 4)
+	require.Equal(t, p.ID().ID%managedprocess.Lanes, s.ID().ID%managedprocess.Lanes)
+
+	// Each reader takes one message and blocks in its handler.
+	for _, r := range rs {
+		require.NoError(t, p.SendTo(ctx, r, msg{Hop: 0}))
+	}
+	within(t, entered)
+	within(t, entered)
+	for range capacity - 1 { // R1's lane: one slot left
+		require.NoError(t, s.SendTo(ctx, rs[0], msg{Hop: 1}))
+	}
+	for range capacity { // R2's lane: full
+		require.NoError(t, p.SendTo(ctx, rs[1], msg{Hop: 1}))
+	}
+	pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	published := make(chan error, 1)
+	go func() { published <- p.Publish(pctx, "g", msg{Hop: 2}) }()
+	// Give the publish time to wait for R2 (only the old rule needs it to
+	// show its overshoot; the verdict below does not depend on it).
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, s.TrySend("R1", msg{Hop: 1}), "R1 has one slot left: nothing was published yet")
+	close(gates[1]) // R2 makes room; R1 stays full
+	assert.ErrorIs(t, within(t, published), context.DeadlineExceeded, "R1 is full: the publish waits, all or nothing")
+	st := rs[0].Snapshot()
+	assert.Equal(t, capacity, st.Queued, "R1's lane holds its capacity, never more:\n%s", c.Snapshot())
+	eventually(t, "R2 handled its backlog", func() bool { return rs[1].Snapshot().Handled == capacity+1 })
+	assert.Zero(t, rs[1].Snapshot().Queued, "nothing of the failed publish reached R2")
+	close(gates[0])
+}
+
+// TestLifecycleSnapshotShowsAStuckHandler: with messages outstanding at a
+// recipient whose handler is blocked, the Snapshot counts every one of them
+// (also those in the batch the reader took) and shows the running handler,
+// on which message, since when.
+func TestLifecycleSnapshotShowsAStuckHandler(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	gates := map[int]chan struct{}{0: make(chan struct{}), 1: make(chan struct{})}
+	entered := make(chan int, 2)
+	r := spawnIdle(t, c, "R", func(hctx context.Context, m managedprocess.Message[msg]) {
+		if g := gates[m.Body.Hop]; g != nil {
+			entered <- m.Body.Hop
+			gate(hctx, g)
+		}
+	})
+	s := spawnIdle(t, c, "S", nil)
+	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 0}))
+	require.Equal(t, 0, within(t, entered))
+	for i := 1; i <= 20; i++ {
+		require.NoError(t, s.SendTo(ctx, r, msg{Hop: i}))
+	}
+	before := time.Now()
+	close(gates[0]) // the reader takes all 20 at once and blocks on the first
+	require.Equal(t, 1, within(t, entered))
+	st := r.Snapshot()
+	assert.Equal(t, 19, st.Queued, "the 19 messages behind the stuck one:\n%s", st)
+	require.NotNil(t, st.Handling, "a handler is running")
+	assert.Equal(t, s.ID(), st.Handling.From)
+	assert.EqualValues(t, 2, st.Handling.Seq, "S's second message")
+	assert.False(t, st.Handling.Since.Before(before.Add(-time.Second)))
+	assert.False(t, st.Handling.Since.After(time.Now()))
+	assert.Contains(t, st.String(), "handling=[S#")
+	again := r.Snapshot()
+	assert.Equal(t, st.Handling.Since, again.Handling.Since, "the same stuck handler keeps its start")
+	close(gates[1])
+	eventually(t, "R handled all", func() bool { return r.Snapshot().Handled == 21 })
+	assert.Nil(t, r.Snapshot().Handling)
+}
+
+// TestLifecycleBadArgumentsGetTypedErrors: nil contexts, negative
+// capacities and huge names are refused with typed errors of bounded size,
+// and change nothing.
+func TestLifecycleBadArgumentsGetTypedErrors(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	m := spawnIdle(t, c, "m", nil, "g")
+	huge := strings.Repeat("n", 1<<20)
+
+	var err error
+	assert.NotPanics(t, func() { _, err = c.Spawn(nil, processgroup.Spec[msg]{Name: "a"}) })
+	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "Spawn(nil, …)")
+	_, err = c.Spawn(ctx, processgroup.Spec[msg]{Name: "b", InboxCapacity: -1})
+	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "negative Spec.InboxCapacity")
+	neg := newCoordinator(t, processgroup.WithInboxCapacity(-5))
+	_, err = neg.Spawn(ctx, processgroup.Spec[msg]{Name: "c"})
+	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "negative WithInboxCapacity")
+	assert.NotPanics(t, func() { _, err = g.Barrier(nil, m, "x", fence.DeliveryFence) })
+	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "Barrier(nil, …)")
+	assert.NotPanics(t, func() { err = m.Send(nil, "m", msg{}) })
+	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "Send(nil, …)")
+
+	for what, err := range map[string]error{
+		"spawn":   second(c.Spawn(ctx, processgroup.Spec[msg]{Name: huge})),
+		"group":   second(c.Group(huge)),
+		"send":    m.Send(ctx, huge, msg{}),
+		"barrier": second(g.Barrier(ctx, m, huge, fence.DeliveryFence)),
+	} {
+		require.Error(t, err, what)
+		assert.Less(t, len(err.Error()), 1024, "%s: a 1 MiB name must not make a 1 MiB error", what)
+	}
+	assert.Len(t, c.Snapshot().Members, 1, "nothing was spawned")
+}
+
+// second returns the error of a two-value call.
+func second[V any](_ V, err error) error { return err }
+
+// TestLifecycleAMemberThatCrashesMidChainIsNotWaitedFor is a regression
+// guard for the departed member's handlers: a crash while its own handlers
+// are forwarding drops the rest and the survivors' processing fence still
+// releases.
+func TestLifecycleAMemberThatCrashesMidChainIsNotWaitedFor(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
+	var forwarded atomic.Int64
+	var self [2]*managedprocess.Member[msg]
+	for i := range self {
+		self[i] = spawnIdle(t, c, []string{"A", "B"}[i], func(hctx context.Context, m managedprocess.Message[msg]) {
+			if i == 1 && m.Body.Hop >= 50 {
+				panic("mid-chain")
+			}
+			forwarded.Add(1)
+			_ = self[i].SendTo(hctx, self[1-i], msg{Hop: m.Body.Hop + 1})
+		}, "g")
+	}
+	require.NoError(t, self[0].SendTo(ctx, self[1], msg{Hop: 1}))
+	res, err := g.Barrier(ctx, self[0], "x", fence.ProcessingFence)
+	require.NoError(t, err, "B never arrives: the round completes once it crashed")
+	assert.Equal(t, []string{"B"}, departedNames(res.Departed))
+	assert.ErrorIs(t, res.Departed[0].Cause, fence.ErrCrashed)
+}
