@@ -1,6 +1,6 @@
 package tests
 
-// The repro suite of seed 003: workers send bursts of markers to a slow
+// The repro suite: workers send bursts of markers to a slow
 // consumer and meet it at a barrier; when the consumer's barrier returns every
 // marker of the iteration must have been handled. The runner is
 // internal/repro; these tests control the interleaving through its hooks.

@@ -10,7 +10,7 @@
 //	watcher: threshold = t;   if delivered >= t  → satisfied already
 //
 // Go atomics are sequentially consistent, so at least one side sees the
-// other's store: a crossing is never lost (see shared/model/fence.pml).
+// other's store: a crossing is never lost.
 package progress
 
 import (
