@@ -15,7 +15,9 @@ func (m *Member[T]) ReadDelivered(dst []Target) []Target {
 
 // ReadSent is ReadDelivered for the links' sent counters: Seq is the last
 // sequence m queued on the link. Links created since a ReadDelivered come
-// after the ones it listed.
+// after the ones it listed; links freed since (their recipient departed and
+// consumed everything, see the package documentation) are missing, and the
+// others keep their order.
 func (m *Member[T]) ReadSent(dst []Target) []Target {
 	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.sent.Load() })
 }

@@ -13,6 +13,15 @@
 // (no handler, dropped because the member crashed or the coordinator closed).
 // Progress is published on every such path.
 //
+// A link is freed once its recipient departed (its inbox is closed and its
+// reader exited) and delivered everything sent on it, so a long-lived
+// member that sends to many short-lived ones keeps no state for the departed.
+// Freeing is amortized: a stream sweeps its links when it creates one and has
+// twice as many as its previous sweep left (and at least 64), so it may hold
+// that many links to departed members; Snapshot lists the links it holds.
+// Sweeps keep the remaining links in creation order. A later send to a
+// departed member fails as before.
+//
 // # Inbox and backpressure
 //
 // An inbox is four lanes; a sender always queues in the same lane (chosen by

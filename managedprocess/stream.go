@@ -13,14 +13,22 @@ import (
 // mu serialises a member's concurrent sends (its run goroutine and its
 // handler) so that each link sees increasing sequences in queue order. A
 // stream must not be copied after first use.
+//
+// A link lives until its recipient departed and consumed everything sent on
+// it (see sweep): it is then removed from links, order, dirty and last in an
+// amortized sweep, run when a new link is created and the stream has twice
+// the links the previous sweep left (at least linkSweepFloor). order only
+// ever grows by appending and shrinks by removal, never reordering: the
+// quiescence check matches two reads of it by position.
 type stream[T any] struct {
 	mu      sync.Mutex
 	owner   fence.Identity
 	leading uint64 // last sequence assigned
 	links   map[*Member[T]]*link[T]
-	order   []*link[T] // every link, in creation order
+	order   []*link[T] // every kept link, in creation order
 	last    *link[T]   // the most recent link used: most sends repeat a recipient
 	dirty   []*link[T] // links that may have undelivered messages
+	swept   int        // len(order) after the previous sweep
 }
 
 // linkTo returns the link to recipient, creating it. Callers hold mu.
@@ -30,14 +38,25 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 	}
 	l := s.links[to]
 	if l == nil {
-		if s.links == nil {
-			s.links = make(map[*Member[T]]*link[T])
-		}
-		l = &link[T]{to: to, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
-		s.links[to] = l
-		s.order = append(s.order, l)
+		l = s.newLink(to)
 	}
 	s.last = l
+	return l
+}
+
+// newLink creates the link to recipient, sweeping the links to departed
+// members first when the stream doubled since the previous sweep. Callers
+// hold mu.
+func (s *stream[T]) newLink(to *Member[T]) *link[T] {
+	if len(s.order) >= max(2*s.swept, linkSweepFloor) {
+		s.sweep()
+	}
+	if s.links == nil {
+		s.links = make(map[*Member[T]]*link[T])
+	}
+	l := &link[T]{to: to, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
+	s.links[to] = l
+	s.order = append(s.order, l)
 	return l
 }
 
@@ -133,7 +152,7 @@ func (s *stream[T]) pending(dst []Target) []Target {
 	return dst
 }
 
-// states lists every link's progress.
+// states lists the progress of every kept link.
 func (s *stream[T]) states() []StreamState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
