@@ -44,6 +44,7 @@ func (m *Member[T]) readLoop(ctx context.Context) {
 		}
 		clear(batch)
 		buf = batch
+		buf = reusable(buf)
 	}
 }
 
@@ -178,4 +179,19 @@ func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
 	case <-ctx.Done():
 		return m.errorf("delivery fence: %w", fence.ContextError(ctx))
 	}
+}
+
+// bigBatchBuffer is the capacity, in entries, above which the reader keeps a
+// batch buffer only if the batch used more than a quarter of it.
+const bigBatchBuffer = 256
+
+// reusable returns buf, which held a batch, for the reader's next take, which
+// hands it to a lane as its next queue — or nil when buf is large and the
+// batch used little of it: the lane then starts small again instead of
+// keeping a burst's peak capacity for the member's whole life.
+func reusable[T any](buf []entry[T]) []entry[T] {
+	if cap(buf) > bigBatchBuffer && cap(buf) > 4*len(buf) {
+		return nil
+	}
+	return buf
 }
