@@ -124,10 +124,8 @@ func (g *Group[T]) close() {
 	g.mu.Lock()
 	defer g.unlock()
 	g.closed = true
-	for _, b := range g.barriers {
-		for len(b.open) > 0 {
-			g.fail(b.open[0], fence.ErrClosed)
-		}
+	for len(g.open) > 0 {
+		g.fail(g.open[0], fence.ErrClosed)
 	}
 }
 

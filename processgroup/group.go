@@ -23,6 +23,7 @@ type Group[T any] struct {
 	view        *view[T] // current membership (see view for when it is copied)
 	barriers    map[string]*barrier[T]
 	lastBarrier *barrier[T]               // the barrier of the latest arrival
+	open        []*round[T]               // every open round of every barrier, oldest first
 	abandoned   map[standing[T]]*round[T] // arrivals whose Barrier call gave up waiting
 
 	// Channels of rounds finished under mu, closed by unlock once mu is
@@ -238,7 +239,8 @@ func (g *Group[T]) join(m *managedprocess.Member[T]) {
 	v.members = append(v.members, m)
 }
 
-// remove takes m out of the membership and settles its open rounds.
+// remove takes m out of the membership and settles its open rounds. Its cost
+// is linear in the group's open rounds, not in the barrier names it used.
 func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	g.mu.Lock()
 	defer g.unlock()
@@ -253,9 +255,7 @@ func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	v.members = v.members[:last]
 	delete(v.index, m)
 	g.forgetStanding(m)
-	for _, b := range g.barriers {
-		for _, r := range slices.Clone(b.open) {
-			g.departRound(r, m, cause)
-		}
+	for _, r := range slices.Clone(g.open) {
+		g.departRound(r, m, cause)
 	}
 }

@@ -22,7 +22,8 @@ func (p phase) String() string {
 }
 
 // barrier is the state of one barrier name in a group: its round counter and
-// its open rounds, oldest first. Guarded by the group's mu.
+// its open rounds, oldest first. Guarded by the group's mu. The group frees
+// it once it has no open round (see evict.go).
 type barrier[T any] struct {
 	name   string
 	latest uint64
@@ -99,6 +100,7 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 		r.state = make([]memberState, n)
 	}
 	b.open = append(b.open, r)
+	g.open = append(g.open, r)
 	return r
 }
 
@@ -174,6 +176,9 @@ func (r *round[T]) finish() {
 	r.phase = finished
 	if i := slices.Index(r.barrier.open, r); i >= 0 {
 		r.barrier.open = slices.Delete(r.barrier.open, i, i+1)
+	}
+	if i := slices.Index(r.g.open, r); i >= 0 {
+		r.g.open = slices.Delete(r.g.open, i, i+1)
 	}
 	r.finished.Store(true)
 	if r.done != nil {

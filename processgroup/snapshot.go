@@ -84,10 +84,8 @@ func (g *Group[T]) snapshot() GroupSnapshot {
 		gs.Members = append(gs.Members, m.ID())
 	}
 	sortIDs(gs.Members)
-	for _, b := range g.barriers {
-		for _, r := range b.open {
-			gs.Rounds = append(gs.Rounds, r.snapshot())
-		}
+	for _, r := range g.open {
+		gs.Rounds = append(gs.Rounds, r.snapshot())
 	}
 	slices.SortFunc(gs.Rounds, func(a, b RoundSnapshot) int {
 		return cmp.Or(strings.Compare(a.Barrier, b.Barrier), cmp.Compare(a.Round, b.Round))
