@@ -116,6 +116,7 @@ func (g *Group[T]) attach(r *round[T], m *managedprocess.Member[T], mode fence.M
 		return arrival[T]{}, modeMismatch(r.mode, mode)
 	}
 	delete(g.abandoned, standing[T]{m, r.barrier})
+	r.barrier.standing--
 	if !pin {
 		r.state[i] |= waitingFlag
 	}
@@ -132,7 +133,11 @@ func (g *Group[T]) giveUp(m *managedprocess.Member[T], a arrival[T]) {
 	if g.abandoned == nil {
 		g.abandoned = make(map[standing[T]]*round[T])
 	}
-	g.abandoned[standing[T]{m, a.r.barrier}] = a.r
+	key := standing[T]{m, a.r.barrier}
+	if g.abandoned[key] == nil {
+		a.r.barrier.standing++
+	}
+	g.abandoned[key] = a.r
 }
 
 // forgetStanding drops m's standing arrivals: it left the group. Callers
@@ -141,6 +146,7 @@ func (g *Group[T]) forgetStanding(m *managedprocess.Member[T]) {
 	for k := range g.abandoned {
 		if k.m == m {
 			delete(g.abandoned, k)
+			k.b.standing--
 		}
 	}
 }
@@ -152,8 +158,7 @@ func (g *Group[T]) barrier(name string) *barrier[T] {
 	}
 	b := g.barriers[name]
 	if b == nil {
-		b = &barrier[T]{name: name}
-		g.barriers[name] = b
+		b = g.newBarrier(name)
 	}
 	g.lastBarrier = b
 	return b

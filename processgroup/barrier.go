@@ -16,7 +16,9 @@ type Arrival[T any] struct {
 	idx int
 }
 
-// Round returns the round's number: 1, 2, 3, … per (group, barrier name).
+// Round returns the round's number, strictly increasing per (group, barrier
+// name): 1, 2, 3, … unless the group freed idle names (see Rounds in the
+// package documentation).
 func (a *Arrival[T]) Round() uint64 { return a.r.num }
 
 // Barrier is Arrive followed by Wait: m arrives at the next round of the

@@ -4,13 +4,24 @@
 //
 // # Rounds
 //
-// Each use of a barrier name in a group is a round, numbered 1, 2, 3, … per
-// (group, name). A round's membership is the group's membership at its
-// first arrival; its mode is the first arrival's mode. A member's arrival
-// goes to the oldest open round that includes it and that it has not yet
-// arrived at, otherwise to a new round, so a fast member re-entering a name
-// before a slow one was released never merges two rounds. A member has at
-// most one open arrival per name.
+// Each use of a barrier name in a group is a round. A round's membership is
+// the group's membership at its first arrival; its mode is the first
+// arrival's mode. A member's arrival goes to the oldest open round that
+// includes it and that it has not yet arrived at, otherwise to a new round,
+// so a fast member re-entering a name before a slow one was released never
+// merges two rounds. A member has at most one open arrival per name.
+//
+// Round numbers increase strictly per (group, name), and a name's rounds are
+// numbered 1, 2, 3, … until the group first forgets a name. A group does not
+// keep every name it ever used: the state of a name with no open round,
+// other than the name of the latest arrival, is freed in an amortized sweep,
+// run when the group creates a name and holds twice the names its previous
+// sweep left (and at least 64). The group remembers the largest round number
+// it freed, N; a name it creates afterwards — one it freed, or a new one —
+// numbers its rounds from N+1, above every number the name had before. So a
+// group that uses at most 64 names numbers each 1, 2, 3, …; one that uses
+// many distinct names (step-1, step-2, …) costs memory for its open rounds
+// only, and a departure settles only its open rounds.
 //
 // # Guarantees, in memory-model terms
 //

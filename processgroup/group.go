@@ -24,6 +24,7 @@ type Group[T any] struct {
 	barriers    map[string]*barrier[T]
 	lastBarrier *barrier[T]               // the barrier of the latest arrival
 	open        []*round[T]               // every open round of every barrier, oldest first
+	idle        barrierSweep              // evicts idle barriers from barriers (see evict.go)
 	abandoned   map[standing[T]]*round[T] // arrivals whose Barrier call gave up waiting
 
 	// Channels of rounds finished under mu, closed by unlock once mu is

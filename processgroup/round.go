@@ -28,6 +28,9 @@ type barrier[T any] struct {
 	name   string
 	latest uint64
 	open   []*round[T]
+	// standing counts the group's standing arrivals at this barrier: while
+	// there is one, the barrier is not evicted.
+	standing int
 	spare  *round[T] // a finished round nobody refers to, for reuse
 }
 
