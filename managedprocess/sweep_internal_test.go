@@ -80,3 +80,31 @@ func TestStreamSweepsAsItGrows(t *testing.T) {
 		require.LessOrEqual(t, len(s.Snapshot().Streams), linkSweepFloor, "after %d recipients", i+1)
 	}
 }
+
+// TestStreamGivesBackTheRoomOfDepartedLinks: a sender that had 300 live
+// links at once, all departed since, keeps neither them nor their room once
+// it swept.
+func TestStreamGivesBackTheRoomOfDepartedLinks(t *testing.T) {
+	ctx := context.Background()
+	s := member(t, 1, true)
+	var live []*Member[int]
+	for i := range 300 {
+		r := member(t, uint64(i+2), true)
+		require.NoError(t, s.SendTo(ctx, r, i))
+		live = append(live, r)
+	}
+	for _, r := range live {
+		r.Stop(fence.ErrExited, false)
+		<-r.Done()
+	}
+	for i := range 300 {
+		r := member(t, uint64(i+302), true)
+		require.NoError(t, s.SendTo(ctx, r, i))
+		r.Stop(fence.ErrExited, false)
+		<-r.Done()
+	}
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	assert.LessOrEqual(t, len(s.out.order), linkSweepFloor)
+	assert.LessOrEqual(t, cap(s.out.order), 4*linkSweepFloor)
+}
