@@ -31,7 +31,7 @@ type barrier[T any] struct {
 	// standing counts the group's standing arrivals at this barrier: while
 	// there is one, the barrier is not evicted.
 	standing int
-	spare  *round[T] // a finished round nobody refers to, for reuse
+	spare    *round[T] // a finished round nobody refers to, for reuse
 }
 
 // round is one use of a barrier name. Its fields are guarded by the group's
