@@ -43,8 +43,7 @@ func (m *Member[T]) readLoop(ctx context.Context) {
 			m.drop(&rest[i])
 		}
 		clear(batch)
-		buf = batch
-		buf = reusable(buf)
+		buf = reusable(batch)
 	}
 }
 
