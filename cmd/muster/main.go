@@ -3,8 +3,9 @@
 //	muster repro [flags]   run the delivery-fence repro scenario of seed 003
 //
 // Run "muster repro -h" for the flags. Exit status: 0 when the run is OK (or
-// when -mode rendezvous shows the missing markers it is expected to show), 1
-// when a fence missed a marker or the run failed, 2 on usage errors.
+// when -mode rendezvous, or -mode delivery with -hops, shows the missing
+// markers it is expected to show), 1 when a fence missed a marker it covers
+// or the run failed, 2 on usage errors.
 package main
 
 import (

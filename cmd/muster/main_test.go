@@ -29,9 +29,10 @@ func TestReproJSON(t *testing.T) {
 	require.NoError(t, dec.Decode(&obj))
 	assert.False(t, dec.More(), "exactly one JSON object: %q", stdout)
 	for _, k := range []string{"mode", "members", "iterations", "messages", "missing", "barrier_p50_us", "barrier_p99_us", "ok",
-		"duplicates", "out_of_order", "burst", "handler_delay_us"} {
+		"duplicates", "out_of_order", "burst", "handler_delay_us", "hops"} {
 		assert.Contains(t, obj, k)
 	}
+	assert.EqualValues(t, 0, obj["hops"])
 	assert.Equal(t, "delivery", obj["mode"])
 	assert.EqualValues(t, 3, obj["members"])
 	assert.EqualValues(t, 8, obj["iterations"])
@@ -95,6 +96,8 @@ func TestUsageErrors(t *testing.T) {
 		{"zero iterations", []string{"repro", "-iterations", "0"}, "iterations must be at least 1"},
 		{"zero burst", []string{"repro", "-burst", "0"}, "burst must be at least 1"},
 		{"negative delay", []string{"repro", "-handler-delay", "-1ms"}, "handler delay must not be negative"},
+		{"negative hops", []string{"repro", "-hops", "-1"}, "hops must not be negative, got -1"},
+		{"too many hops", []string{"repro", "-hops", "65"}, "hops must be at most 64, got 65"},
 		{"zero timeout", []string{"repro", "-timeout", "0s"}, "-timeout must be positive"},
 		{"stray argument", []string{"repro", "extra"}, `unexpected argument "extra"`},
 	} {
@@ -116,9 +119,51 @@ func TestHelp(t *testing.T) {
 	code, stdout, stderr := runArgs(t, "repro", "-h")
 	assert.Equal(t, 0, code)
 	assert.Empty(t, stdout)
-	for _, f := range []string{"-mode", "-workers", "-iterations", "-burst", "-handler-delay", "-timeout", "-json"} {
+	for _, f := range []string{"-mode", "-workers", "-iterations", "-burst", "-handler-delay", "-hops", "-timeout", "-json"} {
 		assert.Contains(t, stderr, f)
 	}
+	assert.Contains(t, stderr, "worker → relay-0 → … → relay-(N-1) → consumer")
+}
+
+// hopsJSON is the part of the -json output the hops tests read.
+type hopsJSON struct {
+	Mode            string `json:"mode"`
+	Members         int    `json:"members"`
+	Hops            int    `json:"hops"`
+	Messages        int    `json:"messages"`
+	Handled         int    `json:"handled"`
+	Missing         int    `json:"missing"`
+	FirstHopMissing int    `json:"first_hop_missing"`
+	Lost            int    `json:"lost"`
+	OK              bool   `json:"ok"`
+}
+
+// -mode delivery -hops 3 shows markers still in the relay chain at release
+// and exits 0: the fence covers the first hop, which relay-0 had handled.
+// Statistical, not deterministic (the command has no hooks), but strong:
+// the consumer needs at least 16 × 2ms per iteration and the round does not
+// wait for it, so missing nothing would take 8 stalls of over 30ms.
+// internal/repro's TestRunDeliveryHopsMisses is the deterministic version.
+func TestReproDeliveryHopsShowsMissing(t *testing.T) {
+	code, stdout, stderr := runArgs(t, "repro", "-json", "-mode", "delivery", "-hops", "3", "-handler-delay", "2ms", "-iterations", "8")
+	require.Equal(t, 0, code, "markers beyond the first hop are the expected demonstration; stdout: %s\nstderr: %s", stdout, stderr)
+	var obj hopsJSON
+	require.NoError(t, json.Unmarshal([]byte(stdout), &obj))
+	assert.Equal(t, "delivery", obj.Mode)
+	assert.Equal(t, 3, obj.Hops)
+	assert.Equal(t, 6, obj.Members, "the consumer, 2 workers and 3 relays")
+	assert.Positive(t, obj.Missing)
+	assert.Zero(t, obj.FirstHopMissing)
+	assert.Equal(t, 128, obj.Handled)
+	assert.Zero(t, obj.Lost)
+	assert.False(t, obj.OK)
+
+	code, stdout, stderr = runArgs(t, "repro", "-mode", "delivery", "-hops", "3", "-handler-delay", "2ms", "-iterations", "4")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, stdout, "muster repro: delivery barrier, 6 members (1 consumer, 2 workers, 3 relays)")
+	assert.Contains(t, stdout, "hops           3 per marker: worker → relay-0 → … → relay-2 → consumer")
+	assert.Contains(t, stdout, "first hop      0 not yet handled by relay-0")
+	assert.Contains(t, stdout, "EXPECTED: delivery fences only the first hop")
 }
 
 // A run that cannot finish in time fails with exit 1, not a usage error.

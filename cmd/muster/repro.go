@@ -31,6 +31,7 @@ func parseRepro(args []string, stderr io.Writer) (opts reproOptions, err error) 
 	fs.IntVar(&opts.cfg.Iterations, "iterations", def.Iterations, "iterations (≥ 1)")
 	fs.IntVar(&opts.cfg.Burst, "burst", def.Burst, "markers per worker per iteration (≥ 1)")
 	fs.DurationVar(&opts.cfg.HandlerDelay, "handler-delay", def.HandlerDelay, "consumer's work per marker, slept in its handler (≥ 0; the OS timer may round small values up)")
+	fs.IntVar(&opts.cfg.Hops, "hops", def.Hops, fmt.Sprintf("relays each marker passes through before the consumer (0 … %d; relays forward without delay)", repro.MaxHops))
 	fs.DurationVar(&opts.timeout, "timeout", 60*time.Second, "give up after this long (> 0)")
 	fs.BoolVar(&opts.json, "json", false, "print one JSON object instead of the summary")
 	fs.Usage = func() {
@@ -38,8 +39,15 @@ func parseRepro(args []string, stderr io.Writer) (opts reproOptions, err error) 
 
 Workers send bursts of markers to a slow consumer, then meet it at a barrier in
 the chosen mode; when the consumer's barrier returns it checks that every marker
-of the iteration was already handled. delivery and processing must miss none;
-rendezvous does not fence and is expected to miss some (exit 0 either way).
+of the iteration was already handled. Without -hops, delivery and processing
+must miss none; rendezvous does not fence and is expected to miss some (exit 0
+either way).
+
+With -hops N every marker goes worker → relay-0 → … → relay-(N-1) → consumer,
+each relay a group member whose handler forwards it. The relays arrive before
+the markers are sent, so delivery fences only the first hop and is expected to
+miss markers still in the chain (exit 0 if relay-0 had handled them all);
+processing waits until the group is quiescent and must miss none.
 
 flags:
 `)
@@ -97,18 +105,15 @@ func reproCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return exitStatus(rep)
 }
 
-// exitStatus is 0 for an OK run and for a Rendezvous whose only finding is
-// the missing markers it demonstrates; 1 when a fence missed a marker or any
-// marker was duplicated, reordered or lost.
+// exitStatus is 0 for an OK run and for a run whose only finding is the
+// missing markers its mode does not fence (repro.Report.MissingExpected: a
+// Rendezvous, or a DeliveryFence beyond the first hop); 1 when a fence missed
+// a marker it covers or any marker was duplicated, reordered or lost.
 func exitStatus(rep repro.Report) int {
-	switch {
-	case rep.OK:
+	if rep.OK || rep.MissingExpected() {
 		return exitOK
-	case rep.Mode == fence.Rendezvous && !rep.Violations():
-		return exitOK
-	default:
-		return exitFail
 	}
+	return exitFail
 }
 
 // flagError marks errors the flag package already printed with the usage.

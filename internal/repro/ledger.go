@@ -2,8 +2,9 @@ package repro
 
 import "sync"
 
-// ledger is the consumer's record of the markers it handled. The handler
-// writes it; the consumer's run goroutine reads it at each release.
+// ledger is the consumer's record of the markers it handled, and the first
+// relay's count of the markers it handled. The handlers write it; the
+// consumer's run goroutine reads it at each release.
 type ledger struct {
 	mu      sync.Mutex
 	burst   int
@@ -16,6 +17,8 @@ type ledger struct {
 	duplicates   int
 	outOfOrder   int
 	firstMissing []Marker
+
+	firstHop []int // markers the first relay handled, per iteration
 }
 
 func newLedger(workers, iterations, burst int) *ledger {
@@ -26,6 +29,7 @@ func newLedger(workers, iterations, burst int) *ledger {
 		maxKey:  make([]int, workers),
 		perIter: make([]int, iterations),
 	}
+	l.firstHop = make([]int, iterations)
 	for w := range l.seen {
 		l.seen[w] = make([]bool, iterations*burst)
 		l.maxKey[w] = -1
@@ -35,12 +39,13 @@ func newLedger(workers, iterations, burst int) *ledger {
 
 // record notes that the handler handled mk. A marker handled twice is a
 // duplicate; one handled after a later marker of the same worker is out of
-// order. A marker no worker can have sent counts as out of order too.
+// order. A marker no worker can have sent, or one that reached the consumer
+// with hops left, counts as out of order too.
 func (l *ledger) record(mk Marker) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if mk.Worker < 0 || mk.Worker >= l.workers || mk.Iteration < 0 || mk.Iteration >= len(l.perIter) ||
-		mk.Seq < 0 || mk.Seq >= l.burst {
+		mk.Seq < 0 || mk.Seq >= l.burst || mk.HopsLeft != 0 {
 		l.outOfOrder++
 		return
 	}
@@ -57,6 +62,25 @@ func (l *ledger) record(mk Marker) {
 	} else {
 		l.maxKey[mk.Worker] = key
 	}
+}
+
+// firstHopHandled notes that the first relay is handling a marker of
+// iteration it; it does not count as handled, which only the consumer's
+// record does.
+func (l *ledger) firstHopHandled(it int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if it >= 0 && it < len(l.firstHop) {
+		l.firstHop[it]++
+	}
+}
+
+// firstHopUnhandled returns how many markers of iteration it the first relay
+// has not handled.
+func (l *ledger) firstHopUnhandled(it int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.workers*l.burst - l.firstHop[it]
 }
 
 // unhandled returns how many markers of iteration it have not been handled.

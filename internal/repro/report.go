@@ -15,8 +15,13 @@ type Iteration struct {
 	// when the consumer had arrived at the iteration barrier.
 	Pending int
 	// Missing is how many had still not been handled when the consumer's
-	// iteration barrier returned: zero is what a fence guarantees.
+	// iteration barrier returned: zero is what a fence guarantees, unless
+	// markers pass relays (Hops > 0) and the fence is a DeliveryFence.
 	Missing int
+	// FirstHopMissing is, with Hops > 0, how many the first relay had not
+	// handled by then: zero is what a DeliveryFence guarantees. It is 0
+	// without relays.
+	FirstHopMissing int
 	// Latency is the consumer's barrier latency: from its arrival call to
 	// its return.
 	Latency time.Duration
@@ -25,11 +30,12 @@ type Iteration struct {
 // Report is the outcome of a run.
 type Report struct {
 	Mode         fence.Mode
-	Members      int // the consumer and the workers
+	Members      int // the consumer, the workers and the relays
 	Workers      int
 	Iterations   int
 	Burst        int
 	HandlerDelay time.Duration
+	Hops         int // relays each marker passed through: Config.Hops
 	Messages     int // markers sent
 	Handled      int // distinct markers handled by the end of the run
 
@@ -42,6 +48,9 @@ type Report struct {
 	Duplicates        int // markers handled more than once
 	OutOfOrder        int // markers handled after a later marker of the same worker
 	Lost              int // markers never handled, even after the final drain
+
+	// FirstHopMissing sums the iterations' FirstHopMissing.
+	FirstHopMissing int
 
 	BarrierP50, BarrierP99, BarrierMax time.Duration
 	Elapsed                            time.Duration
@@ -56,6 +65,29 @@ type Report struct {
 // wrong: duplicates, out-of-order or lost markers are failures in every mode,
 // where missing markers are the expected outcome of a Rendezvous.
 func (r Report) Violations() bool { return r.Duplicates > 0 || r.OutOfOrder > 0 || r.Lost > 0 }
+
+// FenceMissed returns how many markers the run's mode promised handled at
+// the consumer's releases and were not: none under a Rendezvous, which
+// promises nothing; FirstHopMissing under a DeliveryFence with relays
+// (Hops > 0), which covers what each member sent before it arrived — the
+// first hop, since the relays arrive before forwarding; Missing otherwise.
+func (r Report) FenceMissed() int {
+	switch {
+	case r.Mode == fence.Rendezvous:
+		return 0
+	case r.Mode == fence.DeliveryFence && r.Hops > 0:
+		return r.FirstHopMissing
+	default:
+		return r.Missing
+	}
+}
+
+// MissingExpected reports whether the run's only finding is missing markers
+// its mode does not promise to prevent: a Rendezvous, or a DeliveryFence
+// beyond the first hop.
+func (r Report) MissingExpected() bool {
+	return r.Missing > 0 && r.FenceMissed() == 0 && !r.Violations()
+}
 
 // Percentile returns the p-th percentile (0 < p ≤ 100) of ds by the
 // nearest-rank method: the smallest value at least p % of the values are
@@ -83,6 +115,7 @@ func (r *Report) summarize(l *ledger) {
 	lat := make([]time.Duration, len(r.PerIteration))
 	for i, it := range r.PerIteration {
 		r.Missing += it.Missing
+		r.FirstHopMissing += it.FirstHopMissing
 		if it.Missing > 0 {
 			r.MissingIterations++
 		}

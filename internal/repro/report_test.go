@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-go/muster/fence"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -48,11 +49,11 @@ func TestPercentile(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	l := newLedger(2, 3, 2)
 	for _, mk := range []Marker{
-		{0, 0, 0}, {0, 0, 1}, {1, 0, 0}, {1, 0, 1}, // iteration 0 complete
-		{0, 1, 1}, {0, 1, 0}, // out of order
-		{0, 1, 1},                       // duplicate
-		{1, 1, 0},                       // {1,1,1} is missing at release, handled later
-		{9, 0, 0}, {0, 7, 0}, {0, 0, 5}, // nobody sent these
+		{0, 0, 0, 0}, {0, 0, 1, 0}, {1, 0, 0, 0}, {1, 0, 1, 0}, // iteration 0 complete
+		{0, 1, 1, 0}, {0, 1, 0, 0}, // out of order
+		{0, 1, 1, 0},                             // duplicate
+		{1, 1, 0, 0},                             // {1,1,1} is missing at release, handled later
+		{9, 0, 0, 0}, {0, 7, 0, 0}, {0, 0, 5, 0}, // nobody sent these
 	} {
 		l.record(mk)
 	}
@@ -61,14 +62,14 @@ func TestSummarize(t *testing.T) {
 		Iteration{Index: 0, Missing: l.release(0), Latency: 3 * time.Millisecond},
 		Iteration{Index: 1, Missing: l.release(1), Latency: time.Millisecond},
 	)
-	l.record(Marker{1, 1, 1})
+	l.record(Marker{1, 1, 1, 0})
 	r.PerIteration = append(r.PerIteration, Iteration{Index: 2, Missing: l.release(2), Latency: 2 * time.Millisecond})
 	r.summarize(l)
 
 	assert.Equal(t, []int{0, 1, 4}, []int{r.PerIteration[0].Missing, r.PerIteration[1].Missing, r.PerIteration[2].Missing})
 	assert.Equal(t, 5, r.Missing)
 	assert.Equal(t, 2, r.MissingIterations)
-	assert.Equal(t, []Marker{{1, 1, 1}, {0, 2, 0}, {0, 2, 1}, {1, 2, 0}, {1, 2, 1}}, r.FirstMissing)
+	assert.Equal(t, []Marker{{1, 1, 1, 0}, {0, 2, 0, 0}, {0, 2, 1, 0}, {1, 2, 0, 0}, {1, 2, 1, 0}}, r.FirstMissing)
 	assert.Equal(t, 8, r.Handled)
 	assert.Equal(t, 4, r.Lost)
 	assert.Equal(t, 1, r.Duplicates)
@@ -91,5 +92,50 @@ func TestFirstMissingIsBounded(t *testing.T) {
 	assert.Equal(t, 32, l.release(1))
 	_, _, _, first := l.totals()
 	assert.Len(t, first, MaxFirstMissing)
-	assert.Equal(t, Marker{0, 0, 7}, first[MaxFirstMissing-1])
+	assert.Equal(t, Marker{0, 0, 7, 0}, first[MaxFirstMissing-1])
+}
+
+// Only the consumer's record counts as handled; a marker that reached it with
+// hops left is one no worker sent. The first relay's count is separate.
+func TestLedgerHops(t *testing.T) {
+	l := newLedger(1, 2, 2)
+	l.firstHopHandled(0)
+	l.firstHopHandled(0)
+	l.firstHopHandled(1)
+	l.firstHopHandled(7) // out of range: ignored
+	assert.Zero(t, l.firstHopUnhandled(0))
+	assert.Equal(t, 1, l.firstHopUnhandled(1))
+	assert.Equal(t, 2, l.unhandled(0), "the first hop's handling does not count as handled")
+
+	l.record(Marker{Worker: 0, Iteration: 0, Seq: 0, HopsLeft: 1})
+	l.record(Marker{Worker: 0, Iteration: 0, Seq: 1})
+	handled, duplicates, outOfOrder, _ := l.totals()
+	assert.Equal(t, 1, handled)
+	assert.Zero(t, duplicates)
+	assert.Equal(t, 1, outOfOrder, "a marker with hops left at the consumer")
+}
+
+func TestFenceMissed(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		rep                   Report
+		fenceMissed           int
+		missingExpected, isOK bool
+	}{
+		{"rendezvous", Report{Mode: fence.Rendezvous, Missing: 5}, 0, true, false},
+		{"rendezvous with hops", Report{Mode: fence.Rendezvous, Hops: 2, Missing: 5, FirstHopMissing: 3}, 0, true, false},
+		{"delivery", Report{Mode: fence.DeliveryFence, Missing: 5}, 5, false, false},
+		{"delivery beyond the first hop", Report{Mode: fence.DeliveryFence, Hops: 3, Missing: 5}, 0, true, false},
+		{"delivery at the first hop", Report{Mode: fence.DeliveryFence, Hops: 3, Missing: 5, FirstHopMissing: 1}, 1, false, false},
+		{"processing with hops", Report{Mode: fence.ProcessingFence, Hops: 3, Missing: 5}, 5, false, false},
+		{"lost", Report{Mode: fence.Rendezvous, Missing: 5, Lost: 1}, 0, false, false},
+		{"nothing missing", Report{Mode: fence.DeliveryFence, Hops: 3}, 0, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.fenceMissed, tc.rep.FenceMissed())
+			assert.Equal(t, tc.missingExpected, tc.rep.MissingExpected())
+			tc.rep.summarize(newLedger(1, 1, 1))
+			assert.Equal(t, tc.isOK, tc.rep.OK)
+		})
+	}
 }

@@ -12,6 +12,14 @@
 // afterwards (the run ends with a local delivery fence on the consumer), so a
 // Rendezvous run terminates cleanly and markers that were late are told
 // apart from markers that were lost.
+//
+// With Config.Hops = N > 0 every marker travels a handler chain first:
+// worker → relay-0 → … → relay-(N-1) → consumer, each relay a member of the
+// group whose handler forwards it. The relays arrive at each iteration
+// barrier before its markers are sent, so a DeliveryFence (which covers what
+// each member sent before arriving) only covers the first hop and is
+// expected to miss markers still in the chain; a ProcessingFence, which
+// waits until the group is quiescent, must miss none.
 package repro
 
 import (
@@ -53,8 +61,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 
 	rep := Report{
-		Mode: cfg.Mode, Members: cfg.Workers + 1, Workers: cfg.Workers,
-		Iterations: cfg.Iterations, Burst: cfg.Burst, HandlerDelay: cfg.HandlerDelay,
+		Mode: cfg.Mode, Members: cfg.Members(), Workers: cfg.Workers,
+		Iterations: cfg.Iterations, Burst: cfg.Burst, HandlerDelay: cfg.HandlerDelay, Hops: cfg.Hops,
 		Messages: cfg.Messages(), PerIteration: iters, Elapsed: time.Since(start),
 	}
 	rep.summarize(s.ledger)
@@ -69,7 +77,8 @@ type scenario struct {
 	ledger   *ledger
 	group    *processgroup.Group[Marker]
 	consumer *managedprocess.Member[Marker]
-	iters    []Iteration // written by the consumer's run goroutine, read after it reported
+	relays   []*managedprocess.Member[Marker] // relay-0 … relay-(Hops-1)
+	iters    []Iteration                      // written by the consumer's run goroutine, read after it reported
 }
 
 // run spawns the members, starts them together and waits until each has
@@ -83,7 +92,32 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 	// Members wait for start: a round's membership is snapshotted at its
 	// first arrival, so nobody may arrive before everyone joined.
 	start := make(chan struct{})
-	results := make(chan error, s.cfg.Workers+1) // one per member: never blocks
+	results := make(chan error, s.cfg.Members()) // one per member: never blocks
+	if err := s.spawn(ctx, c, start, results); err != nil {
+		return err
+	}
+	close(start)
+	for range s.cfg.Members() {
+		select {
+		case err := <-results:
+			if err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
+		}
+	}
+	if ctx.Err() != nil { // ended while the last results came in
+		return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
+	}
+	return nil
+}
+
+// spawn spawns the consumer, the relays and the workers, each waiting for
+// start and then reporting its outcome on results.
+func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker],
+	start <-chan struct{}, results chan<- error) error {
+	var err error
 	s.consumer, err = c.Spawn(ctx, processgroup.Spec[Marker]{
 		Name:    ConsumerName,
 		Groups:  []string{GroupName},
@@ -96,6 +130,9 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 	if err != nil {
 		return fmt.Errorf("repro: %w", err)
 	}
+	if err := s.spawnRelays(ctx, c, start, results); err != nil {
+		return err
+	}
 	for w := range s.cfg.Workers {
 		_, err := c.Spawn(ctx, processgroup.Spec[Marker]{
 			Name:   WorkerName(w),
@@ -107,20 +144,6 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 		if err != nil {
 			return fmt.Errorf("repro: %w", err)
 		}
-	}
-	close(start)
-	for range s.cfg.Workers + 1 {
-		select {
-		case err := <-results:
-			if err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
-		}
-	}
-	if ctx.Err() != nil { // ended while the last results came in
-		return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
 	}
 	return nil
 }
@@ -145,14 +168,16 @@ func (s *scenario) member(start <-chan struct{}, results chan<- error,
 	}
 }
 
-// work is worker w's body.
+// work is worker w's body. It sends its markers to their first hop: relay-0,
+// or the consumer without relays.
 func (s *scenario) work(ctx context.Context, m *managedprocess.Member[Marker], w int) error {
 	for it := range s.cfg.Iterations {
 		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
 			return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
 		}
+		to := s.next(s.cfg.Hops)
 		for seq := range s.cfg.Burst {
-			if err := m.SendTo(ctx, s.consumer, Marker{Worker: w, Iteration: it, Seq: seq}); err != nil {
+			if err := m.SendTo(ctx, to, Marker{Worker: w, Iteration: it, Seq: seq, HopsLeft: s.cfg.Hops}); err != nil {
 				return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
 			}
 		}
@@ -190,20 +215,30 @@ func (s *scenario) consume(ctx context.Context, m *managedprocess.Member[Marker]
 		if _, err := a.Wait(ctx); err != nil {
 			return fmt.Errorf("repro: consumer, iteration %d: %w", it, err)
 		}
-		latency := time.Since(t0)
-		missing := s.ledger.release(it)
-		s.iters = append(s.iters, Iteration{Index: it, Pending: pending, Missing: missing, Latency: latency})
-		if s.cfg.OnRelease != nil {
-			s.cfg.OnRelease(it, missing)
-		}
+		s.iters = append(s.iters, s.released(it, pending, time.Since(t0)))
 	}
-	// Every marker was queued before its worker arrived at the last
-	// iteration barrier, which has released: this local fence waits for the
-	// stragglers a Rendezvous left behind, so that late is told from lost.
-	if err := m.WaitForDeliveryFence(ctx); err != nil {
+	// Every marker was queued for its first hop before its worker arrived
+	// at the last iteration barrier, which has released: these local fences
+	// wait for the stragglers a Rendezvous (or, in the relays, a
+	// DeliveryFence) left behind, so that late is told from lost.
+	if err := s.drainChain(ctx); err != nil {
 		return fmt.Errorf("repro: consumer, final drain: %w", err)
 	}
 	return nil
+}
+
+// released is the consumer's check the instant its iteration barrier for
+// iteration it returned; it calls OnRelease.
+func (s *scenario) released(it, pending int, latency time.Duration) Iteration {
+	iter := Iteration{Index: it, Pending: pending, Latency: latency}
+	iter.Missing = s.ledger.release(it)
+	if s.cfg.Hops > 0 {
+		iter.FirstHopMissing = s.ledger.firstHopUnhandled(it)
+	}
+	if s.cfg.OnRelease != nil {
+		s.cfg.OnRelease(it, iter.Missing)
+	}
+	return iter
 }
 
 // handle is the consumer's handler: the gate, the work, then the record.

@@ -68,7 +68,7 @@ func TestRunRendezvousMisses(t *testing.T) {
 	assert.Equal(t, 8, rep.PerIteration[0].Missing)
 	assert.Equal(t, 8, rep.PerIteration[0].Pending)
 	assert.GreaterOrEqual(t, rep.Missing, 8)
-	assert.Equal(t, []Marker{{0, 0, 0}, {0, 0, 1}, {0, 0, 2}, {0, 0, 3}, {1, 0, 0}, {1, 0, 1}, {1, 0, 2}, {1, 0, 3}}, rep.FirstMissing)
+	assert.Equal(t, []Marker{{0, 0, 0, 0}, {0, 0, 1, 0}, {0, 0, 2, 0}, {0, 0, 3, 0}, {1, 0, 0, 0}, {1, 0, 1, 0}, {1, 0, 2, 0}, {1, 0, 3, 0}}, rep.FirstMissing)
 	assert.Equal(t, 24, rep.Handled, "late markers are handled by the end")
 	assert.Zero(t, rep.Lost)
 	assert.Zero(t, rep.Duplicates)
