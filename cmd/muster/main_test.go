@@ -166,6 +166,25 @@ func TestReproDeliveryHopsShowsMissing(t *testing.T) {
 	assert.Contains(t, stdout, "EXPECTED: delivery fences only the first hop")
 }
 
+// -mode processing -hops 3 misses nothing: the fence waits until the relay
+// chain is quiescent.
+func TestReproProcessingHopsOK(t *testing.T) {
+	code, stdout, stderr := runArgs(t, "repro", "-mode", "processing", "-hops", "3", "-iterations", "16", "-handler-delay", "20us")
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	assert.Contains(t, stdout, "muster repro: processing barrier, 6 members (1 consumer, 2 workers, 3 relays)")
+	assert.Contains(t, stdout, "markers        256 sent, 256 handled")
+	assert.Contains(t, stdout, "missing        0 at the consumer's release")
+	assert.Contains(t, stdout, "OK: every marker was handled before the processing barrier released")
+
+	code, stdout, stderr = runArgs(t, "repro", "-json", "-mode", "processing", "-hops", "3", "-iterations", "16", "-handler-delay", "20us")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	var obj hopsJSON
+	require.NoError(t, json.Unmarshal([]byte(stdout), &obj))
+	assert.Equal(t, 3, obj.Hops)
+	assert.Zero(t, obj.Missing)
+	assert.True(t, obj.OK)
+}
+
 // A run that cannot finish in time fails with exit 1, not a usage error.
 func TestReproTimeout(t *testing.T) {
 	code, stdout, stderr := runArgs(t, "repro", "-iterations", "1000", "-handler-delay", "2ms", "-timeout", "50ms")

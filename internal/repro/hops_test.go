@@ -125,3 +125,47 @@ func TestRunDeliveryHopsMissesUnhooked(t *testing.T) {
 	assert.Zero(t, rep.FirstHopMissing)
 	assert.True(t, rep.MissingExpected(), "%+v", rep)
 }
+
+// requireNoneMissing asserts a run in which every marker was handled at every
+// release.
+func requireNoneMissing(t *testing.T, rep Report) {
+	t.Helper()
+	assert.True(t, rep.OK, "missing %d in %d iterations, first %v", rep.Missing, rep.MissingIterations, rep.FirstMissing)
+	assert.Zero(t, rep.Missing)
+	assert.Zero(t, rep.FirstHopMissing)
+	assert.False(t, rep.Violations(), "%+v", rep)
+	assert.Equal(t, rep.Messages, rep.Handled)
+}
+
+// A ProcessingFence waits until the group is quiescent: every marker went
+// through every hop and was recorded by the consumer at each release, with
+// the consumer merely slow, or held until everyone arrived so that each
+// round can only release by draining all three hops.
+func TestRunProcessingHops(t *testing.T) {
+	base := Config{Mode: fence.ProcessingFence, Workers: 2, Iterations: 64, Burst: 8, Hops: 3}
+	t.Run("slow handler", func(t *testing.T) {
+		cfg := base
+		cfg.HandlerDelay = 50 * time.Microsecond
+		rep, err := Run(hopsCtx(t), cfg)
+		require.NoError(t, err)
+		requireNoneMissing(t, rep)
+	})
+	t.Run("gated", func(t *testing.T) {
+		ctx := hopsCtx(t)
+		rep, err := Run(ctx, arrivalGate(ctx, base))
+		require.NoError(t, err)
+		requireNoneMissing(t, rep)
+		for _, it := range rep.PerIteration {
+			require.Equal(t, 16, it.Pending, "iteration %d: the gate holds the consumer", it.Index)
+		}
+	})
+}
+
+// The longest chains, one marker per iteration and no delay: many rounds
+// whose release races a marker moving between relays. A ProcessingFence
+// round must not release while the marker is anywhere in the chain.
+func TestRunProcessingLongChain(t *testing.T) {
+	rep, err := Run(hopsCtx(t), Config{Mode: fence.ProcessingFence, Workers: 1, Iterations: 1000, Burst: 1, Hops: MaxHops})
+	require.NoError(t, err)
+	requireNoneMissing(t, rep)
+}
