@@ -1,6 +1,6 @@
 // Command muster is muster's runnable demo.
 //
-//	muster repro [flags]   run the delivery-fence repro scenario of seed 003
+//	muster repro [flags]   run the delivery-fence repro scenario
 //
 // Run "muster repro -h" for the flags. Exit status: 0 when the run is OK (or
 // when -mode rendezvous, or -mode delivery with -hops, shows the missing

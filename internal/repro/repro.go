@@ -1,5 +1,5 @@
-// Package repro runs the scenario of barrier_delivery_fence_repro_test from
-// seed 003 against muster: W workers send a burst of markers to a slow
+// Package repro runs the delivery-fence repro scenario against muster:
+// W workers send a burst of markers to a slow
 // consumer and meet it at a barrier; when the consumer's barrier returns it
 // checks that it has already handled every marker of the iteration.
 //
