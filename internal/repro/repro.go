@@ -1,7 +1,7 @@
-// Package repro runs the delivery-fence repro scenario against muster:
-// W workers send a burst of markers to a slow
-// consumer and meet it at a barrier; when the consumer's barrier returns it
-// checks that it has already handled every marker of the iteration.
+// Package repro runs the delivery-fence repro scenario against muster: W
+// workers send a burst of markers to a slow consumer and meet it at a
+// barrier; when the consumer's barrier returns it checks that it has already
+// handled every marker of the iteration.
 //
 // Each iteration every member meets at a Rendezvous "handshake", each worker
 // sends its burst to the consumer and arrives at the "iteration" barrier in
