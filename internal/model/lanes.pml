@@ -10,7 +10,11 @@
    reader exits (assert).
      spin -a lanes.pml && gcc -O2 -o pan pan.c -DSAFETY && ./pan              # errors: 0
      spin -a -DLATEWAKE lanes.pml && ...   # sender reads `sleeping` before appending: errors: 1 (stall)
-     spin -a -DMODEFIRST lanes.pml && ...  # closer publishes the mode before closing lanes: errors: 1 */
+     spin -a -DMODEFIRST lanes.pml && ...  # closer publishes the mode before closing lanes: errors: 1
+
+   ci: pan -m10000
+   ci-fail: LATEWAKE
+   ci-fail: MODEFIRST */
 #define L 2          /* lanes, one sender each */
 #define K 2          /* messages per sender */
 
