@@ -47,10 +47,13 @@
 // in a chain member → outsider → member, the fence covers the first hop up to
 // the outsider's handler returning, but not the outsider's message to the
 // second member. Put every member whose handlers take part in a chain in the
-// group. Messages a member sends after arriving (from its run function) delay
-// the release until they are handled, when the check sees them; a chain of
-// handlers that never stops keeps the round open, bounded by the callers'
-// contexts.
+// group. With CompleteForSurvivors, a member that departed from the round is
+// no longer watched from the next check on: messages it sent before it
+// departed, and what survivors' handlers send because of them, may still be
+// in flight at release. Messages a member sends after arriving (from its
+// run function) delay the release until they are handled, when the check sees
+// them; a chain of handlers that never stops keeps the round open, bounded by
+// the callers' contexts.
 //
 // # How a processing fence decides
 //
