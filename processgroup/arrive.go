@@ -8,13 +8,15 @@ import (
 	"github.com/muster-go/muster/managedprocess"
 )
 
-// arrival is where an arrive call landed: m's slot idx in round r, and
-// whether the call attached to an arrival that stood from an earlier call
-// whose context ended.
+// arrival is where an arrive call landed: m's slot idx in round r, whether
+// the call attached to an arrival that stood from an earlier call whose
+// context ended, and how often its waiter yields before parking (read under
+// the lock: a join may grow the round).
 type arrival[T any] struct {
 	r        *round[T]
 	idx      int
 	attached bool
+	spins    int
 }
 
 // standing identifies an arrival whose Barrier call gave up waiting: the
@@ -52,6 +54,7 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 		if err != nil {
 			return refuse(r.num, err)
 		}
+		a.spins = r.spins()
 		return a, nil
 	}
 	r, i, busy := b.pick(m, g.view, idx)
@@ -65,7 +68,7 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 		return refuse(r.num, modeMismatch(r.mode, mode))
 	}
 	g.record(r, i, m, pin)
-	return arrival[T]{r: r, idx: i}, nil
+	return arrival[T]{r: r, idx: i, spins: r.spins()}, nil
 }
 
 // checkCall refuses, before any lock, what no round could accept.
@@ -164,7 +167,7 @@ func (g *Group[T]) barrier(name string) *barrier[T] {
 	return b
 }
 
-// pick finds m's next round: the oldest open round whose snapshot holds m
+// pick finds m's next round: the oldest open round whose view holds m
 // and that m has not arrived at or departed from. busy is an open round m
 // already arrived at: a member has at most one open arrival per name. idx
 // is m's index in the current view cur.
@@ -185,22 +188,23 @@ func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r
 	return r, i, nil
 }
 
-// beginCall raises a's call flag, refusing a second concurrent Wait.
-func (g *Group[T]) beginCall(ctx context.Context, a *Arrival[T]) error {
+// beginCall raises a's call flag, refusing a second concurrent Wait, and
+// returns how often the waiter yields before parking.
+func (g *Group[T]) beginCall(ctx context.Context, a *Arrival[T]) (int, error) {
 	refuse := func(err error) error {
 		r := a.r
 		return &fence.Error{Op: "wait", Group: g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Member: a.m.ID(), Err: err}
 	}
 	if err := checkCall(ctx, a.m, a.r.mode); err != nil {
-		return refuse(err)
+		return 0, refuse(err)
 	}
 	g.mu.Lock()
 	defer g.unlock()
 	if a.r.is(a.idx, waitingFlag) {
-		return refuse(fence.ErrBusy)
+		return 0, refuse(fence.ErrBusy)
 	}
 	a.r.state[a.idx] |= waitingFlag
-	return nil
+	return a.r.spins(), nil
 }
 
 // endCall lowers the call flag.

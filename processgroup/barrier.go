@@ -52,7 +52,7 @@ func (g *Group[T]) Barrier(ctx context.Context, m *managedprocess.Member[T], nam
 	if err != nil {
 		return fence.Result{}, err
 	}
-	res, err, gaveUp := g.await(ctx, "barrier", a.r, m)
+	res, err, gaveUp := g.await(ctx, "barrier", a, m)
 	switch {
 	case gaveUp:
 		g.giveUp(m, a)
@@ -83,11 +83,12 @@ func (g *Group[T]) Arrive(ctx context.Context, m *managedprocess.Member[T], name
 // error wrapping fence.ErrBusy.
 func (a *Arrival[T]) Wait(ctx context.Context) (fence.Result, error) {
 	g := a.r.g
-	if err := g.beginCall(ctx, a); err != nil {
+	spins, err := g.beginCall(ctx, a)
+	if err != nil {
 		return fence.Result{}, err
 	}
 	defer g.endCall(a.r, a.idx)
-	res, err, _ := g.await(ctx, "wait", a.r, a.m)
+	res, err, _ := g.await(ctx, "wait", arrival[T]{r: a.r, idx: a.idx, spins: spins}, a.m)
 	return res, err
 }
 
@@ -101,13 +102,11 @@ const (
 	smallRoundSpin = 2
 )
 
-// await blocks until r finishes or ctx ends; gaveUp reports the latter.
-func (g *Group[T]) await(ctx context.Context, op string, r *round[T], m *managedprocess.Member[T]) (res fence.Result, err error, gaveUp bool) {
-	spins := waitSpins
-	if len(r.state) <= smallRound {
-		spins = smallRoundSpin
-	}
-	for range spins {
+// await blocks until a's round finishes or ctx ends; gaveUp reports the
+// latter. It yields a.spins times before it parks.
+func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *managedprocess.Member[T]) (res fence.Result, err error, gaveUp bool) {
+	r := a.r
+	for range a.spins {
 		if r.finished.Load() {
 			res, err = r.outcome(op, m.ID())
 			return res, err, false

@@ -4,12 +4,21 @@
 //
 // # Rounds
 //
-// Each use of a barrier name in a group is a round. A round's membership is
-// the group's membership at its first arrival; its mode is the first
-// arrival's mode. A member's arrival goes to the oldest open round that
-// includes it and that it has not yet arrived at, otherwise to a new round,
-// so a fast member re-entering a name before a slow one was released never
-// merges two rounds. A member has at most one open arrival per name.
+// Each use of a barrier name in a group is a round; its mode is the first
+// arrival's mode. A round expects the group's members at its first arrival
+// and every member that joins the group (Spawn with Spec.Groups, or
+// Group.Join) while the round is still arriving — while some member it
+// expects has not arrived — like a party registered during a phase of a
+// java.util.concurrent.Phaser. Once every expected member arrived the round
+// drains (or, for a Rendezvous, is released): a member that joins then
+// belongs to the next round. So members spawned one after another need no
+// start gate: a round cannot complete before the member that arrives last,
+// and every member spawned before that arrival is expected in it.
+//
+// A member's arrival goes to the oldest open round that expects it and that
+// it has not yet arrived at, otherwise to a new round, so a fast member
+// re-entering a name before a slow one was released never merges two rounds.
+// A member has at most one open arrival per name.
 //
 // Round numbers increase strictly per (group, name), and a name's rounds are
 // numbered 1, 2, 3, … until the group first forgets a name. A group does not

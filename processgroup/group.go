@@ -57,10 +57,12 @@ func (g *Group[T]) unlock() {
 	}
 }
 
-// view is a membership list with its index. A round snapshots the current
-// view in O(1) by keeping a pointer and marking it shared; a shared view is
-// never changed again (the next change copies it), an unshared one is
-// changed in place, so joining or leaving costs O(1) between rounds.
+// view is a membership list with its index. A round takes the current view
+// in O(1) by keeping a pointer and marking it shared; a shared view is never
+// changed again (the next change copies it), an unshared one is changed in
+// place, so joining or leaving costs O(1) between rounds. A join while rounds
+// arrive gives them the new view (or, if they held an older one, a copy of
+// theirs with the joiner).
 type view[T any] struct {
 	members []*managedprocess.Member[T]
 	index   map[*managedprocess.Member[T]]int
@@ -163,9 +165,12 @@ func sortIDs(ids []fence.Identity) {
 	slices.SortFunc(ids, func(a, b fence.Identity) int { return cmp.Compare(a.ID, b.ID) })
 }
 
-// Join adds a running member of this coordinator to the group; it takes part
-// in rounds that start after Join returns. Joining twice is a no-op. Errors
-// wrap fence.ErrUnknownMember (not running here) or fence.ErrClosed.
+// Join adds a running member of this coordinator to the group. It takes part
+// in every round that is still arriving when Join returns (not every member
+// it expects has arrived: the round now expects m too) and in every round
+// that starts later; a round that is draining (everyone arrived) goes on
+// without it. Joining twice is a no-op. Errors wrap fence.ErrUnknownMember
+// (not running here) or fence.ErrClosed.
 func (g *Group[T]) Join(m *managedprocess.Member[T]) error {
 	c := g.c
 	c.mu.Lock()
@@ -228,16 +233,22 @@ func idOf[T any](m *managedprocess.Member[T]) fence.Identity {
 	return m.ID()
 }
 
-// join adds m to the membership.
+// join adds m to the membership and to every open round still arriving.
 func (g *Group[T]) join(m *managedprocess.Member[T]) {
 	g.mu.Lock()
 	defer g.unlock()
 	if _, ok := g.view.find(m); ok {
 		return
 	}
+	old := g.view
 	v := g.writableView()
 	v.index[m] = len(v.members)
 	v.members = append(v.members, m)
+	for _, r := range g.open {
+		if r.phase == arriving {
+			r.expect(m, old, v)
+		}
+	}
 }
 
 // remove takes m out of the membership and settles its open rounds. Its cost

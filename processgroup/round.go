@@ -43,7 +43,7 @@ type round[T any] struct {
 	num     uint64
 	mode    fence.Mode
 	phase   phase
-	view    *view[T]      // membership snapshot taken at the first arrival
+	view    *view[T]      // the round's members: the group's at the first arrival, and those joined while arriving
 	state   []memberState // per member of view
 	nIn     int           // members arrived or gone
 
@@ -98,7 +98,7 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	g.view.shared = true
 	r.unreturned.Store(int32(n))
 	if n <= inlineMembers {
-		r.state = r.inline[:n:n]
+		r.state = r.inline[:n] // a join appends into inline while it has room
 	} else {
 		r.state = make([]memberState, n)
 	}
@@ -107,7 +107,32 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	return r
 }
 
-// is reports whether member i of the snapshot has flag f.
+// expect makes r, still arriving, wait for m too: m joined the group, whose
+// view was old before the join and is cur after it. m takes the next slot.
+// r's view may be shared, so it is replaced, never changed: by cur when r
+// held old (cur is old plus m), otherwise by a copy with m added. Callers
+// hold the group's mu.
+func (r *round[T]) expect(m *managedprocess.Member[T], old, cur *view[T]) {
+	if r.view == old {
+		r.view = cur
+		cur.shared = true
+	} else {
+		r.view = newView(append(slices.Clone(r.view.members), m))
+	}
+	r.state = append(r.state, 0) // in inline while it has room, else reallocated
+	r.unreturned.Add(1)
+}
+
+// spins is how many times a waiter of r yields before it parks. Callers
+// hold the group's mu.
+func (r *round[T]) spins() int {
+	if len(r.state) <= smallRound {
+		return smallRoundSpin
+	}
+	return waitSpins
+}
+
+// is reports whether member i of the round's view has flag f.
 func (r *round[T]) is(i int, f memberState) bool { return r.state[i]&f != 0 }
 
 // returned records that a member returned from Barrier in r; the last one
@@ -136,7 +161,7 @@ func (r *round[T]) parkChan() chan struct{} {
 	return r.done
 }
 
-// allIn reports whether every member of the snapshot arrived or departed.
+// allIn reports whether every member of the round's view arrived or departed.
 func (r *round[T]) allIn() bool { return r.nIn == len(r.view.members) }
 
 // notArrived lists the members that neither arrived nor departed.

@@ -17,8 +17,9 @@ type RunFunc[T any] func(ctx context.Context, m *managedprocess.Member[T]) error
 type Spec[T any] struct {
 	// Name is unique among running members; required.
 	Name string
-	// Groups are joined before the member starts, atomically with its start.
-	// They must exist.
+	// Groups are joined before the member starts, atomically with its start,
+	// as by Group.Join: the member is expected in every round of those
+	// groups that is still arriving. They must exist.
 	Groups []string
 	// Run is the member's body. Nil means the member only handles messages
 	// and runs until the coordinator closes.

@@ -359,9 +359,21 @@ func TestScenarioMixedModes(t *testing.T) {
 	assert.Equal(t, res, o.res)
 }
 
-// TestScenarioMembershipSnapshot: a member joining after a round's first
-// arrival is not part of that round; its arrival opens the next round.
-func TestScenarioMembershipSnapshot(t *testing.T) {
+// joinLate adds L to g, by Spawn with Groups or by Join.
+func joinLate(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], how string) *managedprocess.Member[msg] {
+	t.Helper()
+	if how == "spawn" {
+		return spawnIdle(t, c, "L", nil, g.Name())
+	}
+	late := spawnIdle(t, c, "L", nil)
+	require.NoError(t, g.Join(late))
+	return late
+}
+
+// TestScenarioJoinWhileArriving: a member that joins after a round's first
+// arrival, while others are still expected, is expected in that round too:
+// the round waits for it and releases with all three.
+func TestScenarioJoinWhileArriving(t *testing.T) {
 	for _, how := range []string{"spawn", "join"} {
 		t.Run(how, func(t *testing.T) {
 			ctx := testCtx(t)
@@ -371,41 +383,67 @@ func TestScenarioMembershipSnapshot(t *testing.T) {
 			b := spawnIdle(t, c, "B", nil, "g")
 
 			arrA := arrive(t, ctx, g, a, "x", fence.DeliveryFence)
-			require.EqualValues(t, 1, arrA.Round())
-			var late *managedprocess.Member[msg]
-			if how == "spawn" {
-				late = spawnIdle(t, c, "L", nil, "g")
-			} else {
-				late = spawnIdle(t, c, "L", nil)
-				require.NoError(t, g.Join(late))
+			late := joinLate(t, c, g, how)
+			rs := groupSnap(c, "g").Rounds
+			require.Len(t, rs, 1)
+			assert.Equal(t, []string{"B", "L"}, names(rs[0].Missing), "the joiner is expected")
+
+			outB := goBarrier(ctx, g, b, "x", fence.DeliveryFence)
+			select {
+			case o := <-outB:
+				t.Fatalf("released without the joiner: %+v", o)
+			case <-time.After(10 * time.Millisecond):
 			}
 			arrL := arrive(t, ctx, g, late, "x", fence.DeliveryFence)
-			assert.EqualValues(t, 2, arrL.Round(), "late joiner must go to the next round")
-			outL := goWait(ctx, arrL)
+			assert.EqualValues(t, 1, arrL.Round(), "the joiner's arrival goes to the round it joined")
+			for _, out := range []<-chan outcome{goWait(ctx, arrA), outB, goWait(ctx, arrL)} {
+				o := within(t, out)
+				require.NoError(t, o.err)
+				assert.EqualValues(t, 1, o.res.Round)
+			}
+		})
+	}
+}
 
-			// Round 1 completes with A and B only.
-			res, err := g.Barrier(ctx, b, "x", fence.DeliveryFence)
-			require.NoError(t, err)
-			assert.EqualValues(t, 1, res.Round)
-			resA, err := arrA.Wait(ctx)
-			require.NoError(t, err)
-			assert.EqualValues(t, 1, resA.Round)
-			select {
-			case o := <-outL:
-				t.Fatalf("late joiner released with round 1: %+v", o)
-			default:
+// TestScenarioJoinWhileDraining: a member that joins while a round drains
+// (everyone it expected arrived) is not part of it: the round releases
+// without it, and the joiner's arrival opens the next round, which holds
+// all three.
+func TestScenarioJoinWhileDraining(t *testing.T) {
+	for _, how := range []string{"spawn", "join"} {
+		t.Run(how, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := newCoordinator(t)
+			g := newGroup(t, c, "g")
+			open := make(chan struct{})
+			b := spawnIdle(t, c, "B", func(hctx context.Context, _ managedprocess.Message[msg]) { gate(hctx, open) }, "g")
+			a := spawnIdle(t, c, "A", nil, "g")
+			require.NoError(t, a.SendTo(ctx, b, msg{}))
+			outs := []<-chan outcome{goBarrier(ctx, g, a, "x", fence.DeliveryFence), goBarrier(ctx, g, b, "x", fence.DeliveryFence)}
+			eventually(t, "round 1 draining", func() bool {
+				rs := groupSnap(c, "g").Rounds
+				return len(rs) == 1 && rs[0].Phase == "draining"
+			})
+
+			late := joinLate(t, c, g, how)
+			arrL := arrive(t, ctx, g, late, "x", fence.DeliveryFence)
+			assert.EqualValues(t, 2, arrL.Round(), "a joiner of a draining round goes to the next round")
+			close(open)
+			for _, out := range outs {
+				o := within(t, out)
+				require.NoError(t, o.err)
+				assert.EqualValues(t, 1, o.res.Round)
 			}
 			rs := groupSnap(c, "g").Rounds
 			require.Len(t, rs, 1)
 			assert.EqualValues(t, 2, rs[0].Round)
-			assert.Equal(t, []string{"A", "B"}, names(rs[0].Missing))
+			assert.Equal(t, []string{"B", "A"}, names(rs[0].Missing))
 
-			// Round 2 holds all three.
-			outA := goBarrier(ctx, g, a, "x", fence.DeliveryFence)
-			res, err = g.Barrier(ctx, b, "x", fence.DeliveryFence)
+			outs = []<-chan outcome{goBarrier(ctx, g, a, "x", fence.DeliveryFence), goWait(ctx, arrL)}
+			res, err := g.Barrier(ctx, b, "x", fence.DeliveryFence)
 			require.NoError(t, err)
 			assert.EqualValues(t, 2, res.Round)
-			for _, out := range []<-chan outcome{outA, outL} {
+			for _, out := range outs {
 				o := within(t, out)
 				require.NoError(t, o.err)
 				assert.EqualValues(t, 2, o.res.Round)
