@@ -15,11 +15,22 @@ var (
 	// ErrClosed: the coordinator was closed; every waiter is released with it
 	// and every later call returns it.
 	ErrClosed = errors.New("muster: closed")
-	// ErrLeft: a member left a group while one of its rounds was open.
+	// ErrLeft was the cause of a Leave while a round was open.
+	//
+	// Deprecated: leaving a group is graceful (the round goes on without the
+	// member and lists it in Result.Left) and muster no longer returns
+	// ErrLeft. It is kept so that code testing for it still compiles.
 	ErrLeft = errors.New("muster: member left")
-	// ErrExited: a member's run function returned while a round was open.
+	// ErrExited: a member's run function returned. It is the member's
+	// departure cause, which every later call on the member reports. When
+	// run returned nil the exit is graceful and fails nothing: the member's
+	// open rounds go on without it (Result.Left). When run returned an error
+	// the cause wraps both ErrExited and that error: a failure, which fails
+	// the rounds that expected the member (unless the group completes
+	// rounds for survivors).
 	ErrExited = errors.New("muster: member exited")
-	// ErrCrashed: a member's run function or handler panicked.
+	// ErrCrashed: a member's run function or handler panicked (or called
+	// runtime.Goexit): a failure, like an exit with an error.
 	ErrCrashed = errors.New("muster: member crashed")
 	// ErrInvalidName: an empty or reserved group, barrier or member name.
 	ErrInvalidName = errors.New("muster: invalid name")

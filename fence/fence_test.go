@@ -83,4 +83,8 @@ func TestResultString(t *testing.T) {
 	r := fence.Result{Group: "g", Barrier: "b", Round: 2, Mode: fence.Rendezvous,
 		Departed: []fence.Departure{{Member: fence.Identity{Name: "x", ID: 4}, Cause: fence.ErrExited}}}
 	assert.Equal(t, "g/b#2 rendezvous departed=[x#4: muster: member exited]", r.String())
+	r.Left = []fence.Identity{{Name: "y", ID: 5}, {Name: "z", ID: 6}}
+	assert.Equal(t, "g/b#2 rendezvous departed=[x#4: muster: member exited] left=[y#5 z#6]", r.String())
+	r.Departed = nil
+	assert.Equal(t, "g/b#2 rendezvous left=[y#5 z#6]", r.String())
 }

@@ -103,8 +103,8 @@ func (m *Member[T]) Start(ctx context.Context) {
 }
 
 // Stop refuses further messages with cause (which should wrap
-// fence.ErrExited or fence.ErrLeft) and lets the reader handle what is queued,
-// then exit. If drop is true the queued messages are consumed unhandled
+// fence.ErrExited, fence.ErrCrashed or fence.ErrClosed) and lets the reader
+// handle what is queued, then exit. If drop is true the queued messages are consumed unhandled
 // instead. Stop does not wait; Done is closed when the reader has exited.
 // Calling Stop again can turn a stop into a drop, never the reverse.
 //

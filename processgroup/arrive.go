@@ -97,8 +97,16 @@ func modeMismatch(round, called fence.Mode) error {
 // the last one. Callers hold mu.
 func (g *Group[T]) record(r *round[T], i int, m *managedprocess.Member[T], pin bool) {
 	r.state[i] |= arrivedFlag
-	r.nIn++
 	r.pinned = r.pinned || pin
+	g.countIn(r, m)
+}
+
+// countIn counts m, which arrived at r or left it gracefully, as in: for a
+// delivery fence it records m's drain targets (a processing fence watches
+// m's links anyway), and it starts the drain when m was the last one.
+// Callers hold mu.
+func (g *Group[T]) countIn(r *round[T], m *managedprocess.Member[T]) {
+	r.nIn++
 	if r.mode == fence.DeliveryFence {
 		r.targets = m.PendingTargets(r.targets)
 	}
@@ -168,7 +176,7 @@ func (g *Group[T]) barrier(name string) *barrier[T] {
 }
 
 // pick finds m's next round: the oldest open round whose view holds m
-// and that m has not arrived at or departed from. busy is an open round m
+// and that m has not arrived at, departed from or left. busy is an open round m
 // already arrived at: a member has at most one open arrival per name. idx
 // is m's index in the current view cur.
 func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r *round[T], i int, busy *round[T]) {
@@ -178,7 +186,7 @@ func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r
 			j, ok = o.view.find(m)
 		}
 		switch {
-		case !ok || o.is(j, goneFlag):
+		case !ok || o.is(j, goneFlag|leftFlag):
 		case o.is(j, arrivedFlag):
 			return nil, 0, o
 		case r == nil:

@@ -31,9 +31,10 @@ func (a *Arrival[T]) Round() uint64 { return a.r.num }
 //     (or Arrive) call for name attaches to that arrival instead of arriving
 //     again, and returns its round's outcome, at once if the round already
 //     finished: retrying after a timeout never skips a round.
-//   - a member departed while the round was open: its departure cause
-//     (fence.ErrLeft, fence.ErrExited, fence.ErrCrashed), unless the group
-//     completes rounds for survivors.
+//   - a member the round expected failed while it was open: its cause
+//     (fence.ErrExited wrapping its run function's error, fence.ErrCrashed),
+//     unless the group completes rounds for survivors. A member that left
+//     gracefully fails nothing (see Group.Leave).
 //   - fence.ErrClosed: the coordinator closed.
 //   - refused before arriving, leaving everything unchanged:
 //     fence.ErrInvalidName, fence.ErrInvalidMode, fence.ErrInvalidArgument

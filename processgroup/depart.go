@@ -7,10 +7,12 @@ import (
 )
 
 // depart removes a member from the coordinator and its groups, settles the
-// open rounds it belonged to, and stops its inbox: a member that exited or
-// left handles what is queued; one that crashed or was closed drops it. It is
-// idempotent and never waits for the member's goroutines.
-func (c *Coordinator[T]) depart(rec *memberRecord[T], cause error) {
+// open rounds it belonged to — gracefully (Group.Leave's rules) or as a
+// failure with cause — and stops its inbox with cause: a member that exited
+// handles what is queued; one that crashed or was closed drops it. It is
+// idempotent (only the first call settles rounds) and never waits for the
+// member's goroutines.
+func (c *Coordinator[T]) depart(rec *memberRecord[T], cause error, graceful bool) {
 	c.mu.Lock()
 	if c.members[rec.m.ID().Name] == rec {
 		delete(c.members, rec.m.ID().Name)
@@ -23,7 +25,11 @@ func (c *Coordinator[T]) depart(rec *memberRecord[T], cause error) {
 	c.mu.Unlock()
 
 	for _, g := range groups {
-		g.remove(rec.m, cause)
+		if graceful {
+			g.leave(rec.m)
+		} else {
+			g.remove(rec.m, cause)
+		}
 	}
 	drop := errors.Is(cause, fence.ErrCrashed) || errors.Is(cause, fence.ErrClosed)
 	rec.m.Stop(cause, drop)

@@ -50,16 +50,19 @@
 //
 // A link is the stream of messages from one sender to one recipient. A
 // processing fence watches every link whose sender is a member of the round
-// and has not departed from it, except links to a member that departed from
-// it: messages members send to each other, and to members of other groups or
-// of none. It does not watch links whose sender is not a member of the round:
+// and has not failed (departed from it), except links to a member that
+// failed: messages members send to each other, and to members of other
+// groups or of none. A member that left the round gracefully is still a
+// member of it here: its links stay watched, so what it sent before leaving
+// is covered (and so is what it sends afterwards, while it still runs and
+// the round is open). It does not watch links whose sender is not a member of the round:
 // in a chain member → outsider → member, the fence covers the first hop up to
 // the outsider's handler returning, but not the outsider's message to the
 // second member. Put every member whose handlers take part in a chain in the
-// group. With CompleteForSurvivors, a member that departed from the round is
-// no longer watched from the next check on: messages it sent before it
-// departed, and what survivors' handlers send because of them, may still be
-// in flight at release. Messages a member sends after arriving (from its
+// group. With CompleteForSurvivors, a member that failed is no longer watched
+// from the next check on: messages it sent before it failed, and what
+// survivors' handlers send because of them, may still be in flight at
+// release. Messages a member sends after arriving (from its
 // run function) delay the release until they are handled, when the check sees
 // them; a chain of handlers that never stops keeps the round open, bounded by
 // the callers' contexts.
@@ -87,13 +90,23 @@
 // (level-triggered), and releases the round when every target is met. No
 // message reader ever waits for a barrier.
 //
-// # Failures
+// # Leaving and failing
 //
-// A member that leaves a group, whose run function returns, or that panics
-// while one of the group's rounds is open fails the round for every waiter
-// with a *fence.Error naming it and the cause (fence.ErrLeft, ErrExited,
-// ErrCrashed); with CompleteForSurvivors the round completes for the others
-// instead and Result.Departed lists who left. A waiter whose context ends
-// gets the context's error wrapped in the same diagnosis; its arrival still
-// counts. Close releases every waiter with fence.ErrClosed.
+// A member whose run function returns nil, or that calls Group.Leave, leaves
+// gracefully, like java.util.concurrent.Phaser's arriveAndDeregister: every
+// open round that expected it and that it had not arrived at counts it as
+// in, goes on without it and lists it in Result.Left, and what it sent
+// before leaving stays fenced there, as if it had arrived (a delivery fence
+// records its drain targets; a processing fence keeps watching its links). A
+// round it had arrived at is unaffected. Its departure cause, which calls on
+// the departed member report, is fence.ErrExited.
+//
+// A member that fails — its run function returns an error (fence.ErrExited
+// wrapping it), panics or calls runtime.Goexit, or a handler of it crashes
+// (fence.ErrCrashed) — while one of the group's rounds expects it fails the
+// round for every waiter with a *fence.Error naming it and the cause; with
+// CompleteForSurvivors the round completes for the others instead and
+// Result.Departed lists who failed. A waiter whose context ends gets the
+// context's error wrapped in the same diagnosis; its arrival still counts.
+// Close releases every waiter with fence.ErrClosed.
 package processgroup

@@ -93,11 +93,12 @@ func (g *Group[T]) fail(r *round[T], cause error) {
 	g.c.cfg.logger.Warn("round failed", "group", g.name, "barrier", r.barrier.name, "round", r.num, "cause", cause)
 }
 
-// departRound settles r after m departed with cause: the round fails, or with
-// CompleteForSurvivors goes on without m. Callers hold mu.
+// departRound settles r after m failed with cause: the round fails, or with
+// CompleteForSurvivors goes on without m (and without m's links and
+// targets). Callers hold mu.
 func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause error) {
 	i, ok := r.view.find(m)
-	if !ok || r.is(i, goneFlag) || r.phase == finished {
+	if !ok || r.is(i, goneFlag|leftFlag) || r.phase == finished {
 		return
 	}
 	r.departed = append(r.departed, fence.Departure{Member: m.ID(), Cause: cause})
@@ -117,6 +118,22 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 	case r.allIn():
 		g.startDrain(r)
 	}
+}
+
+// leaveRound settles r after m left the group gracefully. A round m had not
+// arrived at counts it as in and lists it as left; what m sent before
+// leaving stays fenced, as for an arrival: a delivery fence records m's
+// drain targets, a processing fence keeps watching m's links (unlike a
+// failure, leftFlag does not exclude them). A round m had arrived at is
+// unchanged. Callers hold mu.
+func (g *Group[T]) leaveRound(r *round[T], m *managedprocess.Member[T]) {
+	i, ok := r.view.find(m)
+	if !ok || r.phase != arriving || r.is(i, arrivedFlag|goneFlag|leftFlag) {
+		return
+	}
+	r.state[i] |= leftFlag
+	r.left = append(r.left, m.ID())
+	g.countIn(r, m)
 }
 
 // close fails every open round with fence.ErrClosed and refuses later calls.

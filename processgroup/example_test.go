@@ -2,7 +2,6 @@ package processgroup_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -11,38 +10,37 @@ import (
 	"github.com/muster-go/muster/processgroup"
 )
 
-// Three members meet at a rendezvous; each returns only after all arrived.
+// Three members meet the program at a rendezvous; each returns only after
+// all arrived. No start gate: the program takes part through a member of its
+// own, host, and arrives once everyone is spawned, so the round cannot
+// complete before that, and every member that joined meanwhile is expected
+// in it. A member whose run function returns nil leaves gracefully.
 func ExampleGroup_Barrier_rendezvous() {
 	ctx := context.Background()
 	c := processgroup.New[string]()
 	defer c.Close(ctx)
 	g, _ := c.NewGroup("crew")
+	host, _ := c.Spawn(ctx, processgroup.Spec[string]{Name: "host", Groups: []string{"crew"}})
 
-	// Membership is snapshotted when a round starts: hold everyone until
-	// all members have joined.
-	start := make(chan struct{})
 	results := make(chan fence.Result, 3)
 	for _, name := range []string{"ann", "bob", "cat"} {
 		c.Spawn(ctx, processgroup.Spec[string]{
 			Name:   name,
 			Groups: []string{"crew"},
 			Run: func(ctx context.Context, m *managedprocess.Member[string]) error {
-				<-start
 				res, err := g.Barrier(ctx, m, "start", fence.Rendezvous)
-				if err != nil {
-					return err
-				}
 				results <- res
-				<-ctx.Done() // stay a member until the coordinator closes
-				return nil
+				return err
 			},
 		})
 	}
-	close(start)
+	res, err := g.Barrier(ctx, host, "start", fence.Rendezvous)
+	fmt.Println(res, err)
 	for range 3 {
 		fmt.Println(<-results)
 	}
 	// Output:
+	// crew/start#1 rendezvous <nil>
 	// crew/start#1 rendezvous
 	// crew/start#1 rendezvous
 	// crew/start#1 rendezvous
@@ -50,6 +48,8 @@ func ExampleGroup_Barrier_rendezvous() {
 
 // Workers send their results to a consumer and meet it at a delivery fence:
 // when anyone returns, the consumer has handled every message sent before.
+// The program arrives for the consumer after spawning the workers, so none
+// needs a start gate (see ExampleGroup_Barrier_rendezvous).
 func ExampleGroup_Barrier_deliveryFence() {
 	ctx := context.Background()
 	c := processgroup.New[int]()
@@ -62,38 +62,30 @@ func ExampleGroup_Barrier_deliveryFence() {
 		Groups:  []string{"phase"},
 		Handler: func(_ context.Context, msg managedprocess.Message[int]) { sum.Add(int64(msg.Body)) },
 	})
-	start := make(chan struct{}) // everyone joins before the first round starts
-	done := make(chan error, 2)
 	for _, name := range []string{"w1", "w2"} {
 		c.Spawn(ctx, processgroup.Spec[int]{
 			Name:   name,
 			Groups: []string{"phase"},
 			Run: func(ctx context.Context, m *managedprocess.Member[int]) error {
-				<-start
 				for i := 1; i <= 100; i++ {
 					if err := m.Send(ctx, "consumer", i); err != nil {
 						return err
 					}
 				}
 				_, err := g.Barrier(ctx, m, "end of phase", fence.DeliveryFence)
-				done <- err
-				<-ctx.Done()
-				return nil
+				return err // returning nil leaves the group gracefully
 			},
 		})
 	}
-	close(start)
 	// The consumer has no run function; anyone may arrive on its behalf.
 	res, err := g.Barrier(ctx, consumer, "end of phase", fence.DeliveryFence)
 	fmt.Println(res, err, "sum at release:", sum.Load())
-	fmt.Println(<-done, <-done)
 	// Output:
 	// phase/end of phase#1 delivery <nil> sum at release: 10100
-	// <nil> <nil>
 }
 
-// A member that leaves while a round is open fails the round for everyone,
-// with an error naming it.
+// A member that leaves while a round is open leaves gracefully: the round
+// goes on without it and lists it as left.
 func ExampleGroup_Leave_midRound() {
 	ctx := context.Background()
 	c := processgroup.New[string]()
@@ -104,18 +96,10 @@ func ExampleGroup_Leave_midRound() {
 
 	arrival, _ := g.Arrive(ctx, ann, "sync", fence.DeliveryFence)
 	g.Leave(bob)
-	_, err := arrival.Wait(ctx)
-
-	var ferr *fence.Error
-	if errors.As(err, &ferr) {
-		fmt.Println("left:", errors.Is(err, fence.ErrLeft))
-		fmt.Println("departed:", ferr.Departed[0].Member)
-		fmt.Println("round:", ferr.Round)
-	}
+	res, err := arrival.Wait(ctx)
+	fmt.Println(res, err)
 	// Output:
-	// left: true
-	// departed: bob#2
-	// round: 1
+	// pair/sync#1 delivery left=[bob#2] <nil>
 }
 
 // A Snapshot shows who has arrived at an open round and who is missing.

@@ -187,9 +187,15 @@ func (g *Group[T]) Join(m *managedprocess.Member[T]) error {
 	return nil
 }
 
-// Leave removes m from the group. Every open round m belongs to fails with an
-// error wrapping fence.ErrLeft (or, with CompleteForSurvivors, completes
-// without m). Errors wrap fence.ErrNotMember.
+// Leave removes m from the group gracefully, as a member whose run function
+// returns nil leaves its groups (like java.util.concurrent.Phaser's
+// arriveAndDeregister): every open round that expected m and that m had not
+// arrived at goes on without it and lists it in Result.Left; what m sent
+// before leaving stays fenced in those rounds, as if it had arrived (a
+// DeliveryFence waits for its messages, a ProcessingFence keeps watching its
+// links). A round m had arrived at is unaffected. m keeps running and may
+// join again: a round still arriving then expects it again. Errors wrap
+// fence.ErrNotMember.
 func (g *Group[T]) Leave(m *managedprocess.Member[T]) error {
 	c := g.c
 	c.mu.Lock()
@@ -202,7 +208,7 @@ func (g *Group[T]) Leave(m *managedprocess.Member[T]) error {
 	if !in {
 		return fmt.Errorf("processgroup: leave %q: member %v: %w", g.name, idOf(m), fence.ErrNotMember)
 	}
-	g.remove(m, fmt.Errorf("%w: %s left group %q", fence.ErrLeft, m.ID(), g.name))
+	g.leave(m)
 	return nil
 }
 
@@ -251,13 +257,40 @@ func (g *Group[T]) join(m *managedprocess.Member[T]) {
 	}
 }
 
-// remove takes m out of the membership and settles its open rounds. Its cost
-// is linear in the group's open rounds, not in the barrier names it used.
+// leave takes m out of the membership gracefully and settles its open
+// rounds (see Leave). Its cost is linear in the group's open rounds, not in
+// the barrier names it used.
+func (g *Group[T]) leave(m *managedprocess.Member[T]) {
+	g.mu.Lock()
+	defer g.unlock()
+	if !g.dropMember(m) {
+		return
+	}
+	for _, r := range slices.Clone(g.open) {
+		g.leaveRound(r, m)
+	}
+}
+
+// remove takes m out of the membership because it failed with cause, and
+// settles its open rounds: they fail, or complete for the survivors. Its
+// cost is linear in the group's open rounds, not in the barrier names it
+// used.
 func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	g.mu.Lock()
 	defer g.unlock()
-	if _, ok := g.view.find(m); !ok {
+	if !g.dropMember(m) {
 		return
+	}
+	for _, r := range slices.Clone(g.open) {
+		g.departRound(r, m, cause)
+	}
+}
+
+// dropMember takes m out of the current view and forgets its standing
+// arrivals; it reports whether m was a member. Callers hold mu.
+func (g *Group[T]) dropMember(m *managedprocess.Member[T]) bool {
+	if _, ok := g.view.find(m); !ok {
+		return false
 	}
 	v := g.writableView()
 	i, last := v.index[m], len(v.members)-1
@@ -267,7 +300,5 @@ func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 	v.members = v.members[:last]
 	delete(v.index, m)
 	g.forgetStanding(m)
-	for _, r := range slices.Clone(g.open) {
-		g.departRound(r, m, cause)
-	}
+	return true
 }

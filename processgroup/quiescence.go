@@ -6,7 +6,8 @@ import "github.com/muster-go/muster/managedprocess"
 // pass (a per-link form of Mattern's four-counter method).
 //
 // The watched links of a round are the outbound links of its members that
-// have not departed from it, except links to a member that departed from it.
+// have not departed from it by failing (goneFlag), except links to a member
+// that did. A member that left gracefully (leftFlag) stays watched.
 // A link carries two counters that only grow: sent, raised before a message
 // becomes visible to its recipient's reader, and delivered, raised only after
 // the message's handler and post-handler work returned (or the message was

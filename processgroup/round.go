@@ -45,9 +45,10 @@ type round[T any] struct {
 	phase   phase
 	view    *view[T]      // the round's members: the group's at the first arrival, and those joined while arriving
 	state   []memberState // per member of view
-	nIn     int           // members arrived or gone
+	nIn     int           // members arrived, gone or left
 
-	departed []fence.Departure
+	departed []fence.Departure       // who failed while the round was open (goneFlag)
+	left     []fence.Identity        // who left gracefully before arriving (leftFlag)
 	targets  []managedprocess.Target // recorded at arrivals; while draining, what the watcher waits for
 	scratch  []managedprocess.Target // a processing fence's first pass (see checkQuiet)
 	drain    *drain[T]               // the watcher's current hand-over, while draining
@@ -69,7 +70,8 @@ type memberState uint8
 
 const (
 	arrivedFlag memberState = 1 << iota // arrived
-	goneFlag                            // departed (survivor policy)
+	goneFlag                            // departed by failing (survivor policy): its links are no longer watched
+	leftFlag                            // left gracefully before arriving: counts as in, its links stay watched
 	waitingFlag                         // a Wait call is in progress
 )
 
@@ -110,9 +112,18 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 // expect makes r, still arriving, wait for m too: m joined the group, whose
 // view was old before the join and is cur after it. m takes the next slot.
 // r's view may be shared, so it is replaced, never changed: by cur when r
-// held old (cur is old plus m), otherwise by a copy with m added. Callers
-// hold the group's mu.
+// held old (cur is old plus m), otherwise by a copy with m added. A member
+// that left r gracefully and joins again is expected again. Callers hold
+// the group's mu.
 func (r *round[T]) expect(m *managedprocess.Member[T], old, cur *view[T]) {
+	if i, ok := r.view.find(m); ok {
+		if r.is(i, leftFlag) {
+			r.state[i] &^= leftFlag
+			r.nIn--
+			r.left = slices.DeleteFunc(r.left, func(id fence.Identity) bool { return id == m.ID() })
+		}
+		return
+	}
 	if r.view == old {
 		r.view = cur
 		cur.shared = true
@@ -161,14 +172,15 @@ func (r *round[T]) parkChan() chan struct{} {
 	return r.done
 }
 
-// allIn reports whether every member of the round's view arrived or departed.
+// allIn reports whether every member of the round's view arrived, departed
+// or left.
 func (r *round[T]) allIn() bool { return r.nIn == len(r.view.members) }
 
-// notArrived lists the members that neither arrived nor departed.
+// notArrived lists the members that neither arrived, departed nor left.
 func (r *round[T]) notArrived() []fence.Identity {
 	var ids []fence.Identity
 	for i, m := range r.view.members {
-		if !r.is(i, arrivedFlag|goneFlag) {
+		if !r.is(i, arrivedFlag|goneFlag|leftFlag) {
 			ids = append(ids, m.ID())
 		}
 	}
@@ -195,7 +207,10 @@ func (r *round[T]) outcome(op string, caller fence.Identity) (fence.Result, erro
 			Member: caller, Missing: f.missing, Departed: r.departed, Err: f.cause,
 		}
 	}
-	return fence.Result{Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Departed: r.departed}, nil
+	return fence.Result{
+		Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode,
+		Departed: r.departed, Left: r.left,
+	}, nil
 }
 
 // finish ends r, released (failure nil) or failed, and wakes its waiters

@@ -39,8 +39,9 @@ type RoundSnapshot struct {
 	Phase    string // "arriving" or "draining"
 	Arrived  []fence.Identity
 	Missing  []fence.Identity
-	Departed []fence.Departure
-	Lagging  []fence.Lag // targets not yet met
+	Departed []fence.Departure // failed while the round was open
+	Left     []fence.Identity  // left gracefully before arriving
+	Lagging  []fence.Lag       // targets not yet met
 }
 
 // Snapshot returns the coordinator's current state. It takes locks briefly
@@ -97,7 +98,8 @@ func (g *Group[T]) snapshot() GroupSnapshot {
 func (r *round[T]) snapshot() RoundSnapshot {
 	rs := RoundSnapshot{
 		Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Phase: r.phase.String(),
-		Missing: r.notArrived(), Departed: slices.Clone(r.departed), Lagging: r.lagging(),
+		Missing: r.notArrived(), Departed: slices.Clone(r.departed), Left: slices.Clone(r.left),
+		Lagging: r.lagging(),
 	}
 	for i, m := range r.view.members {
 		if r.is(i, arrivedFlag) {
@@ -131,6 +133,9 @@ func (r RoundSnapshot) String() string {
 	s := fmt.Sprintf("%s#%d %s %s arrived=%v missing=%v", r.Barrier, r.Round, r.Mode, r.Phase, r.Arrived, r.Missing)
 	if len(r.Departed) > 0 {
 		s += fmt.Sprintf(" departed=%v", r.Departed)
+	}
+	if len(r.Left) > 0 {
+		s += fmt.Sprintf(" left=%v", r.Left)
 	}
 	if len(r.Lagging) > 0 {
 		s += fmt.Sprintf(" lagging=%v", r.Lagging)

@@ -97,57 +97,70 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 	return rec, nil
 }
 
+// exit is how a member's run function ended.
+type exit struct {
+	// cause is the member's departure cause; nil when its context ended
+	// first (a close or a crash in a handler), whose cause it then is.
+	cause error
+	// graceful: run returned nil, and the member leaves its groups
+	// gracefully. A non-nil cause that is not graceful is a failure.
+	graceful bool
+}
+
 // supervise runs the member's body, then retires the member. A body that
 // calls runtime.Goexit ends this goroutine early; the member is retired on
 // the way out, as crashed with fence.ErrGoexit.
 func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], run RunFunc[T]) {
-	cause := fence.ErrGoexit // unless run returns or panics
-	defer func() { c.retire(ctx, rec, cause) }()
+	defer c.running.Done()
 	if run == nil {
 		<-ctx.Done()
-		cause = nil
+		c.retire(ctx, rec, exit{})
 		return
 	}
-	cause = runProtected(ctx, rec.m, run)
+	end := exit{cause: fence.ErrGoexit} // unless run returns or panics
+	defer func() { c.retire(ctx, rec, end) }()
+	end = runProtected(ctx, rec.m, run)
 }
 
-// retire makes the member depart with cause (nil: the cause of ctx, a close
-// or a crash in a handler), cancels its context with it, so that handlers
-// still running see the departure, and waits for its reader to finish.
-func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], cause error) {
-	defer c.running.Done()
+// retire makes the member depart (gracefully, or with the cause: the cause
+// of ctx if run did not give one), cancels its context with the cause, so
+// that handlers still running see the departure, and waits for its reader
+// to finish.
+func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end exit) {
+	cause := end.cause
 	if cause == nil {
 		cause = context.Cause(ctx)
 	}
-	c.depart(rec, cause)
+	c.depart(rec, cause, end.graceful)
 	rec.cancel(cause)
 	<-rec.m.Done()
 }
 
-// runProtected calls run and returns its departure cause: ErrExited (with
-// run's error, if any) or a PanicError. It returns nil when run returned
-// because ctx ended, so that a close is not reported as an exit. If run calls
+// runProtected calls run and returns how it ended: gracefully with cause
+// ErrExited when run returned nil, or failed with ErrExited wrapping run's
+// error, or with a PanicError. It returns no cause when run returned after
+// ctx ended, so that a close is not reported as an exit. If run calls
 // runtime.Goexit, runProtected does not return.
-func runProtected[T any](ctx context.Context, m *managedprocess.Member[T], run RunFunc[T]) (cause error) {
+func runProtected[T any](ctx context.Context, m *managedprocess.Member[T], run RunFunc[T]) (end exit) {
 	defer func() {
 		if v := recover(); v != nil {
-			cause = &fence.PanicError{Value: v, Stack: debug.Stack()}
+			end = exit{cause: &fence.PanicError{Value: v, Stack: debug.Stack()}}
 		}
 	}()
 	err := run(ctx, m)
 	switch {
 	case ctx.Err() != nil:
-		return nil
+		return exit{}
 	case err != nil:
-		return fmt.Errorf("%w: %w", fence.ErrExited, err)
+		return exit{cause: fmt.Errorf("%w: %w", fence.ErrExited, err)}
 	default:
-		return fmt.Errorf("%w: run returned", fence.ErrExited)
+		return exit{cause: fmt.Errorf("%w: run returned", fence.ErrExited), graceful: true}
 	}
 }
 
 // crashed handles a crash in a handler, called on the member's reader
 // goroutine.
 func (c *Coordinator[T]) crashed(rec *memberRecord[T], cause error) {
-	c.depart(rec, cause)
+	c.depart(rec, cause, false)
 	rec.cancel(cause)
 }

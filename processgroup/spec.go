@@ -8,9 +8,14 @@ import (
 
 // RunFunc is a member's body. It runs on its own goroutine; ctx is cancelled
 // when the coordinator closes or the member crashes, with the reason as its
-// cause. When RunFunc returns the member departs: its open rounds fail (or
-// complete for the survivors) with fence.ErrExited, and its reader handles
-// the messages already queued, then stops.
+// cause. When RunFunc returns the member departs, and its reader handles the
+// messages already queued (with the handlers' context cancelled), then
+// stops. Returning nil is graceful: the member leaves its groups as by
+// Group.Leave, so rounds it had not arrived at go on without it, and what it
+// sent stays fenced. Returning an error is a failure: the open rounds that
+// expect the member fail (or complete for the survivors) with
+// fence.ErrExited wrapping the error. Once ctx ended (a close or a crash),
+// what RunFunc returns is ignored.
 type RunFunc[T any] func(ctx context.Context, m *managedprocess.Member[T]) error
 
 // Spec describes a member to spawn. Zero fields take the documented defaults.

@@ -15,62 +15,117 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestFailureLeaveMidRound: by default a member leaving an open round fails
-// it for every waiter (the leaver too) with ErrLeft naming the leaver.
+// TestFailureLeaveMidRound: a Leave is graceful, with either policy: the
+// round neither fails nor waits for the leaver. A leaver that had not
+// arrived is listed in Result.Left; one that had arrived is still in the
+// round, its arrival standing (its waiter gets the round's Result).
 func TestFailureLeaveMidRound(t *testing.T) {
-	ctx := testCtx(t)
-	c := newCoordinator(t)
-	g := newGroup(t, c, "g")
-	a := spawnIdle(t, c, "A", nil, "g")
-	spawnIdle(t, c, "B", nil, "g")
-	cm := spawnIdle(t, c, "C", nil, "g")
+	for _, survivors := range []bool{false, true} {
+		for _, leaverArrived := range []bool{false, true} {
+			t.Run(fmt.Sprintf("survivors=%v/arrived=%v", survivors, leaverArrived), func(t *testing.T) {
+				ctx := testCtx(t)
+				c := newCoordinator(t)
+				var opts []processgroup.GroupOption
+				if survivors {
+					opts = append(opts, processgroup.CompleteForSurvivors())
+				}
+				g := newGroup(t, c, "g", opts...)
+				a := spawnIdle(t, c, "A", nil, "g")
+				b := spawnIdle(t, c, "B", nil, "g")
+				cm := spawnIdle(t, c, "C", nil, "g")
 
-	outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
-	outC := goWait(ctx, arrive(t, ctx, g, cm, "x", fence.DeliveryFence))
-	require.NoError(t, g.Leave(cm))
-	for _, out := range []<-chan outcome{outA, outC} {
-		fe := fenceErr(t, within(t, out).err, fence.ErrLeft)
-		assert.EqualValues(t, 1, fe.Round)
-		assert.Equal(t, []string{"C"}, departedNames(fe.Departed))
-		require.Len(t, fe.Departed, 1)
-		assert.ErrorIs(t, fe.Departed[0].Cause, fence.ErrLeft)
-		assert.Equal(t, []string{"B"}, names(fe.Missing))
+				outs := []<-chan outcome{goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))}
+				if leaverArrived {
+					outs = append(outs, goWait(ctx, arrive(t, ctx, g, cm, "x", fence.DeliveryFence)))
+				}
+				require.NoError(t, g.Leave(cm))
+				rs := groupSnap(c, "g").Rounds
+				require.Len(t, rs, 1, "the round waits for B")
+				assert.Equal(t, []string{"B"}, names(rs[0].Missing))
+				assert.Empty(t, rs[0].Departed)
+				wantLeft := []string{"C"}
+				if leaverArrived {
+					wantLeft = []string{}
+				}
+				assert.Equal(t, wantLeft, names(rs[0].Left))
+				assert.Equal(t, []string{"A", "B"}, names(groupSnap(c, "g").Members))
+				assert.ErrorIs(t, g.Leave(cm), fence.ErrNotMember, "leaving twice")
+
+				outs = append(outs, goBarrier(ctx, g, b, "x", fence.DeliveryFence))
+				for _, out := range outs {
+					o := within(t, out)
+					require.NoError(t, o.err)
+					assert.EqualValues(t, 1, o.res.Round)
+					assert.Empty(t, o.res.Departed)
+					assert.Equal(t, wantLeft, names(o.res.Left))
+				}
+			})
+		}
 	}
-	gs := groupSnap(c, "g")
-	assert.Empty(t, gs.Rounds)
-	assert.Equal(t, []string{"A", "B"}, names(gs.Members))
-	assert.ErrorIs(t, g.Leave(cm), fence.ErrNotMember, "leaving twice")
 }
 
-// TestFailureLeaveCompleteForSurvivors: with CompleteForSurvivors the round
-// completes for the others, listing the leaver in Result.Departed, whether
-// the leaver had arrived or not.
-func TestFailureLeaveCompleteForSurvivors(t *testing.T) {
-	for _, leaverArrived := range []bool{false, true} {
-		t.Run(fmt.Sprintf("arrived=%v", leaverArrived), func(t *testing.T) {
+// failingAs spawns a member called name in g whose Run waits for exit,
+// arriving at "x" first if arrived is non-nil (closing it once it did), and
+// then returns body().
+func failingAs(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], name string, arrived chan<- struct{}, body func() error) (exit chan<- struct{}) {
+	ex := make(chan struct{})
+	_, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Groups: []string{g.Name()},
+		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+			if arrived != nil {
+				if _, err := g.Arrive(ctx, m, "x", fence.DeliveryFence); err != nil {
+					t.Errorf("%s arrive: %v", name, err)
+					return nil
+				}
+				close(arrived)
+			}
+			if !gate(ctx, ex) {
+				return nil
+			}
+			return body()
+		}})
+	require.NoError(t, err)
+	return ex
+}
+
+// TestFailureDepartureCompleteForSurvivors: with CompleteForSurvivors a
+// member that fails (its run returns an error) does not fail the round: it
+// completes for the others, listing the failed member in Result.Departed,
+// whether it had arrived or not.
+func TestFailureDepartureCompleteForSurvivors(t *testing.T) {
+	for _, failerArrived := range []bool{false, true} {
+		t.Run(fmt.Sprintf("arrived=%v", failerArrived), func(t *testing.T) {
 			ctx := testCtx(t)
 			c := newCoordinator(t)
 			g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
 			a := spawnIdle(t, c, "A", nil, "g")
 			b := spawnIdle(t, c, "B", nil, "g")
-			cm := spawnIdle(t, c, "C", nil, "g")
+			var arrived chan struct{}
+			if failerArrived {
+				arrived = make(chan struct{})
+			}
+			exit := failingAs(t, c, g, "F", arrived, func() error { return errBoom })
+			if arrived != nil {
+				within(t, arrived)
+			}
 
 			outs := []<-chan outcome{goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))}
-			if leaverArrived {
-				outs = append(outs, goWait(ctx, arrive(t, ctx, g, cm, "x", fence.DeliveryFence)))
-			}
-			require.NoError(t, g.Leave(cm))
+			close(exit)
+			eventually(t, "F departed", func() bool {
+				rs := groupSnap(c, "g").Rounds
+				return len(rs) == 1 && len(rs[0].Departed) == 1
+			})
 			rs := groupSnap(c, "g").Rounds
-			require.Len(t, rs, 1, "the round waits for B")
-			assert.Equal(t, []string{"B"}, names(rs[0].Missing))
-			assert.Equal(t, []string{"C"}, departedNames(rs[0].Departed))
+			assert.Equal(t, []string{"B"}, names(rs[0].Missing), "the round waits for B")
+			assert.Equal(t, []string{"F"}, departedNames(rs[0].Departed))
 			outs = append(outs, goBarrier(ctx, g, b, "x", fence.DeliveryFence))
 			for _, out := range outs {
 				o := within(t, out)
 				require.NoError(t, o.err)
 				assert.EqualValues(t, 1, o.res.Round)
-				require.Equal(t, []string{"C"}, departedNames(o.res.Departed))
-				assert.ErrorIs(t, o.res.Departed[0].Cause, fence.ErrLeft)
+				require.Equal(t, []string{"F"}, departedNames(o.res.Departed))
+				assert.ErrorIs(t, o.res.Departed[0].Cause, fence.ErrExited)
+				assert.ErrorIs(t, o.res.Departed[0].Cause, errBoom)
+				assert.Empty(t, o.res.Left)
 			}
 		})
 	}
@@ -79,28 +134,16 @@ func TestFailureLeaveCompleteForSurvivors(t *testing.T) {
 // exiting spawns E in g whose Run arrives at "x", then waits for exit and
 // runs body.
 func exiting(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], body func() error) (arrived <-chan struct{}, exit chan<- struct{}) {
-	arr, ex := make(chan struct{}), make(chan struct{})
-	_, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: "E", Groups: []string{g.Name()},
-		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
-			if _, err := g.Arrive(ctx, m, "x", fence.DeliveryFence); err != nil {
-				t.Errorf("E arrive: %v", err)
-				return nil
-			}
-			close(arr)
-			if !gate(ctx, ex) {
-				return nil
-			}
-			return body()
-		}})
-	require.NoError(t, err)
-	return arr, ex
+	arr := make(chan struct{})
+	return arr, failingAs(t, c, g, "E", arr, body)
 }
 
-// TestFailureRunExits: a run function returning (nil or an error) while
-// its member is in an open round fails the round with ErrExited (and the
-// returned error) naming it.
+// TestFailureRunExits: a run function returning an error while its member
+// is in an open round fails the round with ErrExited and the returned error,
+// naming it, for every waiter. (Returning nil is graceful: see
+// TestGracefulExitAfterArrivingLeavesTheRoundUnchanged.)
 func TestFailureRunExits(t *testing.T) {
-	for _, ret := range []error{nil, fmt.Errorf("worker: %w", errBoom)} {
+	for _, ret := range []error{fmt.Errorf("worker: %w", errBoom), errBoom} {
 		t.Run(fmt.Sprintf("err=%v", ret), func(t *testing.T) {
 			ctx := testCtx(t)
 			c := newCoordinator(t)
@@ -112,11 +155,7 @@ func TestFailureRunExits(t *testing.T) {
 			outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
 			close(exit)
 			fe := fenceErr(t, within(t, outA).err, fence.ErrExited)
-			if ret != nil {
-				assert.ErrorIs(t, fe, errBoom)
-			} else {
-				assert.NotErrorIs(t, fe, errBoom)
-			}
+			assert.ErrorIs(t, fe, errBoom)
 			assert.Equal(t, "A", fe.Member.Name)
 			assert.Equal(t, []string{"E"}, departedNames(fe.Departed))
 			assert.ErrorIs(t, fe.Departed[0].Cause, fence.ErrExited)
@@ -350,14 +389,15 @@ func TestFailureSendByNameAfterClose(t *testing.T) {
 	assert.ErrorIs(t, a.TrySend("B", msg{}), fence.ErrClosed, "TrySend by name after Close")
 }
 
-// TestFailureSurvivorsDepartedRecipient: DESIGN.md, failure semantics: "a
-// member that leaves or dies while a round is open: its targets are cleared
-// and the round completes" (for the survivors, with CompleteForSurvivors).
-// Here the departed member D is the recipient of A's pre-barrier message and
-// its handler is stuck; the survivors' round must still complete instead of
-// waiting on a member that is no longer part of it.
+// TestFailureSurvivorsDepartedRecipient: a member that fails while a round
+// is open has its targets cleared, and the round completes for the
+// survivors (with CompleteForSurvivors). Here the failed member D is the
+// recipient of A's pre-barrier message and its handler is stuck; the
+// survivors' round must still complete instead of waiting on a member that
+// is no longer part of it. (A graceful leaver's pre-barrier messages stay
+// fenced instead: see graceful_test.go.)
 func TestFailureSurvivorsDepartedRecipient(t *testing.T) {
-	for _, how := range []string{"leave", "exit"} {
+	for _, how := range []string{"panic", "exit with an error"} {
 		t.Run(how, func(t *testing.T) {
 			ctx := testCtx(t)
 			c := newCoordinator(t)
@@ -369,10 +409,13 @@ func TestFailureSurvivorsDepartedRecipient(t *testing.T) {
 					<-hctx.Done() // stuck until the coordinator closes
 				},
 				Run: func(rctx context.Context, _ *managedprocess.Member[msg]) error {
-					if gate(rctx, exit) {
-						return nil // exits: the member departs with ErrExited
+					if !gate(rctx, exit) {
+						return nil
 					}
-					return nil
+					if how == "panic" {
+						panic("D fails") // the member departs with ErrCrashed
+					}
+					return errBoom // the member departs with ErrExited
 				}})
 			require.NoError(t, err)
 			a := spawnIdle(t, c, "A", nil, "g")
@@ -381,11 +424,7 @@ func TestFailureSurvivorsDepartedRecipient(t *testing.T) {
 			within(t, entered)
 			outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
 			outB := goWait(ctx, arrive(t, ctx, g, b, "x", fence.DeliveryFence))
-			if how == "leave" {
-				require.NoError(t, g.Leave(d))
-			} else {
-				close(exit)
-			}
+			close(exit)
 			for _, out := range []<-chan outcome{outA, outB} {
 				select {
 				case o := <-out:

@@ -89,8 +89,10 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 		return fmt.Errorf("repro: %w", err)
 	}
 	s.group = g
-	// Members wait for start: a round's membership is snapshotted at its
-	// first arrival, so nobody may arrive before everyone joined.
+	// Members wait for start: each arrives on its own, so the first one
+	// spawned could otherwise complete a round alone (a round expects the
+	// members that join while it is arriving, but one whose every expected
+	// member arrived is over).
 	start := make(chan struct{})
 	results := make(chan error, s.cfg.Members()) // one per member: never blocks
 	if err := s.spawn(ctx, c, start, results); err != nil {
@@ -149,7 +151,8 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 }
 
 // member wraps a member's body: wait for the start, run, report, then stay a
-// member until the coordinator closes (a member whose run returns departs).
+// member until the coordinator closes (a member whose run returns departs,
+// and a relay's handler could no longer forward).
 func (s *scenario) member(start <-chan struct{}, results chan<- error,
 	body func(context.Context, *managedprocess.Member[Marker]) error) processgroup.RunFunc[Marker] {
 	return func(ctx context.Context, m *managedprocess.Member[Marker]) error {
