@@ -27,7 +27,7 @@ var (
 	// open rounds go on without it (Result.Left). When run returned an error
 	// the cause wraps both ErrExited and that error: a failure, which fails
 	// the rounds that expected the member (unless the group completes
-	// rounds for survivors).
+	// rounds for survivors) and which Coordinator.Wait reports.
 	ErrExited = errors.New("muster: member exited")
 	// ErrCrashed: a member's run function or handler panicked (or called
 	// runtime.Goexit): a failure, like an exit with an error.
@@ -74,6 +74,22 @@ func (e *PanicError) Error() string { return fmt.Sprintf("muster: member crashed
 
 // Unwrap returns ErrCrashed.
 func (e *PanicError) Unwrap() error { return ErrCrashed }
+
+// MemberError is one member's failure as Coordinator.Wait and Close report
+// it: Err wraps ErrExited and the error its run function returned, or
+// ErrCrashed (a *PanicError, or ErrGoexit), from its run function or one of
+// its handlers. Unwrap returns Err.
+type MemberError struct {
+	Member Identity
+	Err    error
+}
+
+func (e *MemberError) Error() string {
+	return fmt.Sprintf("muster: member %s failed: %v", e.Member, e.Err)
+}
+
+// Unwrap returns the member's failure.
+func (e *MemberError) Unwrap() error { return e.Err }
 
 // Error is the diagnosis of a barrier call that did not return a Result: which
 // round, who had not arrived, who departed and why, which streams lagged

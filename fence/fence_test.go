@@ -88,3 +88,14 @@ func TestResultString(t *testing.T) {
 	r.Departed = nil
 	assert.Equal(t, "g/b#2 rendezvous left=[y#5 z#6]", r.String())
 }
+
+func TestMemberErrorNamesTheMemberAndUnwrapsToItsFailure(t *testing.T) {
+	cause := fmt.Errorf("%w: %w", fence.ErrExited, context.Canceled)
+	var err error = &fence.MemberError{Member: fence.Identity{Name: "w", ID: 3}, Err: cause}
+	assert.EqualError(t, err, "muster: member w#3 failed: muster: member exited: context canceled")
+	assert.ErrorIs(t, err, fence.ErrExited)
+	assert.ErrorIs(t, err, context.Canceled)
+	var me *fence.MemberError
+	require.ErrorAs(t, errors.Join(errors.New("other"), err), &me)
+	assert.Equal(t, "w", me.Member.Name)
+}

@@ -13,8 +13,10 @@ import (
 // is queued without handling it. Close blocks until every goroutine the
 // coordinator started has exited — which waits for run functions to return —
 // or ctx ends; then it returns ctx's error and the stragglers are left to
-// finish. The first call returns nil once everything stopped; later calls
-// wait the same way, then return an error wrapping fence.ErrClosed.
+// finish. The first call, once everything stopped, returns what Wait would:
+// the members' failures joined (nil if none; members stopped by Close are
+// not failures). Later calls wait the same way, then return an error
+// wrapping fence.ErrClosed (Wait still reports the failures).
 func (c *Coordinator[T]) Close(ctx context.Context) error {
 	if ctx == nil {
 		return fmt.Errorf("processgroup: close: nil context: %w", fence.ErrInvalidArgument)
@@ -32,7 +34,7 @@ func (c *Coordinator[T]) Close(ctx context.Context) error {
 	if !first {
 		return errClosed("close")
 	}
-	return nil
+	return c.exits.joined() // every supervisor has returned
 }
 
 func (c *Coordinator[T]) shutdown() {

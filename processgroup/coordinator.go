@@ -20,6 +20,7 @@ type Coordinator[T any] struct {
 	cancel  context.CancelCauseFunc
 	watcher *watcher.Watcher[*drain[T]]
 	running sync.WaitGroup // one per member supervisor goroutine
+	exits   exitLog        // members with a run function still running, and failures
 
 	mu      sync.RWMutex
 	closed  bool

@@ -106,7 +106,8 @@
 // (fence.ErrCrashed) — while one of the group's rounds expects it fails the
 // round for every waiter with a *fence.Error naming it and the cause; with
 // CompleteForSurvivors the round completes for the others instead and
-// Result.Departed lists who failed. A waiter whose context ends gets the
-// context's error wrapped in the same diagnosis; its arrival still counts.
-// Close releases every waiter with fence.ErrClosed.
+// Result.Departed lists who failed. Coordinator.Wait and Close report every
+// failure. A waiter whose context ends gets the context's error wrapped in
+// the same diagnosis; its arrival still counts. Close releases every waiter
+// with fence.ErrClosed; the members it stops are not failures.
 package processgroup

@@ -2,6 +2,7 @@ package processgroup_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -39,11 +40,13 @@ func ExampleGroup_Barrier_rendezvous() {
 	for range 3 {
 		fmt.Println(<-results)
 	}
+	fmt.Println(c.Wait(ctx)) // every run function returned nil
 	// Output:
 	// crew/start#1 rendezvous <nil>
 	// crew/start#1 rendezvous
 	// crew/start#1 rendezvous
 	// crew/start#1 rendezvous
+	// <nil>
 }
 
 // Workers send their results to a consumer and meet it at a delivery fence:
@@ -80,8 +83,10 @@ func ExampleGroup_Barrier_deliveryFence() {
 	// The consumer has no run function; anyone may arrive on its behalf.
 	res, err := g.Barrier(ctx, consumer, "end of phase", fence.DeliveryFence)
 	fmt.Println(res, err, "sum at release:", sum.Load())
+	fmt.Println("workers:", c.Wait(ctx))
 	// Output:
 	// phase/end of phase#1 delivery <nil> sum at release: 10100
+	// workers: <nil>
 }
 
 // A member that leaves while a round is open leaves gracefully: the round
@@ -100,6 +105,37 @@ func ExampleGroup_Leave_midRound() {
 	fmt.Println(res, err)
 	// Output:
 	// pair/sync#1 delivery left=[bob#2] <nil>
+}
+
+// A member that fails — its run function returns an error, panics or calls
+// runtime.Goexit — fails the rounds that expect it, naming it, and Wait
+// reports the failure.
+func ExampleCoordinator_Wait() {
+	ctx := context.Background()
+	c := processgroup.New[string]()
+	defer c.Close(ctx)
+	g, _ := c.NewGroup("pair")
+	ann, _ := c.Spawn(ctx, processgroup.Spec[string]{Name: "ann", Groups: []string{"pair"}})
+	c.Spawn(ctx, processgroup.Spec[string]{Name: "cat", Groups: []string{"pair"}})
+	arrival, _ := g.Arrive(ctx, ann, "sync", fence.DeliveryFence)
+	// bob joins while the round waits for cat: it is expected in it too.
+	c.Spawn(ctx, processgroup.Spec[string]{
+		Name:   "bob",
+		Groups: []string{"pair"},
+		Run: func(ctx context.Context, m *managedprocess.Member[string]) error {
+			return errors.New("disk full")
+		},
+	})
+
+	_, err := arrival.Wait(ctx)
+	var ferr *fence.Error
+	if errors.As(err, &ferr) {
+		fmt.Println("exited:", errors.Is(err, fence.ErrExited), "departed:", ferr.Departed[0].Member)
+	}
+	fmt.Println(c.Wait(ctx))
+	// Output:
+	// exited: true departed: bob#3
+	// muster: member bob#3 failed: muster: member exited: disk full
 }
 
 // A Snapshot shows who has arrived at an open round and who is missing.

@@ -94,6 +94,9 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 	}
 	c.members[spec.Name] = rec
 	c.running.Add(1)
+	if spec.Run != nil {
+		c.exits.start()
+	}
 	return rec, nil
 }
 
@@ -117,19 +120,22 @@ func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], ru
 		c.retire(ctx, rec, exit{})
 		return
 	}
+	defer c.exits.stop()
 	end := exit{cause: fence.ErrGoexit} // unless run returns or panics
 	defer func() { c.retire(ctx, rec, end) }()
 	end = runProtected(ctx, rec.m, run)
 }
 
-// retire makes the member depart (gracefully, or with the cause: the cause
-// of ctx if run did not give one), cancels its context with the cause, so
-// that handlers still running see the departure, and waits for its reader
-// to finish.
+// retire records a failed run, makes the member depart (gracefully, or with
+// the cause: the cause of ctx if run did not give one), cancels its context
+// with the cause, so that handlers still running see the departure, and
+// waits for its reader to finish.
 func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end exit) {
 	cause := end.cause
 	if cause == nil {
 		cause = context.Cause(ctx)
+	} else if !end.graceful {
+		c.exits.fail(rec.m.ID(), cause)
 	}
 	c.depart(rec, cause, end.graceful)
 	rec.cancel(cause)
@@ -161,6 +167,7 @@ func runProtected[T any](ctx context.Context, m *managedprocess.Member[T], run R
 // crashed handles a crash in a handler, called on the member's reader
 // goroutine.
 func (c *Coordinator[T]) crashed(rec *memberRecord[T], cause error) {
+	c.exits.fail(rec.m.ID(), cause)
 	c.depart(rec, cause, false)
 	rec.cancel(cause)
 }

@@ -14,8 +14,8 @@ import (
 // Group.Leave, so rounds it had not arrived at go on without it, and what it
 // sent stays fenced. Returning an error is a failure: the open rounds that
 // expect the member fail (or complete for the survivors) with
-// fence.ErrExited wrapping the error. Once ctx ended (a close or a crash),
-// what RunFunc returns is ignored.
+// fence.ErrExited wrapping the error, and Coordinator.Wait reports it. Once
+// ctx ended (a close or a crash), what RunFunc returns is ignored.
 type RunFunc[T any] func(ctx context.Context, m *managedprocess.Member[T]) error
 
 // Spec describes a member to spawn. Zero fields take the documented defaults.

@@ -162,6 +162,9 @@ func TestFailureRunExits(t *testing.T) {
 			assert.Equal(t, []string{"B"}, names(fe.Missing))
 			eventually(t, "E gone", func() bool { _, ok := memberSnap(c, "E"); return !ok })
 			assert.Equal(t, []string{"A", "B"}, names(groupSnap(c, "g").Members))
+			err := c.Wait(ctx)
+			assert.ErrorIs(t, err, errBoom, "Wait reports the failure")
+			assert.ErrorIs(t, err, fence.ErrExited)
 		})
 	}
 }

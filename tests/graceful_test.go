@@ -122,6 +122,9 @@ func TestGracefulLeaverBeforeArrivingIsNotWaitedForAndItsMessagesStayFenced(t *t
 					assert.Empty(t, rel.res.Departed)
 					assert.Contains(t, rel.res.String(), "left=[L#")
 				}
+				if how == "return nil" {
+					require.NoError(t, c.Wait(ctx), "a run returning nil is no failure")
+				}
 			})
 		}
 	}
@@ -152,6 +155,7 @@ func TestGracefulExitAfterArrivingLeavesTheRoundUnchanged(t *testing.T) {
 		assert.Empty(t, o.res.Left)
 		assert.Empty(t, o.res.Departed)
 	}
+	require.NoError(t, c.Wait(ctx))
 }
 
 // TestGracefulLeaveOfTheLastExpectedMemberReleasesTheRound: when the

@@ -32,15 +32,22 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// newCoordinator returns a coordinator closed (and checked) at cleanup.
+// newCoordinator returns a coordinator closed at cleanup, which fails the
+// test if members are still running then. The members' failures Close
+// reports are logged: the tests that cause them check them themselves.
 func newCoordinator(t *testing.T, opts ...processgroup.Option) *processgroup.Coordinator[msg] {
 	t.Helper()
 	c := processgroup.New[msg](opts...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
 		defer cancel()
-		if err := c.Close(ctx); !errors.Is(err, fence.ErrClosed) { // ErrClosed: the test closed it
-			require.NoError(t, err, "close: members still running")
+		err := c.Close(ctx)
+		switch {
+		case errors.Is(err, fence.ErrClosed): // the test closed it
+		case ctx.Err() != nil:
+			t.Errorf("close: members still running: %v", err)
+		case err != nil:
+			t.Logf("close: the members' failures: %v", err)
 		}
 	})
 	return c

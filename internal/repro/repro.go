@@ -54,10 +54,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
 	defer cancel()
 	var iters []Iteration
-	if cerr := c.Close(closeCtx); cerr != nil {
+	switch cerr := c.Close(closeCtx); {
+	case errors.Is(cerr, context.DeadlineExceeded): // closeCtx ended: members still run
 		err = errors.Join(err, fmt.Errorf("repro: %w", cerr))
-	} else {
+	default:
 		iters = s.iters // the consumer's goroutine has exited
+		// A failure no member reported on results (a handler crash).
+		if err == nil && cerr != nil {
+			err = fmt.Errorf("repro: %w", cerr)
+		}
 	}
 
 	rep := Report{
