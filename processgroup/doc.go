@@ -11,9 +11,12 @@
 // expects has not arrived — like a party registered during a phase of a
 // java.util.concurrent.Phaser. Once every expected member arrived the round
 // drains (or, for a Rendezvous, is released): a member that joins then
-// belongs to the next round. So members spawned one after another need no
-// start gate: a round cannot complete before the member that arrives last,
-// and every member spawned before that arrival is expected in it.
+// belongs to the next round. So a program needs no start gate when some
+// member the round expects arrives only after the others were spawned — the
+// program itself, arriving for a member of its own once it spawned the rest,
+// as the examples do: until then the round is arriving, and every member
+// spawned meanwhile is expected in it. Members that all arrive by themselves
+// still need one, since the first of them could complete a round alone.
 //
 // A member's arrival goes to the oldest open round that expects it and that
 // it has not yet arrived at, otherwise to a new round, so a fast member
