@@ -96,7 +96,7 @@ func (e *MemberError) Unwrap() error { return e.Err }
 // behind their targets, and the cause (a sentinel above, a departure's cause or
 // the caller's context error), which Unwrap returns.
 type Error struct {
-	Op       string // "barrier", "arrive" or "wait"
+	Op       string // "barrier", "arrive", "wait", or "outbound fence" (no group, barrier or round)
 	Group    string
 	Barrier  string
 	Round    uint64 // 0 when the call was refused before joining a round
@@ -119,11 +119,15 @@ func (e *Error) Timeout() bool {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "muster: %s %s/%s", e.Op, names.Short(e.Group), names.Short(e.Barrier))
-	if e.Round > 0 {
-		fmt.Fprintf(&b, "#%d", e.Round)
+	fmt.Fprintf(&b, "muster: %s", e.Op)
+	if e.Group != "" || e.Barrier != "" {
+		fmt.Fprintf(&b, " %s/%s", names.Short(e.Group), names.Short(e.Barrier))
+		if e.Round > 0 {
+			fmt.Fprintf(&b, "#%d", e.Round)
+		}
+		fmt.Fprintf(&b, " (%s)", e.Mode)
 	}
-	fmt.Fprintf(&b, " (%s) by %s: %v", e.Mode, e.Member, e.Err)
+	fmt.Fprintf(&b, " by %s: %v", e.Member, e.Err)
 	if len(e.Missing) > 0 {
 		fmt.Fprintf(&b, "; not arrived: %v", e.Missing)
 	}

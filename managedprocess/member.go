@@ -37,6 +37,10 @@ type Config[T any] struct {
 	Handler   Handler[T]   // nil: messages are consumed unhandled
 	Directory Directory[T] // required for Send and Publish
 	Notifier  Notifier     // nil: crossings are not reported
+	// AwaitTargets blocks until every target is met or ctx ends (then it
+	// returns the context's error); it backs WaitForOutboundFence. The
+	// coordinator provides it through its progress watcher.
+	AwaitTargets func(ctx context.Context, targets []Target) error
 	// InboxCapacity bounds the messages queued in each of the inbox's lanes;
 	// 0 means DefaultInboxCapacity.
 	InboxCapacity int
@@ -54,6 +58,7 @@ type Member[T any] struct {
 	handler Handler[T]
 	dir     Directory[T]
 	notify  Notifier
+	await   func(context.Context, []Target) error
 	onCrash func(*Member[T], error)
 	inbox   *inbox[T]
 	out     stream[T]
@@ -76,6 +81,7 @@ func New[T any](cfg Config[T]) *Member[T] {
 		handler: cfg.Handler,
 		dir:     cfg.Directory,
 		notify:  cfg.Notifier,
+		await:   cfg.AwaitTargets,
 		onCrash: cfg.OnCrash,
 		inbox:   newInbox[T](capacity),
 		done:    make(chan struct{}),

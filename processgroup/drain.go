@@ -9,7 +9,14 @@ import (
 // drain is one hand-over of a round to the watcher. A round whose targets
 // change while it drains (a departure under CompleteForSurvivors) is handed
 // over again as a new drain, and the old one is dropped.
-type drain[T any] struct{ r *round[T] }
+//
+// A drain without a round is a member's outbound fence: out is closed, by
+// the watcher's goroutine, once its targets are met.
+type drain[T any] struct {
+	r      *round[T]
+	out    chan struct{}
+	closed bool // out is closed; owned by the watcher's goroutine
+}
 
 // startDrain moves a round whose members are all in to its drain phase.
 // Rendezvous releases at once. A delivery fence keeps only its unmet targets:
@@ -61,11 +68,19 @@ func (g *Group[T]) submit(r *round[T]) {
 }
 
 // onDrained is the watcher's callback, on its goroutine, once every target
-// it holds for a drain is met. A delivery fence is then released. A
+// it holds for a drain is met. An outbound fence is then released, and so is
+// a delivery fence. A
 // processing fence runs its quiescence check again: it is released if quiet,
 // and otherwise waits for the links that lag (the watcher calls onDrained
 // again once they caught up).
 func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
+	if d.r == nil {
+		if !d.closed {
+			d.closed = true
+			close(d.out)
+		}
+		return nil
+	}
 	r := d.r
 	g := r.g
 	g.mu.Lock()

@@ -85,6 +85,7 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 		Handler:       spec.Handler,
 		Directory:     c,
 		Notifier:      c.watcher,
+		AwaitTargets:  c.awaitTargets,
 		InboxCapacity: capacity,
 		OnCrash:       func(_ *managedprocess.Member[T], cause error) { c.crashed(rec, cause) },
 	})
