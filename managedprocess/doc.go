@@ -7,11 +7,12 @@
 // (1, 2, 3, …); a Publish is one message, with one sequence number, addressed
 // to many recipients. For each (sender, recipient) pair with traffic the member
 // keeps a link: the last sequence addressed to that recipient and the
-// recipient's delivery progress (a [progress.Counter]). A message counts as
-// delivered when its handler returned and the post-handler work it scheduled
-// with RunAfterCurrentHandler ran — or when it was consumed on another path
-// (no handler, dropped because the member crashed or the coordinator closed).
-// Progress is published on every such path.
+// recipient's delivery progress (a counter the watcher arms and reads, see
+// [watcher.Counter]). A message counts as delivered when its handler returned
+// and the post-handler work it scheduled with RunAfterCurrentHandler ran — or
+// when it was consumed on another path (no handler, dropped because the
+// member crashed or the coordinator closed). Progress is published on every
+// such path.
 //
 // A link is freed once its recipient departed (its inbox is closed and its
 // reader exited) and delivered everything sent on it, so a long-lived

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/internal/progress"
 	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/watcher"
 )
 
 // directory is a map-backed managedprocess.Directory.
@@ -43,7 +43,7 @@ func (d *directory[T]) GroupMembers(group string, dst []*managedprocess.Member[T
 // notifier counts crossings.
 type notifier struct{ n atomic.Int64 }
 
-func (n *notifier) Notify(*progress.Counter) { n.n.Add(1) }
+func (n *notifier) Notify(watcher.Counter) { n.n.Add(1) }
 
 // world is a set of started members sharing a directory; Close stops them
 // and waits for their readers.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/progress"
+	"github.com/muster-go/muster/watcher"
 )
 
 // link is the state of one (sender, recipient) pair with traffic. The
@@ -30,18 +31,26 @@ type link[T any] struct {
 	dirty bool // in the sender's dirty list; guarded by the sender's stream lock
 }
 
-// Target is one drain target of a member's stream: Counter must reach Seq.
+// Target is one drain target of a member's stream: the recipient's delivery
+// progress on the link must reach Seq. Its counter is the coordinator's to
+// watch; a Target only reports it (Lag) and hands it to the watcher (Watch).
 type Target struct {
 	fence.Target
-	Counter *progress.Counter
+	counter *progress.Counter
 }
 
 // Lag returns the target as a lag with the counter's current progress, and
 // whether it is still unmet.
 func (t Target) Lag() (fence.Lag, bool) {
-	d := t.Counter.Delivered()
+	d := t.counter.Delivered()
 	return fence.Lag{Target: t.Target, Delivered: d}, d < t.Seq
 }
+
+// Watch returns the target as the progress watcher waits for it.
+func (t Target) Watch() watcher.Target { return watcher.Target{Counter: t.counter, Seq: t.Seq} }
+
+// SameLink reports whether t and u are targets on the same link.
+func (t Target) SameLink(u Target) bool { return t.counter == u.counter }
 
 // StreamState is the progress of one (sender, recipient) pair.
 type StreamState struct {
@@ -54,6 +63,9 @@ type StreamState struct {
 func (l *link[T]) target(seq uint64) Target {
 	return Target{
 		Target:  fence.Target{Recipient: l.to.id, Sender: l.sender, Seq: seq},
-		Counter: l.progress,
+		counter: l.progress,
 	}
 }
+
+// A link's progress counter is what the watcher arms and reads.
+var _ watcher.Counter = (*progress.Counter)(nil)

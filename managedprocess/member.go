@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/internal/progress"
+	"github.com/muster-go/muster/watcher"
 )
 
 // DefaultInboxCapacity is the bound of each inbox lane when
@@ -28,7 +28,7 @@ type Directory[T any] interface {
 // threshold a reader just reached. Notify must never block. The progress
 // watcher implements it.
 type Notifier interface {
-	Notify(*progress.Counter)
+	Notify(watcher.Counter)
 }
 
 // Config configures a member. Zero fields take the documented defaults.

@@ -20,7 +20,7 @@ func TestPostHandlerWorkRunsBeforeTheMessageCountsAsHandled(t *testing.T) {
 		require.NoError(t, r.RunAfterCurrentHandler(ctx, func() {
 			ts := s.PendingTargets(nil)
 			require.Len(t, ts, 1)
-			seen <- ts[0].Counter.Delivered()
+			seen <- managedprocess.CounterOf(ts[0]).Delivered()
 		}))
 	})
 	s = w.add("s", 0, nil)
@@ -162,7 +162,7 @@ func TestProgressNotifiesOnlyWhenAnArmedThresholdIsCrossed(t *testing.T) {
 	ts := s.PendingTargets(nil)
 	require.Len(t, ts, 1)
 	assert.Equal(t, fence.Target{Recipient: r.ID(), Sender: s.ID(), Seq: 1000}, ts[0].Target)
-	ts[0].Counter.Arm(500)
+	managedprocess.CounterOf(ts[0]).Arm(500)
 	g.open()
 	require.NoError(t, r.WaitForDeliveryFence(context.Background()))
 	assert.Equal(t, int64(1), w.notify.n.Load(), "one crossing, one notification")

@@ -166,7 +166,7 @@ func (g *Group[T]) close() {
 func (r *round[T]) unmet(targets []managedprocess.Target) []managedprocess.Target {
 	keep := targets[:0]
 	for _, t := range targets {
-		if t.Counter.Delivered() < t.Seq && !r.involvesDeparted(t.Target) {
+		if _, lags := t.Lag(); lags && !r.involvesDeparted(t.Target) {
 			keep = append(keep, t)
 		}
 	}
@@ -187,7 +187,7 @@ func (r *round[T]) involvesDeparted(t fence.Target) bool {
 func watcherTargets(ts []managedprocess.Target) []watcher.Target {
 	out := make([]watcher.Target, len(ts))
 	for i, t := range ts {
-		out[i] = watcher.Target{Counter: t.Counter, Seq: t.Seq}
+		out[i] = t.Watch()
 	}
 	return out
 }

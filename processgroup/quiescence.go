@@ -63,7 +63,7 @@ func (r *round[T]) compareCounts() bool {
 	keep := r.targets[:0]
 	for _, sent := range r.targets {
 		var delivered uint64 // a link created after the first pass read its member
-		if i < len(first) && first[i].Counter == sent.Counter {
+		if i < len(first) && first[i].SameLink(sent) {
 			delivered = first[i].Seq
 			i++
 		}

@@ -1,12 +1,25 @@
 package watcher
 
-import "github.com/muster-go/muster/internal/progress"
+// Counter is the progress of one stream at one recipient, as the watcher
+// sees it: Delivered only grows; Arm asks whoever publishes progress to
+// report (with Watcher.Notify) the first Delivered at or above the
+// threshold; Disarm withdraws it. Only the watcher arms and disarms a
+// counter it watches. Implementations are pointers, compared by identity.
+//
+// The publisher must store its progress before it reads the threshold, and
+// Arm must store the threshold before the watcher reads Delivered: then at
+// least one side sees the other's store, and a crossing is never lost.
+type Counter interface {
+	Delivered() uint64
+	Arm(threshold uint64)
+	Disarm()
+}
 
 // Target says that Counter must reach Seq: the target is met once
 // Counter.Delivered() >= Seq. A target with Seq 0 or a nil Counter is always
 // met.
 type Target struct {
-	Counter *progress.Counter
+	Counter Counter
 	Seq     uint64
 }
 
@@ -16,7 +29,7 @@ type Target struct {
 // Watcher's goroutine, or a test driving it step by step). The zero value is
 // ready to use.
 //
-// Core is the only writer of thresholds other than progress.None. Whenever a
+// Core is the only caller of Arm and Disarm on its counters. Whenever a
 // method returns, every counter with pending targets is armed at its minimum
 // pending Seq and was read below it after arming (or its threshold was claimed
 // by a reader, who then owes a Notify); every other counter Core used is
@@ -27,7 +40,7 @@ type Target struct {
 // raced with the re-arm sends no notification). Such rounds are queued and
 // reported by the next call of Progress; Progress(nil, dst) reports only them.
 type Core[R comparable] struct {
-	counters map[*progress.Counter]*counterState[R]
+	counters map[Counter]*counterState[R]
 	rounds   map[R]*roundState
 	drained  []R // rounds drained by Add or Drop, not yet reported
 	touched  []*counterState[R]
@@ -37,7 +50,7 @@ type Core[R comparable] struct {
 
 	// afterArm, when set by a test, runs between an Arm and the read that
 	// follows it, to drive a reader's Publish into that window.
-	afterArm func(*progress.Counter)
+	afterArm func(Counter)
 }
 
 // entry is one pending target of a round on a counter.
@@ -48,7 +61,7 @@ type entry[R comparable] struct {
 
 // counterState holds the pending targets on one counter.
 type counterState[R comparable] struct {
-	ctr     *progress.Counter
+	ctr     Counter
 	pending []entry[R]
 	min     uint64 // minimum pending seq; valid when pending is not empty
 	stamp   uint64 // Core.epoch of the last Add that touched it
@@ -56,8 +69,8 @@ type counterState[R comparable] struct {
 
 // roundState holds what Core knows of one pending round.
 type roundState struct {
-	unmet    int                 // pending entries of the round, over all counters
-	counters []*progress.Counter // counters it has entries on (may repeat)
+	unmet    int       // pending entries of the round, over all counters
+	counters []Counter // counters it has entries on (may repeat)
 }
 
 // NewCore returns an empty Core.
@@ -72,7 +85,7 @@ func NewCore[R comparable]() *Core[R] { return &Core[R]{} }
 func (c *Core[R]) Add(r R, targets []Target) (drained bool) {
 	if c.rounds == nil {
 		c.rounds = make(map[R]*roundState)
-		c.counters = make(map[*progress.Counter]*counterState[R])
+		c.counters = make(map[Counter]*counterState[R])
 	}
 	c.epoch++
 	mark := len(c.drained)
@@ -82,7 +95,7 @@ func (c *Core[R]) Add(r R, targets []Target) (drained bool) {
 			continue // already met, and counters only grow
 		}
 		if rs == nil {
-			rs = &roundState{counters: make([]*progress.Counter, 0, len(targets))}
+			rs = &roundState{counters: make([]Counter, 0, len(targets))}
 			c.rounds[r] = rs
 		}
 		cs := c.counter(t.Counter)
@@ -114,7 +127,7 @@ func (c *Core[R]) Add(r R, targets []Target) (drained bool) {
 // by an earlier Add or Drop. Each drained round is reported once and
 // forgotten. For a counter with nothing pending (or nil) it only reports the
 // rounds queued by Add and Drop; it never disarms a counter it does not know.
-func (c *Core[R]) Progress(ctr *progress.Counter, dst []R) []R {
+func (c *Core[R]) Progress(ctr Counter, dst []R) []R {
 	if cs := c.counters[ctr]; cs != nil {
 		c.settle(cs)
 	}
@@ -154,7 +167,7 @@ func (c *Core[R]) Waiting(r R) []Target {
 		return nil
 	}
 	var out []Target
-	seen := make(map[*progress.Counter]bool, len(rs.counters))
+	seen := make(map[Counter]bool, len(rs.counters))
 	for _, ctr := range rs.counters {
 		cs := c.counters[ctr]
 		if seen[ctr] || cs == nil {
@@ -184,7 +197,7 @@ func (c *Core[R]) reset() {
 }
 
 // counter returns the state of ctr, creating it.
-func (c *Core[R]) counter(ctr *progress.Counter) *counterState[R] {
+func (c *Core[R]) counter(ctr Counter) *counterState[R] {
 	cs := c.counters[ctr]
 	if cs == nil {
 		if n := len(c.free); n > 0 {

@@ -10,7 +10,7 @@
 // block.
 //
 // The protocol is level-triggered. For each counter the Core arms a threshold
-// (progress.Counter.Arm) and then reads progress (Delivered); a reader stores
+// (Counter.Arm) and then reads progress (Delivered); a reader stores
 // its progress and then compares it with the threshold (Publish). Both sides
 // store before they load, so at least one of them sees the crossing: either
 // the Core finds the target met when it reads, or the reader's Publish returns

@@ -1,16 +1,12 @@
 package watcher
 
-import (
-	"sync"
-
-	"github.com/muster-go/muster/internal/progress"
-)
+import "sync"
 
 // batch is the input the loop takes from the mailbox in one iteration.
 type batch[R comparable] struct {
 	submits  []submission[R]
 	targets  []Target // submits[i] owns targets[lo:hi]
-	notifies []*progress.Counter
+	notifies []Counter
 	drops    []R
 }
 
@@ -52,7 +48,7 @@ func (m *mailbox[R]) submit(r R, targets []Target) {
 	})
 }
 
-func (m *mailbox[R]) notify(ctr *progress.Counter) {
+func (m *mailbox[R]) notify(ctr Counter) {
 	m.put(func(b *batch[R]) { b.notifies = append(b.notifies, ctr) })
 }
 

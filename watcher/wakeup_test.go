@@ -56,7 +56,7 @@ func TestCrossingIsReportedExactlyOnceWhereverThePublishFalls(t *testing.T) {
 				publish()
 			}
 			if tc.publishArmed {
-				c.afterArm = func(armed *progress.Counter) {
+				c.afterArm = func(armed Counter) {
 					require.Same(t, ctr, armed)
 					require.Equal(t, uint64(5), ctr.Threshold())
 					c.afterArm = nil
@@ -96,7 +96,7 @@ func TestReArmRacingAClaimLosesNoRound(t *testing.T) {
 	require.False(t, ctr.Publish(1))
 	require.False(t, c.Add("A", []Target{{Counter: ctr, Seq: 5}}))
 
-	c.afterArm = func(*progress.Counter) {
+	c.afterArm = func(Counter) {
 		c.afterArm = nil
 		ctr.Publish(6) // its notification is lost: nobody calls Progress(ctr)
 	}

@@ -1,10 +1,6 @@
 package watcher
 
-import (
-	"sync"
-
-	"github.com/muster-go/muster/internal/progress"
-)
+import "sync"
 
 // Watcher runs a Core on its own goroutine. Its methods are safe for
 // concurrent use and, except Stop, never block: they append to a mailbox and
@@ -61,7 +57,7 @@ func (w *Watcher[R]) Submit(r R, targets []Target) { w.box.submit(r, targets) }
 // Notify reports that ctr crossed its armed threshold (its Publish returned
 // true). Message readers call it; it never blocks, and a notification for a
 // counter with nothing pending is harmless. After Stop it does nothing.
-func (w *Watcher[R]) Notify(ctr *progress.Counter) { w.box.notify(ctr) }
+func (w *Watcher[R]) Notify(ctr Counter) { w.box.notify(ctr) }
 
 // Drop asks the watcher to forget round r, which completed elsewhere. Drops
 // are handled before the submissions taken in the same iteration, and a Drop
