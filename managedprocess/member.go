@@ -65,6 +65,7 @@ type Member[T any] struct {
 	post    []func() // post-handler work; touched only by the reader goroutine
 	done    chan struct{}
 	stats   counters[T]
+	waiting waitingSends
 	startMu sync.Mutex
 	started bool
 }

@@ -43,7 +43,7 @@ func (m *Member[T]) SendTo(ctx context.Context, to *Member[T], msg T) error {
 		}
 		// Only a full inbox asks whether this is a handler's send (exempt).
 		if bounded = !m.inHandlerOf(ctx); bounded {
-			if err := to.inbox.waitRoom(ctx, laneOf(m.id.ID)); err != nil {
+			if err := m.waitRoom(ctx, to); err != nil {
 				return m.sendError(to, err)
 			}
 		}
@@ -119,7 +119,7 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 			return nil
 		}
 		if bounded = !m.inHandlerOf(ctx); bounded {
-			if err := full.inbox.waitRoom(ctx, laneOf(m.id.ID)); err != nil {
+			if err := m.waitRoom(ctx, full); err != nil {
 				return m.errorf("publish to %s: %w", names.Quote(group), err)
 			}
 		}

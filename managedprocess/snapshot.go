@@ -17,9 +17,13 @@ type State struct {
 	// being handled.
 	Queued   int
 	Handling *Handling // the message whose handler runs now; nil if none
-	Handled  uint64    // messages its handler consumed
-	Dropped  uint64    // messages consumed unhandled after a crash or close
-	Err      error     // why it stopped accepting messages; nil while it runs
+	// Waiting lists its sends that wait for room in a full inbox, oldest
+	// first: a handler among them (sending with a context not derived from
+	// its handler context) holds up its reader.
+	Waiting []WaitingSend
+	Handled uint64 // messages its handler consumed
+	Dropped uint64 // messages consumed unhandled after a crash or close
+	Err     error  // why it stopped accepting messages; nil while it runs
 }
 
 // Handling is the message a member's handler (or its post-handler work) is
@@ -44,6 +48,9 @@ func (s State) String() string {
 	if s.Handling != nil {
 		str += fmt.Sprintf(" handling=[%s]", s.Handling)
 	}
+	if len(s.Waiting) > 0 {
+		str += fmt.Sprintf(" waiting-for-room=%v", s.Waiting)
+	}
 	for _, st := range s.Streams {
 		str += fmt.Sprintf(" →%s %d/%d", st.Recipient, st.Delivered, st.Sent)
 	}
@@ -64,6 +71,7 @@ func (m *Member[T]) Snapshot() State {
 		Streams:  m.out.states(),
 		Queued:   queued + waiting,
 		Handling: cur,
+		Waiting:  m.waiting.snapshot(),
 		Handled:  handled,
 		Dropped:  m.stats.dropped.Load(),
 		Err:      err,

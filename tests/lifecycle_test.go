@@ -350,3 +350,51 @@ func TestLifecycleAMemberThatCrashesMidChainIsNotWaitedFor(t *testing.T) {
 	assert.Equal(t, []string{"B"}, departedNames(res.Departed))
 	assert.ErrorIs(t, res.Departed[0].Cause, fence.ErrCrashed)
 }
+
+// TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible: a handler
+// that sends with a context not derived from its handler context is not
+// exempt from the bound, so two such handlers sending into each other's
+// full inboxes wait for each other. That must not be silent: each member's
+// Snapshot shows its send waiting for room at the other, and the sends'
+// errors say the inbox was full.
+func TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t, processgroup.WithInboxCapacity(1))
+	own, cancel := context.WithCancel(context.Background()) // not the handlers' contexts
+	defer cancel()
+	errs := make(chan error, 2)
+	var ms [2]*managedprocess.Member[msg]
+	for i := range ms {
+		ms[i] = spawnIdle(t, c, []string{"A", "B"}[i], func(_ context.Context, m managedprocess.Message[msg]) {
+			if m.Body.Hop != 0 {
+				return
+			}
+			for range 3 {
+				if err := ms[i].SendTo(own, ms[1-i], msg{Hop: 1}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		})
+	}
+	s := spawnIdle(t, c, "S", nil)
+	for _, m := range ms {
+		require.NoError(t, s.SendTo(ctx, m, msg{Hop: 0}))
+	}
+	eventually(t, "both sends waiting for room", func() bool {
+		a, b := ms[0].Snapshot(), ms[1].Snapshot()
+		return len(a.Waiting) == 1 && a.Waiting[0].To == ms[1].ID() &&
+			len(b.Waiting) == 1 && b.Waiting[0].To == ms[0].ID()
+	})
+	st := ms[0].Snapshot()
+	assert.Contains(t, st.String(), "waiting-for-room=[B#2 for")
+	require.NotNil(t, st.Handling, "A's handler is the one waiting")
+	cancel()
+	for range 2 {
+		err := within(t, errs)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.ErrorContains(t, err, "inbox full for")
+	}
+	assert.Empty(t, ms[0].Snapshot().Waiting)
+}
