@@ -22,9 +22,11 @@ func (ib *inbox[T]) laneCaps() []int {
 }
 
 // TestLaneBuffersDoNotKeepABurstsCapacity: after a burst of 2 000 messages
-// in one lane, single messages follow; within two of them no lane's queue
-// keeps the burst's capacity (the reader drops a large buffer that a batch
-// barely used instead of handing it back to a lane).
+// in one lane, single messages follow; after 2 × leanBatches of them no
+// lane's queue keeps the burst's capacity (the reader drops a large buffer
+// that leanBatches batches barely used instead of handing it back to a lane;
+// the reader and the lane swap two buffers, so the big one holds every
+// second batch).
 func TestLaneBuffersDoNotKeepABurstsCapacity(t *testing.T) {
 	const burst = 2_000
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -62,9 +64,9 @@ func TestLaneBuffersDoNotKeepABurstsCapacity(t *testing.T) {
 	}
 	close(release)
 	waitHandled(1 + burst)
-	for k := 1; k <= 4; k++ {
+	for k := 1; k <= 2*leanBatches+4; k++ {
 		waitHandled(send()) // the reader swapped the lane out before handling it
-		if k >= 3 {
+		if k >= 2*leanBatches+2 {
 			for i, c := range r.inbox.laneCaps() {
 				require.LessOrEqual(t, c, bigBatchBuffer, "lane %d after %d single messages", i, k)
 			}

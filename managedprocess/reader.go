@@ -26,6 +26,7 @@ func (m *Member[T]) read(ctx context.Context) {
 // readLoop consumes batches until the inbox is closed and empty.
 func (m *Member[T]) readLoop(ctx context.Context) {
 	var buf []entry[T]
+	lean := 0 // consecutive batches that used little of buf (see reusable)
 	for {
 		batch, mode := m.inbox.take(ctx, buf)
 		if len(batch) == 0 && mode != modeRun {
@@ -43,7 +44,7 @@ func (m *Member[T]) readLoop(ctx context.Context) {
 			m.drop(&rest[i])
 		}
 		clear(batch)
-		buf = reusable(batch)
+		buf, lean = reusable(batch, lean)
 	}
 }
 
@@ -181,16 +182,29 @@ func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
 }
 
 // bigBatchBuffer is the capacity, in entries, above which the reader keeps a
-// batch buffer only if the batch used more than a quarter of it.
+// batch buffer only while batches use more than a quarter of it.
 const bigBatchBuffer = 256
+
+// leanBatches is how many batches in a row must use at most a quarter of a
+// big buffer before the reader drops it: a busy stream whose batch sizes
+// vary keeps its buffer (and allocates nothing), an inbox whose burst is over
+// gives the room back.
+const leanBatches = 16
 
 // reusable returns buf, which held a batch, for the reader's next take, which
 // hands it to a lane as its next queue — or nil when buf is large and the
-// batch used little of it: the lane then starts small again instead of
-// keeping a burst's peak capacity for the member's whole life.
-func reusable[T any](buf []entry[T]) []entry[T] {
-	if cap(buf) > bigBatchBuffer && cap(buf) > 4*len(buf) {
-		return nil
+// last leanBatches batches used little of it: the lane then starts small
+// again instead of keeping a burst's peak capacity for the member's whole
+// life. lean counts those batches; the reader keeps it between calls.
+func reusable[T any](buf []entry[T], lean int) ([]entry[T], int) {
+	switch {
+	case cap(buf) <= bigBatchBuffer:
+		return buf, lean // the reader and the lane swap two buffers: count the big one's uses
+	case cap(buf) <= 4*len(buf):
+		return buf, 0
 	}
-	return buf
+	if lean++; lean < leanBatches {
+		return buf, lean
+	}
+	return nil, 0
 }

@@ -25,28 +25,36 @@ func (w WaitingSend) String() string {
 	return fmt.Sprintf("%s for %v", w.To, time.Since(w.Since).Round(time.Millisecond))
 }
 
-// waitingSends are a member's sends waiting for room, for Snapshot.
+// waitingSends are a member's sends waiting for room, for Snapshot. Adding
+// and removing one allocates nothing once the list has room: a sender that
+// keeps an inbox full waits often.
 type waitingSends struct {
 	mu   sync.Mutex
-	list []*WaitingSend
+	next uint64 // the token of the next wait
+	list []waitingSend
 }
 
-// add records a send to to that starts waiting now; remove withdraws it.
-func (w *waitingSends) add(to fence.Identity) *WaitingSend {
-	ws := &WaitingSend{To: to, Since: time.Now()}
-	w.mu.Lock()
-	w.list = append(w.list, ws)
-	w.mu.Unlock()
-	return ws
+type waitingSend struct {
+	token uint64
+	WaitingSend
 }
 
-// remove withdraws ws.
-func (w *waitingSends) remove(ws *WaitingSend) {
+// add records a send to to that starts waiting now and returns its token
+// and start; remove withdraws it.
+func (w *waitingSends) add(to fence.Identity) (uint64, time.Time) {
+	now := time.Now()
 	w.mu.Lock()
-	if i := slices.Index(w.list, ws); i >= 0 {
-		w.list = slices.Delete(w.list, i, i+1)
-	}
-	w.mu.Unlock()
+	defer w.mu.Unlock()
+	w.next++
+	w.list = append(w.list, waitingSend{token: w.next, WaitingSend: WaitingSend{To: to, Since: now}})
+	return w.next, now
+}
+
+// remove withdraws the wait with token.
+func (w *waitingSends) remove(token uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = slices.DeleteFunc(w.list, func(ws waitingSend) bool { return ws.token == token })
 }
 
 // snapshot copies the waiting sends, oldest first.
@@ -58,7 +66,7 @@ func (w *waitingSends) snapshot() []WaitingSend {
 	}
 	out := make([]WaitingSend, len(w.list))
 	for i, ws := range w.list {
-		out[i] = *ws
+		out[i] = ws.WaitingSend
 	}
 	return out
 }
@@ -67,11 +75,11 @@ func (w *waitingSends) snapshot() []WaitingSend {
 // or ctx ends, showing the wait in m's Snapshot meanwhile. The error says
 // how long the inbox was full.
 func (m *Member[T]) waitRoom(ctx context.Context, to *Member[T]) error {
-	ws := m.waiting.add(to.id)
+	token, since := m.waiting.add(to.id)
 	err := to.inbox.waitRoom(ctx, laneOf(m.id.ID))
-	m.waiting.remove(ws)
+	m.waiting.remove(token)
 	if err != nil {
-		return fmt.Errorf("inbox full for %v: %w", time.Since(ws.Since).Round(time.Microsecond), err)
+		return fmt.Errorf("inbox full for %v: %w", time.Since(since).Round(time.Microsecond), err)
 	}
 	return nil
 }
