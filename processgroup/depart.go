@@ -31,9 +31,19 @@ func (c *Coordinator[T]) depart(rec *memberRecord[T], cause error, graceful bool
 			g.remove(rec.m, cause)
 		}
 	}
-	drop := errors.Is(cause, fence.ErrCrashed) || errors.Is(cause, fence.ErrClosed)
-	rec.m.Stop(cause, drop)
+	rec.m.Stop(cause, dropsQueued(cause))
 	if len(groups) > 0 {
 		c.cfg.logger.Info("member departed", "member", rec.m.ID(), "cause", cause)
 	}
+}
+
+// dropsQueued reports whether a member departing with cause drops what is
+// queued for it instead of handling it: it crashed, or the coordinator
+// closed. An exit is not a crash even when the error its run function
+// returned wraps another member's crash.
+func dropsQueued(cause error) bool {
+	if errors.Is(cause, fence.ErrExited) {
+		return false
+	}
+	return errors.Is(cause, fence.ErrCrashed) || errors.Is(cause, fence.ErrClosed)
 }

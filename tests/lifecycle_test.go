@@ -398,3 +398,51 @@ func TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible(t *testing.T)
 	}
 	assert.Empty(t, ms[0].Snapshot().Waiting)
 }
+
+// TestLifecycleAnExitWithAnotherMembersCrashStillHandlesItsQueue: a member
+// whose run function returns the barrier error that another member's crash
+// caused exits, it does not crash: the messages queued for it are handled,
+// not dropped.
+func TestLifecycleAnExitWithAnotherMembersCrashStillHandlesItsQueue(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	open := make(chan struct{})
+	var handled atomic.Int64
+	barrierErr := make(chan error, 1)
+	// B joins first, so that A's round expects it.
+	crash := make(chan struct{})
+	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "B", Groups: []string{"g"},
+		Run: func(context.Context, *managedprocess.Member[msg]) error {
+			<-crash
+			panic("B fails")
+		}})
+	require.NoError(t, err)
+	a, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "A", Groups: []string{"g"},
+		Handler: func(hctx context.Context, _ managedprocess.Message[msg]) {
+			<-open // not hctx: A's context ends when it exits, the handler must still run
+			handled.Add(1)
+		},
+		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+			_, err := g.Barrier(ctx, m, "x", fence.DeliveryFence)
+			barrierErr <- err
+			return err
+		}})
+	require.NoError(t, err)
+	s := spawnIdle(t, c, "S", nil)
+	for range 3 {
+		require.NoError(t, s.SendTo(ctx, a, msg{}))
+	}
+	eventually(t, "A arrived", func() bool {
+		rs := groupSnap(c, "g").Rounds
+		return len(rs) == 1 && len(rs[0].Arrived) == 1 && rs[0].Arrived[0] == a.ID()
+	})
+	close(crash)
+	require.ErrorIs(t, within(t, barrierErr), fence.ErrCrashed, "B's crash fails A's round")
+	close(open)
+	within(t, a.Done())
+	st := a.Snapshot()
+	assert.EqualValues(t, 3, handled.Load())
+	assert.Zero(t, st.Dropped, "A exited; it did not crash:\n%s", st)
+	assert.ErrorIs(t, st.Err, fence.ErrExited)
+}
