@@ -1,6 +1,6 @@
 module github.com/muster-go/muster
 
-go 1.26.8
+go 1.25
 
 require (
 	github.com/stretchr/testify v1.12.1
