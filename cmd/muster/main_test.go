@@ -116,13 +116,23 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "usage: muster <subcommand>")
 
-	code, stdout, stderr := runArgs(t, "repro", "-h")
-	assert.Equal(t, 0, code)
-	assert.Empty(t, stdout)
-	for _, f := range []string{"-mode", "-workers", "-iterations", "-burst", "-handler-delay", "-hops", "-timeout", "-json"} {
-		assert.Contains(t, stderr, f)
+	for _, h := range []string{"-h", "-help", "--help"} {
+		code, stdout, stderr := runArgs(t, h)
+		assert.Equal(t, 0, code, h)
+		assert.Contains(t, stdout, "usage: muster <subcommand>", h)
+		assert.Empty(t, stderr, h)
 	}
-	assert.Contains(t, stderr, "worker → relay-0 → … → relay-(N-1) → consumer")
+
+	for _, h := range []string{"-h", "-help", "--help"} {
+		code, stdout, stderr := runArgs(t, "repro", h)
+		assert.Equal(t, 0, code, h)
+		assert.Empty(t, stderr, "help is not an error: it goes to stdout")
+		assert.Contains(t, stdout, "usage: muster repro [flags]")
+		for _, f := range []string{"-mode", "-workers", "-iterations", "-burst", "-handler-delay", "-hops", "-timeout", "-json"} {
+			assert.Contains(t, stdout, f)
+		}
+		assert.Contains(t, stdout, "worker → relay-0 → … → relay-(N-1) → consumer")
+	}
 }
 
 // hopsJSON is the part of the -json output the hops tests read.

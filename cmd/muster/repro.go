@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -19,13 +20,16 @@ type reproOptions struct {
 	timeout time.Duration
 }
 
-// parseRepro parses the repro flags. It returns flag.ErrHelp for -h (usage
-// already printed) and a flagError for what the flag package already
-// reported.
-func parseRepro(args []string, stderr io.Writer) (opts reproOptions, err error) {
+// parseRepro parses the repro flags. It returns flag.ErrHelp for -h, after
+// printing the usage on stdout, and a flagError for what the flag package
+// already reported on stderr.
+func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err error) {
 	def := repro.DefaultConfig()
 	fs := flag.NewFlagSet("muster repro", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package prints the usage for -h and for its errors alike:
+	// hold it until Parse says which, then route it.
+	var printed bytes.Buffer
+	fs.SetOutput(&printed)
 	mode := fs.String("mode", def.Mode.String(), "iteration barrier mode: rendezvous, delivery or processing")
 	fs.IntVar(&opts.cfg.Workers, "workers", def.Workers, "worker members sending markers (≥ 1)")
 	fs.IntVar(&opts.cfg.Iterations, "iterations", def.Iterations, "iterations (≥ 1)")
@@ -55,8 +59,10 @@ flags:
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			stdout.Write(printed.Bytes())
 			return opts, err
 		}
+		stderr.Write(printed.Bytes())
 		return opts, flagError{err}
 	}
 	if fs.NArg() > 0 {
@@ -76,7 +82,7 @@ flags:
 
 // reproCommand runs "muster repro".
 func reproCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	opts, err := parseRepro(args, stderr)
+	opts, err := parseRepro(args, stdout, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
