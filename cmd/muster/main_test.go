@@ -107,8 +107,11 @@ func TestUsageErrors(t *testing.T) {
 			assert.Empty(t, stdout)
 			assert.Contains(t, stderr, tc.want)
 			assert.Contains(t, stderr, "usage")
+			assert.NotContains(t, stderr, "repro: repro:")
 		})
 	}
+	_, _, stderr := runArgs(t, "repro", "-workers", "0")
+	assert.True(t, strings.HasPrefix(stderr, "muster repro: invalid config: workers must be at least 1, got 0\n"), "%q", stderr)
 }
 
 func TestHelp(t *testing.T) {

@@ -30,7 +30,7 @@ const MaxFirstMissing = 8
 const MaxHops = 64
 
 // ErrInvalidConfig is wrapped by every error Validate returns.
-var ErrInvalidConfig = errors.New("repro: invalid config")
+var ErrInvalidConfig = errors.New("invalid config")
 
 // WorkerName is the member name of worker w.
 func WorkerName(w int) string { return fmt.Sprintf("worker-%d", w) }

@@ -22,7 +22,7 @@ func (s *scenario) spawnRelays(ctx context.Context, c *processgroup.Coordinator[
 			Run:     s.member(start, results, s.relay),
 		})
 		if err != nil {
-			return fmt.Errorf("repro: %w", err)
+			return err
 		}
 		s.relays[r] = m // before start: no marker reaches a relay earlier
 	}
@@ -64,13 +64,13 @@ func (s *scenario) relay(ctx context.Context, m *managedprocess.Member[Marker]) 
 	for it := range s.cfg.Iterations {
 		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
 		if err != nil {
-			return fmt.Errorf("repro: %s, iteration %d: %w", m, it, err)
+			return fmt.Errorf("%s, iteration %d: %w", m, it, err)
 		}
 		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
-			return fmt.Errorf("repro: %s, iteration %d: %w", m, it, err)
+			return fmt.Errorf("%s, iteration %d: %w", m, it, err)
 		}
 		if _, err := a.Wait(ctx); err != nil {
-			return fmt.Errorf("repro: %s, iteration %d: %w", m, it, err)
+			return fmt.Errorf("%s, iteration %d: %w", m, it, err)
 		}
 	}
 	return nil

@@ -41,7 +41,9 @@ const closeGrace = 10 * time.Second
 // It returns an error wrapping ErrInvalidConfig for a bad cfg, or the first
 // failure of a member (a barrier or send error) or ctx's error if the run did
 // not finish; the report is then partial. Its coordinator is closed and every
-// goroutine it started has exited when Run returns.
+// goroutine it started has exited when Run returns. Its errors say which
+// member and iteration failed but carry no "repro:" prefix: the program that
+// prints them adds its own.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
@@ -56,12 +58,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var iters []Iteration
 	switch cerr := c.Close(closeCtx); {
 	case errors.Is(cerr, context.DeadlineExceeded): // closeCtx ended: members still run
-		err = errors.Join(err, fmt.Errorf("repro: %w", cerr))
+		err = errors.Join(err, fmt.Errorf("closing the coordinator: %w", cerr))
 	default:
 		iters = s.iters // the consumer's goroutine has exited
 		// A failure no member reported on results (a handler crash).
 		if err == nil && cerr != nil {
-			err = fmt.Errorf("repro: %w", cerr)
+			err = cerr
 		}
 	}
 
@@ -91,7 +93,7 @@ type scenario struct {
 func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker]) error {
 	g, err := c.NewGroup(GroupName)
 	if err != nil {
-		return fmt.Errorf("repro: %w", err)
+		return err
 	}
 	s.group = g
 	// Members wait for start: each arrives on its own, so the first one
@@ -111,11 +113,11 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 				return err
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
+			return fmt.Errorf("run did not finish: %w", context.Cause(ctx))
 		}
 	}
 	if ctx.Err() != nil { // ended while the last results came in
-		return fmt.Errorf("repro: run did not finish: %w", context.Cause(ctx))
+		return fmt.Errorf("run did not finish: %w", context.Cause(ctx))
 	}
 	return nil
 }
@@ -135,7 +137,7 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 		InboxCapacity: max(managedprocess.DefaultInboxCapacity, s.cfg.Workers*s.cfg.Burst),
 	})
 	if err != nil {
-		return fmt.Errorf("repro: %w", err)
+		return err
 	}
 	if err := s.spawnRelays(ctx, c, start, results); err != nil {
 		return err
@@ -149,7 +151,7 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 			}),
 		})
 		if err != nil {
-			return fmt.Errorf("repro: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -181,23 +183,23 @@ func (s *scenario) member(start <-chan struct{}, results chan<- error,
 func (s *scenario) work(ctx context.Context, m *managedprocess.Member[Marker], w int) error {
 	for it := range s.cfg.Iterations {
 		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
-			return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+			return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 		}
 		to := s.next(s.cfg.Hops)
 		for seq := range s.cfg.Burst {
 			if err := m.SendTo(ctx, to, Marker{Worker: w, Iteration: it, Seq: seq, HopsLeft: s.cfg.Hops}); err != nil {
-				return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+				return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 			}
 		}
 		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
 		if err != nil {
-			return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+			return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 		}
 		if s.cfg.OnArrive != nil {
 			s.cfg.OnArrive(w, it)
 		}
 		if _, err := a.Wait(ctx); err != nil {
-			return fmt.Errorf("repro: worker %d, iteration %d: %w", w, it, err)
+			return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 		}
 	}
 	return nil
@@ -209,19 +211,19 @@ func (s *scenario) consume(ctx context.Context, m *managedprocess.Member[Marker]
 	s.iters = make([]Iteration, 0, s.cfg.Iterations)
 	for it := range s.cfg.Iterations {
 		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
-			return fmt.Errorf("repro: consumer, iteration %d: %w", it, err)
+			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}
 		t0 := time.Now()
 		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
 		if err != nil {
-			return fmt.Errorf("repro: consumer, iteration %d: %w", it, err)
+			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}
 		pending := s.ledger.unhandled(it)
 		if s.cfg.OnArrive != nil {
 			s.cfg.OnArrive(Consumer, it)
 		}
 		if _, err := a.Wait(ctx); err != nil {
-			return fmt.Errorf("repro: consumer, iteration %d: %w", it, err)
+			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}
 		s.iters = append(s.iters, s.released(it, pending, time.Since(t0)))
 	}
@@ -230,7 +232,7 @@ func (s *scenario) consume(ctx context.Context, m *managedprocess.Member[Marker]
 	// wait for the stragglers a Rendezvous (or, in the relays, a
 	// DeliveryFence) left behind, so that late is told from lost.
 	if err := s.drainChain(ctx); err != nil {
-		return fmt.Errorf("repro: consumer, final drain: %w", err)
+		return fmt.Errorf("consumer, final drain: %w", err)
 	}
 	return nil
 }
