@@ -1,11 +1,15 @@
 package repro
 
 import (
+	"cmp"
+	"errors"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/processgroup"
 )
 
 // Iteration is what the consumer saw in one iteration.
@@ -36,7 +40,8 @@ type Report struct {
 	Burst        int
 	HandlerDelay time.Duration
 	Hops         int // relays each marker passed through: Config.Hops
-	Messages     int // markers sent
+	Messages     int // markers a run sends: Workers × Iterations × Burst
+	Sent         int // markers the workers sent: Messages, unless the run did not finish
 	Handled      int // distinct markers handled by the end of the run
 
 	// Missing sums, over the iterations, the markers not yet handled when
@@ -47,18 +52,67 @@ type Report struct {
 	FirstMissing      []Marker
 	Duplicates        int // markers handled more than once
 	OutOfOrder        int // markers handled after a later marker of the same worker
-	Lost              int // markers never handled, even after the final drain
+	// Lost counts the markers never handled, even after the final drain;
+	// it is 0 when the run did not finish (Run returned an error), which
+	// had no final drain.
+	Lost int
 
 	// FirstHopMissing sums the iterations' FirstHopMissing.
 	FirstHopMissing int
 
 	BarrierP50, BarrierP99, BarrierMax time.Duration
 	Elapsed                            time.Duration
-	PerIteration                       []Iteration
+	// PerIteration holds the iterations whose barrier released, in order:
+	// all of them, unless the run did not finish.
+	PerIteration []Iteration
 
-	// OK: no marker missing at any release, none duplicated, out of order
-	// or lost.
+	// OK: the run finished, and no marker was missing at any release,
+	// duplicated, out of order or lost.
 	OK bool
+
+	// Stuck is what the run was waiting for when Run's context ended before
+	// it finished; nil otherwise.
+	Stuck *Stuck
+}
+
+// Stuck is the diagnosis of a run whose context ended before it finished.
+type Stuck struct {
+	// Snapshot is the coordinator's state the instant the run noticed, with
+	// the members still where they were waiting: every member with its
+	// streams (sent, delivered), what is queued for it and which handler
+	// runs since when, and the open rounds with who has arrived, who is
+	// missing and which streams lag behind their targets.
+	Snapshot processgroup.Snapshot
+	// Barriers holds, for each round a member was waiting in, the error its
+	// barrier call returned once Run stopped the member (with the context's
+	// cause): the round, who had not arrived and which streams lagged. One
+	// per round, ordered by barrier name and round number.
+	Barriers []*fence.Error
+}
+
+// add keeps err's barrier diagnosis if it is the first for its round, or if
+// the one kept was caused by another member's failure (a stopped member
+// fails its rounds) and err's is not.
+func (st *Stuck) add(err error) {
+	var fe *fence.Error
+	if !errors.As(err, &fe) {
+		return
+	}
+	failed := func(e *fence.Error) bool {
+		return errors.Is(e.Err, fence.ErrExited) || errors.Is(e.Err, fence.ErrCrashed)
+	}
+	for i, kept := range st.Barriers {
+		if kept.Group == fe.Group && kept.Barrier == fe.Barrier && kept.Round == fe.Round {
+			if failed(kept) && !failed(fe) {
+				st.Barriers[i] = fe
+			}
+			return
+		}
+	}
+	st.Barriers = append(st.Barriers, fe)
+	slices.SortFunc(st.Barriers, func(a, b *fence.Error) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Barrier, b.Barrier), cmp.Compare(a.Round, b.Round))
+	})
 }
 
 // Violations reports whether anything other than missing-at-release went
@@ -108,10 +162,13 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-// summarize fills the report's totals from its iterations and the ledger.
-func (r *Report) summarize(l *ledger) {
+// summarize fills the report's totals from its iterations and the ledger;
+// finished says whether the run finished.
+func (r *Report) summarize(l *ledger, finished bool) {
 	r.Handled, r.Duplicates, r.OutOfOrder, r.FirstMissing = l.totals()
-	r.Lost = r.Messages - r.Handled
+	if finished {
+		r.Lost = r.Messages - r.Handled
+	}
 	lat := make([]time.Duration, len(r.PerIteration))
 	for i, it := range r.PerIteration {
 		r.Missing += it.Missing
@@ -127,5 +184,5 @@ func (r *Report) summarize(l *ledger) {
 		r.BarrierP99 = nearestRank(lat, 99)
 		r.BarrierMax = lat[len(lat)-1]
 	}
-	r.OK = r.Missing == 0 && !r.Violations()
+	r.OK = finished && r.Missing == 0 && !r.Violations()
 }

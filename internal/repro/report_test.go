@@ -1,6 +1,9 @@
 package repro
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,7 +67,7 @@ func TestSummarize(t *testing.T) {
 	)
 	l.record(Marker{1, 1, 1, 0})
 	r.PerIteration = append(r.PerIteration, Iteration{Index: 2, Missing: l.release(2), Latency: 2 * time.Millisecond})
-	r.summarize(l)
+	r.summarize(l, true)
 
 	assert.Equal(t, []int{0, 1, 4}, []int{r.PerIteration[0].Missing, r.PerIteration[1].Missing, r.PerIteration[2].Missing})
 	assert.Equal(t, 5, r.Missing)
@@ -81,7 +84,7 @@ func TestSummarize(t *testing.T) {
 	assert.True(t, r.Violations())
 
 	clean := Report{Messages: 0}
-	clean.summarize(newLedger(1, 1, 1))
+	clean.summarize(newLedger(1, 1, 1), true)
 	assert.True(t, clean.OK)
 	assert.False(t, clean.Violations())
 }
@@ -134,8 +137,34 @@ func TestFenceMissed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.fenceMissed, tc.rep.FenceMissed())
 			assert.Equal(t, tc.missingExpected, tc.rep.MissingExpected())
-			tc.rep.summarize(newLedger(1, 1, 1))
+			tc.rep.summarize(newLedger(1, 1, 1), true)
 			assert.Equal(t, tc.isOK, tc.rep.OK)
 		})
 	}
+}
+
+// A run that did not finish is not OK and loses nothing: it had no final
+// drain to tell late from lost.
+func TestSummarizeUnfinished(t *testing.T) {
+	r := Report{Mode: fence.DeliveryFence, Messages: 4}
+	r.summarize(newLedger(1, 1, 4), false)
+	assert.False(t, r.OK)
+	assert.Zero(t, r.Lost)
+	assert.False(t, r.Violations())
+}
+
+// Stuck keeps one barrier diagnosis per round, preferring one whose cause is
+// not another member's failure, in barrier and round order.
+func TestStuckAdd(t *testing.T) {
+	var st Stuck
+	failed := &fence.Error{Group: "g", Barrier: "b", Round: 2, Err: fmt.Errorf("%w: worker 0", fence.ErrExited)}
+	own := &fence.Error{Group: "g", Barrier: "b", Round: 2, Err: context.DeadlineExceeded}
+	other := &fence.Error{Group: "g", Barrier: "a", Round: 7, Err: context.DeadlineExceeded}
+	st.add(fmt.Errorf("worker 1, iteration 1: %w", failed))
+	st.add(errors.New("not a barrier's"))
+	st.add(nil)
+	st.add(own)
+	st.add(failed)
+	st.add(other)
+	assert.Equal(t, []*fence.Error{other, own}, st.Barriers)
 }

@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/muster-go/muster/fence"
@@ -37,10 +38,16 @@ import (
 // scenario ended: only a Gate that never returns can use it up.
 const closeGrace = 10 * time.Second
 
+// stopGrace bounds how long a run whose context ended waits for its stopped
+// members' reports: a member waiting at a barrier reports at once, one held
+// in an OnArrive hook may not.
+const stopGrace = time.Second
+
 // Run runs the scenario described by cfg and reports what the consumer saw.
 // It returns an error wrapping ErrInvalidConfig for a bad cfg, or the first
 // failure of a member (a barrier or send error) or ctx's error if the run did
-// not finish; the report is then partial. Its coordinator is closed and every
+// not finish; the report is then partial, and when ctx ended first its Stuck
+// says what the run was waiting for. Its coordinator is closed and every
 // goroutine it started has exited when Run returns. Its errors say which
 // member and iteration failed but carry no "repro:" prefix: the program that
 // prints them adds its own.
@@ -49,15 +56,20 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	start := time.Now()
-	s := &scenario{cfg: cfg, ledger: newLedger(cfg.Workers, cfg.Iterations, cfg.Burst)}
+	stopped, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	s := &scenario{cfg: cfg, ledger: newLedger(cfg.Workers, cfg.Iterations, cfg.Burst), stopped: stopped, stop: stop}
 	c := processgroup.New[Marker]()
 	err := s.run(ctx, c)
 
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
 	defer cancel()
 	var iters []Iteration
+	var failure *fence.MemberError
+	// Close returns the members' failures, which may wrap ctx's error too,
+	// or closeCtx's error if members still run.
 	switch cerr := c.Close(closeCtx); {
-	case errors.Is(cerr, context.DeadlineExceeded): // closeCtx ended: members still run
+	case cerr != nil && closeCtx.Err() != nil && !errors.As(cerr, &failure): // members still run
 		err = errors.Join(err, fmt.Errorf("closing the coordinator: %w", cerr))
 	default:
 		iters = s.iters // the consumer's goroutine has exited
@@ -70,12 +82,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep := Report{
 		Mode: cfg.Mode, Members: cfg.Members(), Workers: cfg.Workers,
 		Iterations: cfg.Iterations, Burst: cfg.Burst, HandlerDelay: cfg.HandlerDelay, Hops: cfg.Hops,
-		Messages: cfg.Messages(), PerIteration: iters, Elapsed: time.Since(start),
+		Messages: cfg.Messages(), Sent: int(s.sent.Load()), PerIteration: iters, Elapsed: time.Since(start),
+		Stuck: s.stuck,
 	}
-	rep.summarize(s.ledger)
-	if err != nil {
-		rep.OK = false
-	}
+	rep.summarize(s.ledger, err == nil)
 	return rep, err
 }
 
@@ -86,6 +96,13 @@ type scenario struct {
 	consumer *managedprocess.Member[Marker]
 	relays   []*managedprocess.Member[Marker] // relay-0 … relay-(Hops-1)
 	iters    []Iteration                      // written by the consumer's run goroutine, read after it reported
+	sent     atomic.Int64                     // markers the workers sent
+
+	// stopped ends the members' bodies (stop cancels it) once Run's context
+	// ended and stuck recorded what they were waiting for.
+	stopped context.Context
+	stop    context.CancelCauseFunc
+	stuck   *Stuck
 }
 
 // run spawns the members, starts them together and waits until each has
@@ -106,13 +123,14 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 		return err
 	}
 	close(start)
-	for range s.cfg.Members() {
+	for reported := 0; reported < s.cfg.Members(); reported++ {
 		select {
 		case err := <-results:
 			if err != nil {
 				return err
 			}
 		case <-ctx.Done():
+			s.stopStuck(context.Cause(ctx), c, results, s.cfg.Members()-reported)
 			return fmt.Errorf("run did not finish: %w", context.Cause(ctx))
 		}
 	}
@@ -120,6 +138,26 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 		return fmt.Errorf("run did not finish: %w", context.Cause(ctx))
 	}
 	return nil
+}
+
+// stopStuck is run's answer to its context ending first. It records the
+// coordinator's snapshot while the members still wait where they were stuck,
+// then stops their bodies with cause and keeps, from the reports of the
+// pending members, one barrier diagnosis per round.
+func (s *scenario) stopStuck(cause error, c *processgroup.Coordinator[Marker], results <-chan error, pending int) {
+	st := &Stuck{Snapshot: c.Snapshot()}
+	s.stuck = st
+	s.stop(cause)
+	timer := time.NewTimer(stopGrace)
+	defer timer.Stop()
+	for range pending {
+		select {
+		case err := <-results:
+			st.add(err)
+		case <-timer.C:
+			return
+		}
+	}
 }
 
 // spawn spawns the consumer, the relays and the workers, each waiting for
@@ -159,7 +197,8 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 
 // member wraps a member's body: wait for the start, run, report, then stay a
 // member until the coordinator closes (a member whose run returns departs,
-// and a relay's handler could no longer forward).
+// and a relay's handler could no longer forward). The body's context also
+// ends when the scenario stops its members.
 func (s *scenario) member(start <-chan struct{}, results chan<- error,
 	body func(context.Context, *managedprocess.Member[Marker]) error) processgroup.RunFunc[Marker] {
 	return func(ctx context.Context, m *managedprocess.Member[Marker]) error {
@@ -168,7 +207,11 @@ func (s *scenario) member(start <-chan struct{}, results chan<- error,
 		case <-ctx.Done():
 			return nil
 		}
-		err := body(ctx, m)
+		bctx, cancel := context.WithCancelCause(ctx)
+		detach := context.AfterFunc(s.stopped, func() { cancel(context.Cause(s.stopped)) })
+		err := body(bctx, m)
+		detach()
+		cancel(nil)
 		results <- err
 		if err != nil {
 			return err
@@ -190,6 +233,7 @@ func (s *scenario) work(ctx context.Context, m *managedprocess.Member[Marker], w
 			if err := m.SendTo(ctx, to, Marker{Worker: w, Iteration: it, Seq: seq, HopsLeft: s.cfg.Hops}); err != nil {
 				return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 			}
+			s.sent.Add(1)
 		}
 		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
 		if err != nil {
@@ -251,13 +295,28 @@ func (s *scenario) released(it, pending int, latency time.Duration) Iteration {
 	return iter
 }
 
-// handle is the consumer's handler: the gate, the work, then the record.
-func (s *scenario) handle(_ context.Context, msg managedprocess.Message[Marker]) {
+// handle is the consumer's handler: the gate, the work, then the record. A
+// consumer stopped (by Close, or by its departure) during the work leaves the
+// marker unrecorded: the run did not finish.
+func (s *scenario) handle(hctx context.Context, msg managedprocess.Message[Marker]) {
 	if s.cfg.Gate != nil {
 		s.cfg.Gate(msg.Body)
 	}
-	if s.cfg.HandlerDelay > 0 {
-		time.Sleep(s.cfg.HandlerDelay)
+	if s.cfg.HandlerDelay > 0 && !work(hctx, s.cfg.HandlerDelay) {
+		return
 	}
 	s.ledger.record(msg.Body)
+}
+
+// work sleeps for d, the consumer's work per marker; it reports false if ctx
+// ended first.
+func work(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -97,3 +97,73 @@ func TestRunCancelled(t *testing.T) {
 	assert.False(t, rep.OK)
 	assert.True(t, timeout.Stop(), "the hook never cancelled")
 }
+
+// A run that cannot finish in time reports what it was stuck on: the
+// coordinator's snapshot at the timeout, and the diagnosis of the round its
+// members were waiting in. The consumer's work per marker outlasts the
+// timeout, so the first iteration's delivery fence is still draining.
+func TestRunTimeoutDiagnosis(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rep, err := Run(ctx, Config{Mode: fence.DeliveryFence, Workers: 2, Iterations: 4, Burst: 3, HandlerDelay: time.Hour})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, "run did not finish: context deadline exceeded", err.Error())
+	assert.Less(t, time.Since(start), 10*time.Second, "the consumer's work ends when the coordinator closes")
+	assert.False(t, rep.OK)
+	assert.Empty(t, rep.PerIteration, "no iteration released")
+	assert.Equal(t, 6, rep.Sent, "the first iteration's markers")
+	assert.Equal(t, 24, rep.Messages)
+	assert.Zero(t, rep.Handled)
+	assert.Zero(t, rep.Lost, "a run that did not finish loses nothing: it stopped")
+
+	require.NotNil(t, rep.Stuck)
+	require.Len(t, rep.Stuck.Barriers, 1, "everyone waits in the first iteration's round")
+	b := rep.Stuck.Barriers[0]
+	assert.Equal(t, GroupName, b.Group)
+	assert.Equal(t, IterationBarrier, b.Barrier)
+	assert.EqualValues(t, 1, b.Round)
+	assert.Equal(t, fence.DeliveryFence, b.Mode)
+	assert.Empty(t, b.Missing, "everyone arrived")
+	assert.NotEmpty(t, b.Lagging, "the workers' streams to the consumer")
+	for _, l := range b.Lagging {
+		assert.Equal(t, ConsumerName, l.Recipient.Name, "%v", l)
+	}
+	assert.ErrorIs(t, b, context.DeadlineExceeded)
+
+	snap := rep.Stuck.Snapshot
+	assert.False(t, snap.Closed, "taken before the coordinator closed")
+	require.Len(t, snap.Groups, 1)
+	require.Len(t, snap.Groups[0].Rounds, 1)
+	r := snap.Groups[0].Rounds[0]
+	assert.Equal(t, IterationBarrier, r.Barrier)
+	assert.Equal(t, "draining", r.Phase)
+	assert.Len(t, r.Arrived, 3)
+	assert.NotEmpty(t, r.Lagging)
+	assert.Contains(t, snap.String(), "handling=[", "the consumer's handler is running")
+}
+
+// A member that has not arrived shows in the diagnosis. The consumer never
+// finishes its first marker, and a Rendezvous does not wait for it, so the
+// workers run ahead until one blocks sending to the consumer's full inbox:
+// the round it has not arrived at waits for it.
+func TestRunTimeoutNotArrived(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	rep, err := Run(ctx, Config{Mode: fence.Rendezvous, Workers: 2, Iterations: 1000, Burst: 8, HandlerDelay: time.Hour})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotNil(t, rep.Stuck)
+	var missing []fence.Identity
+	for _, b := range rep.Stuck.Barriers {
+		missing = append(missing, b.Missing...)
+	}
+	require.NotEmpty(t, missing, "%v", rep.Stuck.Barriers)
+	for _, id := range missing {
+		assert.Contains(t, id.Name, "worker-", "only a worker blocked in Send has not arrived")
+	}
+	assert.Regexp(t, `member consumer#1 .*queued=[1-9]`, rep.Stuck.Snapshot.String())
+	assert.Regexp(t, `missing=\[worker-`, rep.Stuck.Snapshot.String())
+	assert.Positive(t, rep.Sent)
+	assert.Less(t, rep.Sent, rep.Messages)
+}
