@@ -32,6 +32,10 @@ const MaxHops = 64
 // ErrInvalidConfig is wrapped by every error Validate returns.
 var ErrInvalidConfig = errors.New("invalid config")
 
+// ErrNotFinished is wrapped, with the context's cause, by Run's error when
+// its context ended before the run finished.
+var ErrNotFinished = errors.New("run did not finish")
+
 // WorkerName is the member name of worker w.
 func WorkerName(w int) string { return fmt.Sprintf("worker-%d", w) }
 

@@ -45,12 +45,12 @@ const stopGrace = time.Second
 
 // Run runs the scenario described by cfg and reports what the consumer saw.
 // It returns an error wrapping ErrInvalidConfig for a bad cfg, or the first
-// failure of a member (a barrier or send error) or ctx's error if the run did
-// not finish; the report is then partial, and when ctx ended first its Stuck
-// says what the run was waiting for. Its coordinator is closed and every
-// goroutine it started has exited when Run returns. Its errors say which
-// member and iteration failed but carry no "repro:" prefix: the program that
-// prints them adds its own.
+// failure of a member (a barrier or send error), or an error wrapping
+// ErrNotFinished and ctx's cause if ctx ended first; the report is then
+// partial, and when ctx ended first its Stuck says what the run was waiting
+// for. Its coordinator is closed and every goroutine it started has exited
+// when Run returns. Its errors say which member and iteration failed but
+// carry no "repro:" prefix: the program that prints them adds its own.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return Report{}, err
@@ -131,11 +131,11 @@ func (s *scenario) run(ctx context.Context, c *processgroup.Coordinator[Marker])
 			}
 		case <-ctx.Done():
 			s.stopStuck(context.Cause(ctx), c, results, s.cfg.Members()-reported)
-			return fmt.Errorf("run did not finish: %w", context.Cause(ctx))
+			return fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
 		}
 	}
 	if ctx.Err() != nil { // ended while the last results came in
-		return fmt.Errorf("run did not finish: %w", context.Cause(ctx))
+		return fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
 	}
 	return nil
 }

@@ -94,6 +94,7 @@ func TestRunCancelled(t *testing.T) {
 	})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled), "%v", err)
+	assert.ErrorIs(t, err, ErrNotFinished)
 	assert.False(t, rep.OK)
 	assert.True(t, timeout.Stop(), "the hook never cancelled")
 }
@@ -109,6 +110,7 @@ func TestRunTimeoutDiagnosis(t *testing.T) {
 	rep, err := Run(ctx, Config{Mode: fence.DeliveryFence, Workers: 2, Iterations: 4, Burst: 3, HandlerDelay: time.Hour})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, ErrNotFinished)
 	assert.Equal(t, "run did not finish: context deadline exceeded", err.Error())
 	assert.Less(t, time.Since(start), 10*time.Second, "the consumer's work ends when the coordinator closes")
 	assert.False(t, rep.OK)
