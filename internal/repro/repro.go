@@ -198,7 +198,8 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 // member wraps a member's body: wait for the start, run, report, then stay a
 // member until the coordinator closes (a member whose run returns departs,
 // and a relay's handler could no longer forward). The body's context also
-// ends when the scenario stops its members.
+// ends when the scenario stops its members; a member stopped stays a member
+// too, whatever its body returned.
 func (s *scenario) member(start <-chan struct{}, results chan<- error,
 	body func(context.Context, *managedprocess.Member[Marker]) error) processgroup.RunFunc[Marker] {
 	return func(ctx context.Context, m *managedprocess.Member[Marker]) error {
@@ -213,7 +214,10 @@ func (s *scenario) member(start <-chan struct{}, results chan<- error,
 		detach()
 		cancel(nil)
 		results <- err
-		if err != nil {
+		// A failure fails the rounds that expect the member; one caused by
+		// the stop would fail the rounds the others are still reporting
+		// on, so a stopped member stays until Close.
+		if err != nil && s.stopped.Err() == nil {
 			return err
 		}
 		<-ctx.Done()
