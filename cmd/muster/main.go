@@ -2,10 +2,13 @@
 //
 //	muster repro [flags]   run the delivery-fence repro scenario
 //
-// Run "muster repro -h" for the flags. Exit status: 0 when the run is OK (or
-// when -mode rendezvous, or -mode delivery with -hops, shows the missing
-// markers it is expected to show), 1 when a fence missed a marker it covers
-// or the run failed, 2 on usage errors.
+// Run "muster repro -h" for the flags; "muster -h" and "muster repro -h"
+// print their usage on stdout. Exit status: 0 when the run is OK (or when
+// -mode rendezvous, or -mode delivery with -hops, shows the missing markers
+// it is expected to show), 1 when a fence missed a marker it covers, when a
+// member failed or when the run did not finish within -timeout (it then
+// prints what it was stuck on), 2 on usage errors, which go to stderr. With
+// -json the object's "ok" is true exactly when the exit status is 0.
 package main
 
 import (
@@ -14,6 +17,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/muster-go/muster/internal/repro"
 )
 
 // Exit statuses.
@@ -37,6 +42,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWith(ctx, repro.Run, args, stdout, stderr)
+}
+
+// runner runs the repro scenario: repro.Run, or a stand-in in tests.
+type runner func(context.Context, repro.Config) (repro.Report, error)
+
+// runWith is runContext with the scenario's runner.
+func runWith(ctx context.Context, runScenario runner, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "muster: missing subcommand")
 		usage(stderr)
@@ -44,7 +57,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	switch args[0] {
 	case "repro":
-		return reproCommand(ctx, args[1:], stdout, stderr)
+		return reproCommand(ctx, runScenario, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK

@@ -11,7 +11,9 @@ import (
 	"github.com/muster-go/muster/internal/repro"
 )
 
-// reproJSON is the -json output: one object.
+// reproJSON is the -json output: one object, also when the run failed or
+// did not finish (then partial, with error and, for a run that did not
+// finish, stuck). OK is true exactly when the exit status is 0.
 type reproJSON struct {
 	Mode              string       `json:"mode"`
 	Members           int          `json:"members"`
@@ -21,7 +23,9 @@ type reproJSON struct {
 	HandlerDelayUS    int64        `json:"handler_delay_us"`
 	Hops              int          `json:"hops"`
 	Messages          int          `json:"messages"`
+	Sent              int          `json:"sent"`
 	Handled           int          `json:"handled"`
+	Released          int          `json:"released_iterations"`
 	Missing           int          `json:"missing"`
 	MissingIterations int          `json:"missing_iterations"`
 	FirstMissing      []markerJSON `json:"first_missing"`
@@ -34,7 +38,17 @@ type reproJSON struct {
 	BarrierMaxUS      int64        `json:"barrier_max_us"`
 	ElapsedMS         int64        `json:"elapsed_ms"`
 	Fences            bool         `json:"fences"`
+	Verdict           string       `json:"verdict"`
 	OK                bool         `json:"ok"`
+	Error             string       `json:"error,omitempty"`
+	Stuck             *stuckJSON   `json:"stuck,omitempty"`
+}
+
+// stuckJSON is repro.Stuck: each barrier diagnosis, and the coordinator's
+// snapshot, one string per line.
+type stuckJSON struct {
+	Barriers []string `json:"barriers"`
+	Snapshot []string `json:"snapshot"`
 }
 
 type markerJSON struct {
@@ -43,37 +57,59 @@ type markerJSON struct {
 	Seq       int `json:"seq"`
 }
 
-func writeJSON(w io.Writer, rep repro.Report) error {
+// writeJSON writes the run's JSON object; err is the run's error.
+func writeJSON(w io.Writer, rep repro.Report, oc outcome, err error) error {
 	out := reproJSON{
 		Mode: rep.Mode.String(), Members: rep.Members, Workers: rep.Workers,
 		Iterations: rep.Iterations, Burst: rep.Burst, HandlerDelayUS: rep.HandlerDelay.Microseconds(),
-		Hops: rep.Hops, Messages: rep.Messages, Handled: rep.Handled,
+		Hops: rep.Hops, Messages: rep.Messages, Sent: rep.Sent, Handled: rep.Handled, Released: len(rep.PerIteration),
 		Missing: rep.Missing, MissingIterations: rep.MissingIterations, FirstMissing: []markerJSON{},
 		FirstHopMissing: rep.FirstHopMissing, Duplicates: rep.Duplicates, OutOfOrder: rep.OutOfOrder, Lost: rep.Lost,
 		BarrierP50US: rep.BarrierP50.Microseconds(), BarrierP99US: rep.BarrierP99.Microseconds(),
 		BarrierMaxUS: rep.BarrierMax.Microseconds(), ElapsedMS: rep.Elapsed.Milliseconds(),
-		Fences: rep.Mode.Drains(), OK: rep.OK,
+		Fences: rep.Mode.Drains(), Verdict: oc.verdict, OK: oc.code == exitOK,
 	}
 	for _, mk := range rep.FirstMissing {
 		out.FirstMissing = append(out.FirstMissing, markerJSON{Worker: mk.Worker, Iteration: mk.Iteration, Seq: mk.Seq})
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	if rep.Stuck != nil {
+		out.Stuck = &stuckJSON{Barriers: []string{}, Snapshot: snapshotLines(rep.Stuck)}
+		for _, b := range rep.Stuck.Barriers {
+			out.Stuck.Barriers = append(out.Stuck.Barriers, b.Error())
+		}
 	}
 	enc := json.NewEncoder(w)
 	return enc.Encode(out)
 }
 
-func writeSummary(w io.Writer, rep repro.Report) {
+// writeSummary writes the run's summary, partial when the run did not
+// finish, ending with its verdict; timeout is the -timeout flag.
+func writeSummary(w io.Writer, rep repro.Report, oc outcome, timeout time.Duration) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	relays := ""
 	if rep.Hops > 0 {
 		relays = fmt.Sprintf(", %d relays", rep.Hops)
 	}
+	released := len(rep.PerIteration)
+	partial := released < rep.Iterations
 	p("muster repro: %s barrier, %d members (1 consumer, %d workers%s)", rep.Mode, rep.Members, rep.Workers, relays)
 	p("  iterations     %d × burst %d per worker, handler delay %v", rep.Iterations, rep.Burst, rep.HandlerDelay)
 	if rep.Hops > 0 {
 		p("  hops           %d per marker: worker → relay-0 → … → relay-%d → consumer", rep.Hops, rep.Hops-1)
 	}
-	p("  markers        %d sent, %d handled", rep.Messages, rep.Handled)
-	p("  missing        %d at the consumer's release (in %d of %d iterations)", rep.Missing, rep.MissingIterations, rep.Iterations)
+	if partial {
+		p("  released       %d of %d iterations before the run stopped", released, rep.Iterations)
+		p("  markers        %d of %d sent, %d handled", rep.Sent, rep.Messages, rep.Handled)
+		if released > 0 {
+			p("  missing        %d at the consumer's release (in %d of the %d iterations released)", rep.Missing, rep.MissingIterations, released)
+		}
+	} else {
+		p("  markers        %d sent, %d handled", rep.Sent, rep.Handled)
+		p("  missing        %d at the consumer's release (in %d of %d iterations)", rep.Missing, rep.MissingIterations, rep.Iterations)
+	}
 	if rep.Hops > 0 {
 		p("  first hop      %d not yet handled by relay-0 at the consumer's release", rep.FirstHopMissing)
 	}
@@ -85,9 +121,34 @@ func writeSummary(w io.Writer, rep repro.Report) {
 	if rep.Lost > 0 {
 		p("  lost           %d (never handled)", rep.Lost)
 	}
-	p("  barrier        p50 %v  p99 %v  max %v (consumer: arrival to release)", round(rep.BarrierP50), round(rep.BarrierP99), round(rep.BarrierMax))
+	if released > 0 {
+		p("  barrier        p50 %v  p99 %v  max %v (consumer: arrival to release)", round(rep.BarrierP50), round(rep.BarrierP99), round(rep.BarrierMax))
+	}
 	p("  elapsed        %v", round(rep.Elapsed))
-	p("%s", verdict(rep))
+	p("%s", verdict(rep, oc, timeout))
+}
+
+// writeStuck writes what a run that did not finish was waiting for: each
+// round's diagnosis from its members' barrier calls, then the coordinator's
+// snapshot (members with their streams, queues and running handlers; the open
+// rounds).
+func writeStuck(w io.Writer, st *repro.Stuck) {
+	fmt.Fprintln(w, "stuck: the members were waiting in")
+	for _, b := range st.Barriers {
+		fmt.Fprintf(w, "  %v\n", b)
+	}
+	if len(st.Barriers) == 0 {
+		fmt.Fprintln(w, "  no barrier (see the snapshot)")
+	}
+	fmt.Fprintln(w, "the coordinator when the run stopped:")
+	for _, line := range snapshotLines(st) {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+}
+
+// snapshotLines is the stuck run's snapshot, one string per line.
+func snapshotLines(st *repro.Stuck) []string {
+	return strings.Split(strings.TrimSuffix(st.Snapshot.String(), "\n"), "\n")
 }
 
 // firstMissing lists the report's first missing markers and how many more
@@ -109,8 +170,18 @@ func firstMissing(rep repro.Report) string {
 func firstHopOnly(rep repro.Report) bool { return rep.Mode == fence.DeliveryFence && rep.Hops > 0 }
 
 // verdict is the summary's last line: OK, EXPECTED (missing markers the mode
-// does not fence) or FAIL.
-func verdict(rep repro.Report) string {
+// does not fence), FAIL, TIMEOUT, INTERRUPTED or ERROR.
+func verdict(rep repro.Report, oc outcome, timeout time.Duration) string {
+	switch oc.verdict {
+	case verdictTimeout:
+		return fmt.Sprintf("TIMEOUT: the run did not finish within -timeout %v; stderr shows what it was waiting for", timeout)
+	case verdictInterrupted:
+		return "INTERRUPTED: the run was stopped before it finished; stderr shows what it was waiting for"
+	case verdictError:
+		return "ERROR: the run failed before it finished; stderr shows why"
+	case verdictFail:
+		return "FAIL: " + failure(rep)
+	}
 	switch {
 	case rep.OK && rep.Mode == fence.Rendezvous:
 		return "OK: no marker missing this time — but rendezvous does not fence; the consumer was merely fast enough"
@@ -118,12 +189,10 @@ func verdict(rep repro.Report) string {
 		return "OK: no marker missing this time — but delivery fences only the first hop; the relays and the consumer were merely fast enough"
 	case rep.OK:
 		return fmt.Sprintf("OK: every marker was handled before the %s barrier released", rep.Mode)
-	case rep.MissingExpected() && rep.Mode == fence.Rendezvous:
+	case rep.Mode == fence.Rendezvous:
 		return fmt.Sprintf("EXPECTED: rendezvous does not fence — the consumer was released with %d markers still unhandled (all handled later; try -mode delivery)", rep.Missing)
-	case rep.MissingExpected():
-		return fmt.Sprintf("EXPECTED: delivery fences only the first hop — relay-0 had handled every marker, but the consumer was released with %d still in the relay chain (all handled later; try -mode processing)", rep.Missing)
 	default:
-		return "FAIL: " + failure(rep)
+		return fmt.Sprintf("EXPECTED: delivery fences only the first hop — relay-0 had handled every marker, but the consumer was released with %d still in the relay chain (all handled later; try -mode processing)", rep.Missing)
 	}
 }
 

@@ -36,7 +36,7 @@ func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err
 	fs.IntVar(&opts.cfg.Burst, "burst", def.Burst, "markers per worker per iteration (≥ 1)")
 	fs.DurationVar(&opts.cfg.HandlerDelay, "handler-delay", def.HandlerDelay, "consumer's work per marker, slept in its handler (≥ 0; the OS timer may round small values up)")
 	fs.IntVar(&opts.cfg.Hops, "hops", def.Hops, fmt.Sprintf("relays each marker passes through before the consumer (0 … %d; relays forward without delay)", repro.MaxHops))
-	fs.DurationVar(&opts.timeout, "timeout", 60*time.Second, "give up after this long (> 0)")
+	fs.DurationVar(&opts.timeout, "timeout", 60*time.Second, "give up after this long (> 0), printing what the run was stuck on")
 	fs.BoolVar(&opts.json, "json", false, "print one JSON object instead of the summary")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: muster repro [flags]
@@ -52,6 +52,13 @@ each relay a group member whose handler forwards it. The relays arrive before
 the markers are sent, so delivery fences only the first hop and is expected to
 miss markers still in the chain (exit 0 if relay-0 had handled them all);
 processing waits until the group is quiescent and must miss none.
+
+Exit status 1 when a fence missed a marker it covers, a marker was handled
+twice, out of order or never, a member failed, or the run did not finish
+within -timeout (then, after the partial summary, stderr shows what the
+members were waiting for and the coordinator's state). With -json, "ok" is true
+exactly when the exit status is 0, and "verdict" says why: ok, expected, fail,
+timeout, interrupted or error.
 
 flags:
 `)
@@ -81,7 +88,7 @@ flags:
 }
 
 // reproCommand runs "muster repro".
-func reproCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func reproCommand(ctx context.Context, runScenario runner, args []string, stdout, stderr io.Writer) int {
 	opts, err := parseRepro(args, stdout, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -95,31 +102,61 @@ func reproCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	rep, err := repro.Run(ctx, opts.cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "muster repro: %v\n", err)
-		return exitFail
-	}
+	rep, err := runScenario(ctx, opts.cfg)
+	out := judge(rep, err)
 	if opts.json {
-		if err := writeJSON(stdout, rep); err != nil {
-			fmt.Fprintf(stderr, "muster repro: %v\n", err)
+		if werr := writeJSON(stdout, rep, out, err); werr != nil {
+			fmt.Fprintf(stderr, "muster repro: %v\n", werr)
 			return exitFail
 		}
 	} else {
-		writeSummary(stdout, rep)
+		writeSummary(stdout, rep, out, opts.timeout)
 	}
-	return exitStatus(rep)
+	if err != nil {
+		fmt.Fprintf(stderr, "muster repro: %v\n", err)
+		if rep.Stuck != nil && !opts.json { // -json carries it in the object
+			writeStuck(stderr, rep.Stuck)
+		}
+	}
+	return out.code
 }
 
-// exitStatus is 0 for an OK run and for a run whose only finding is the
-// missing markers its mode does not fence (repro.Report.MissingExpected: a
-// Rendezvous, or a DeliveryFence beyond the first hop); 1 when a fence missed
-// a marker it covers or any marker was duplicated, reordered or lost.
-func exitStatus(rep repro.Report) int {
-	if rep.OK || rep.MissingExpected() {
-		return exitOK
+// outcome is a run's verdict and exit status. The -json "ok" is
+// code == exitOK, so the two always agree.
+type outcome struct {
+	verdict string // verdictOK, verdictExpected, verdictFail, verdictTimeout, verdictInterrupted or verdictError
+	code    int
+}
+
+// Verdicts: the -json "verdict" field, and the summary's last line.
+const (
+	verdictOK          = "ok"          // the run finished and its mode's promise held
+	verdictExpected    = "expected"    // the run finished; only markers its mode does not fence were missing
+	verdictFail        = "fail"        // the run finished; a fence missed a marker it covers, or markers were duplicated, reordered or lost
+	verdictTimeout     = "timeout"     // -timeout ended the run before it finished
+	verdictInterrupted = "interrupted" // an interrupt ended the run before it finished
+	verdictError       = "error"       // a member failed
+)
+
+// judge is the outcome of a run that returned rep and err. Exit status 0
+// for an OK run and for a run whose only finding is the missing markers its
+// mode does not fence (repro.Report.MissingExpected: a Rendezvous, or a
+// DeliveryFence beyond the first hop); 1 otherwise.
+func judge(rep repro.Report, err error) outcome {
+	switch {
+	case errors.Is(err, repro.ErrNotFinished) && errors.Is(err, context.DeadlineExceeded):
+		return outcome{verdictTimeout, exitFail}
+	case errors.Is(err, repro.ErrNotFinished):
+		return outcome{verdictInterrupted, exitFail}
+	case err != nil:
+		return outcome{verdictError, exitFail}
+	case rep.OK:
+		return outcome{verdictOK, exitOK}
+	case rep.MissingExpected():
+		return outcome{verdictExpected, exitOK}
+	default:
+		return outcome{verdictFail, exitFail}
 	}
-	return exitFail
 }
 
 // flagError marks errors the flag package already printed with the usage.
