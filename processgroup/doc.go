@@ -25,7 +25,8 @@
 //
 // Round numbers increase strictly per (group, name), and a name's rounds are
 // numbered 1, 2, 3, … until the group first forgets a name. A group does not
-// keep every name it ever used: the state of a name with no open round,
+// keep every name it ever used: the state of a name with no open round and
+// no standing arrival (a Barrier call that gave up waiting, see Barrier),
 // other than the name of the latest arrival, is freed in an amortized sweep,
 // run when the group creates a name and holds twice the names its previous
 // sweep left (and at least 64). The group remembers the largest round number
