@@ -168,3 +168,28 @@ func TestOpenRoundsSurviveSweeps(t *testing.T) {
 	p.meet(t, stepNames(len(names), 10*len(names))...)
 	assert.LessOrEqual(t, p.g.entries(), maxBarrierEntries)
 }
+
+// TestAStandingArrivalKeepsItsBarrierThroughSweeps: a member whose Barrier
+// gave up waiting leaves a standing arrival; once its round finished, the
+// barrier has no open round, but sweeps of idle names must keep it, so that
+// the member's retry still returns its round's outcome instead of opening a
+// new round.
+func TestAStandingArrivalKeepsItsBarrierThroughSweeps(t *testing.T) {
+	p := newPair(t)
+	short, cancel := context.WithTimeout(p.ctx, time.Millisecond)
+	_, err := p.g.Barrier(short, p.a, "keep", fence.DeliveryFence)
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	res, err := p.g.Barrier(p.ctx, p.b, "keep", fence.DeliveryFence)
+	require.NoError(t, err, "a's arrival stands: b completes round 1")
+	require.EqualValues(t, 1, res.Round)
+
+	p.meet(t, stepNames(0, 10*maxBarrierEntries)...) // several sweeps
+	p.g.mu.Lock()
+	_, kept := p.g.barriers["keep"]
+	p.g.mu.Unlock()
+	require.True(t, kept, "the barrier with a standing arrival was evicted")
+	res, err = p.g.Barrier(p.ctx, p.a, "keep", fence.DeliveryFence)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, res.Round, "the retry returns the outcome of the round it arrived at")
+}
