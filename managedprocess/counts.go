@@ -8,7 +8,8 @@ package managedprocess
 
 // ReadDelivered appends to dst one Target per outbound link of m, in link
 // creation order, whose Seq is the link's delivered counter read now. It
-// takes m's stream lock only to list the links; the counters are atomics.
+// takes m's stream lock to list the links (which also guards sent); the
+// delivered counters are atomics the recipients' readers publish.
 func (m *Member[T]) ReadDelivered(dst []Target) []Target {
 	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.progress.Delivered() })
 }
@@ -19,7 +20,7 @@ func (m *Member[T]) ReadDelivered(dst []Target) []Target {
 // consumed everything, see the package documentation) are missing, and the
 // others keep their order.
 func (m *Member[T]) ReadSent(dst []Target) []Target {
-	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.sent.Load() })
+	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.sent })
 }
 
 // readCounts appends read(l) of every link as a target.

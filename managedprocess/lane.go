@@ -79,7 +79,7 @@ func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
 	ln.items = ln.items[:n+1]
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
 	e.link, e.seq, e.body = l, seq, *body
-	l.sent.Store(seq) // before the reader can see the message: it takes the lane under mu
+	l.sent = seq // before the reader can see the message: it takes the lane under mu
 }
 
 // pushMarker appends a local fence marker to every lane, ignoring bounds.

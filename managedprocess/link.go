@@ -1,8 +1,6 @@
 package managedprocess
 
 import (
-	"sync/atomic"
-
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/progress"
 	"github.com/muster-go/muster/watcher"
@@ -14,9 +12,11 @@ import (
 // different cache lines, so the two cores do not trade the line per message.
 //
 // The link's two counters are what the quiescence check of a processing
-// fence reads without any lock: sent is raised before a message becomes
-// visible to the recipient's reader, progress only after its handler and
-// post-handler work returned, so sent >= delivered at every instant.
+// fence reads: sent is raised before a message becomes visible to the
+// recipient's reader, progress only after its handler and post-handler work
+// returned, so sent >= delivered at every instant. Progress is an atomic the
+// reader publishes without a lock; sent is a plain field of the sender's
+// stream, which the check locks anyway to list the links.
 type link[T any] struct {
 	to       *Member[T]
 	sender   fence.Identity
@@ -26,8 +26,9 @@ type link[T any] struct {
 	_        [64]byte
 	// sent is the last sequence addressed to the recipient. It is written
 	// under the recipient's lane lock (so before the reader can take the
-	// message) while the sender's stream lock is held, and read atomically.
-	sent  atomic.Uint64
+	// message) while the sender's stream lock is held, and read under the
+	// stream lock.
+	sent  uint64
 	dirty bool // in the sender's dirty list; guarded by the sender's stream lock
 }
 

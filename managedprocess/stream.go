@@ -139,7 +139,7 @@ func (s *stream[T]) pending(dst []Target) []Target {
 	defer s.mu.Unlock()
 	keep := s.dirty[:0]
 	for _, l := range s.dirty {
-		sent := l.sent.Load()
+		sent := l.sent
 		if l.progress.Delivered() >= sent {
 			l.dirty = false
 			continue
@@ -158,7 +158,7 @@ func (s *stream[T]) states() []StreamState {
 	defer s.mu.Unlock()
 	out := make([]StreamState, 0, len(s.links))
 	for r, l := range s.links {
-		out = append(out, StreamState{Recipient: r.id, Sent: l.sent.Load(), Delivered: l.progress.Delivered()})
+		out = append(out, StreamState{Recipient: r.id, Sent: l.sent, Delivered: l.progress.Delivered()})
 	}
 	slices.SortFunc(out, func(a, b StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out

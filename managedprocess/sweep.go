@@ -18,7 +18,7 @@ func (l *link[T]) settled() bool {
 	default:
 		return false
 	}
-	return l.progress.Delivered() == l.sent.Load()
+	return l.progress.Delivered() == l.sent
 }
 
 // sweep frees the settled links: it removes them from links, order, dirty
