@@ -87,8 +87,12 @@ func newInbox[T any](capacity int) *inbox[T] {
 // parking.
 const idleSpins = 4
 
-// errFull is push's answer to a bounded push into a full lane.
-var errFull = errors.New("managedprocess: inbox full")
+// errFull is push's answer to a bounded push into a full lane; errForeign
+// sendOne's to a recipient of another coordinator.
+var (
+	errFull    = errors.New("managedprocess: inbox full")
+	errForeign = errors.New("managedprocess: a member of another coordinator")
+)
 
 // err returns the close error, or nil while the inbox is open.
 func (ib *inbox[T]) err() error {

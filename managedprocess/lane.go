@@ -66,7 +66,8 @@ func (ib *inbox[T]) refuses(ln *lane[T], bounded bool) error {
 
 // appendLocked appends a message to l's lane and raises l's sent counter,
 // before the reader can see the message. Callers hold the lane's mu and wake
-// the reader after releasing it.
+// the reader after releasing it. It is small enough to be inlined into push,
+// the hot path; growing the queue is not.
 func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
 	ln := &ib.lanes[l.lane]
 	n := len(ln.items)
@@ -74,13 +75,16 @@ func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
 		ib.ready.Or(1 << l.lane)
 	}
 	if n == cap(ln.items) {
-		ln.items = slices.Grow(ln.items, 1)
+		ln.grow()
 	}
 	ln.items = ln.items[:n+1]
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
 	e.link, e.seq, e.body = l, seq, *body
 	l.sent = seq // before the reader can see the message: it takes the lane under mu
 }
+
+// grow makes room for one more queued entry. Callers hold mu.
+func (ln *lane[T]) grow() { ln.items = slices.Grow(ln.items, 1) }
 
 // pushMarker appends a local fence marker to every lane, ignoring bounds.
 func (ib *inbox[T]) pushMarker(mk *marker) error {

@@ -78,7 +78,7 @@ func New[T any](cfg Config[T]) *Member[T] {
 	}
 	return &Member[T]{
 		id:      cfg.ID,
-		out:     stream[T]{owner: cfg.ID},
+		out:     stream[T]{owner: cfg.ID, dir: cfg.Directory},
 		handler: cfg.Handler,
 		dir:     cfg.Directory,
 		notify:  cfg.Notifier,
@@ -122,6 +122,7 @@ func (m *Member[T]) Stop(cause error, drop bool) {
 	if drop {
 		mode = modeDrop
 	}
+	m.out.refuse(cause)
 	m.inbox.close(cause, mode)
 }
 

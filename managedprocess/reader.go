@@ -44,7 +44,7 @@ func (m *Member[T]) readLoop(ctx context.Context) {
 			m.drop(&rest[i])
 		}
 		clear(batch)
-		buf, lean = reusable(batch, lean)
+		buf, lean = reusable(batch, lean, m.inbox.capacity)
 	}
 }
 
@@ -139,6 +139,7 @@ func (m *Member[T]) notifyDeliveryProgress(e *entry[T]) {
 // crash closes the inbox for dropping and reports the cause (a
 // *fence.PanicError or fence.ErrGoexit) once.
 func (m *Member[T]) crash(cause error) {
+	m.out.refuse(cause)
 	m.inbox.close(cause, modeDrop)
 	if m.onCrash != nil {
 		m.onCrash(m, cause)
@@ -181,24 +182,25 @@ func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
 	}
 }
 
-// bigBatchBuffer is the capacity, in entries, above which the reader keeps a
-// batch buffer only while batches use more than a quarter of it.
+// bigBatchBuffer is the capacity, in entries, up to which the reader always
+// keeps a batch buffer, whatever the inbox's bound.
 const bigBatchBuffer = 256
 
-// leanBatches is how many batches in a row must use at most a quarter of a
-// big buffer before the reader drops it: a busy stream whose batch sizes
-// vary keeps its buffer (and allocates nothing), an inbox whose burst is over
-// gives the room back.
+// leanBatches is how many batches must use at most a quarter of a buffer
+// larger than the lane's bound before the reader drops it.
 const leanBatches = 16
 
 // reusable returns buf, which held a batch, for the reader's next take, which
-// hands it to a lane as its next queue — or nil when buf is large and the
-// last leanBatches batches used little of it: the lane then starts small
-// again instead of keeping a burst's peak capacity for the member's whole
-// life. lean counts those batches; the reader keeps it between calls.
-func reusable[T any](buf []entry[T], lean int) ([]entry[T], int) {
+// hands it to a lane as its next queue — or nil when buf is larger than the
+// lane's bound (room that only sends exempt from the bound, a handler's, can
+// have grown) and the last leanBatches batches used little of it: the lane
+// then gives that room back instead of keeping a burst's peak for the
+// member's whole life. Up to the bound a lane keeps its room, so a busy
+// stream allocates nothing. lean counts the lean batches; the reader keeps
+// it between calls.
+func reusable[T any](buf []entry[T], lean, bound int) ([]entry[T], int) {
 	switch {
-	case cap(buf) <= bigBatchBuffer:
+	case cap(buf) <= max(bigBatchBuffer, bound):
 		return buf, lean // the reader and the lane swap two buffers: count the big one's uses
 	case cap(buf) <= 4*len(buf):
 		return buf, 0

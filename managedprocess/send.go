@@ -67,17 +67,14 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 	return m.sendError(r, err)
 }
 
-// checkSend refuses what checkSender refuses, and a recipient that is not a
-// member of m's coordinator.
+// checkSend refuses a nil context or recipient. The stream refuses a
+// departed sender and a recipient of another coordinator (see sendOne).
 func (m *Member[T]) checkSend(ctx context.Context, to *Member[T]) error {
-	if err := m.checkSender(ctx); err != nil {
-		return err
-	}
 	switch {
+	case ctx == nil:
+		return m.errorf("send: nil context: %w", fence.ErrInvalidArgument)
 	case to == nil:
 		return m.errorf("send to a nil member: %w", fence.ErrUnknownMember)
-	case to.dir != m.dir:
-		return m.errorf("send to %s: a member of another coordinator: %w", to.id, fence.ErrUnknownMember)
 	}
 	return nil
 }
@@ -94,8 +91,11 @@ func (m *Member[T]) checkSender(ctx context.Context) error {
 }
 
 func (m *Member[T]) sendError(to *Member[T], err error) error {
-	if err == nil {
+	switch err {
+	case nil:
 		return nil
+	case errForeign:
+		return m.errorf("send to %s: a member of another coordinator: %w", to.id, fence.ErrUnknownMember)
 	}
 	return m.errorf("send to %s: %w", to.id, err)
 }

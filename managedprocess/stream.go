@@ -2,6 +2,7 @@ package managedprocess
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -25,13 +26,16 @@ type stream[T any] struct {
 	owner   fence.Identity
 	leading uint64 // last sequence assigned
 	links   map[*Member[T]]*link[T]
-	order   []*link[T] // every kept link, in creation order
-	last    *link[T]   // the most recent link used: most sends repeat a recipient
-	dirty   []*link[T] // links that may have undelivered messages
-	swept   int        // len(order) after the previous sweep
+	order   []*link[T]   // every kept link, in creation order
+	last    *link[T]     // the most recent link used: most sends repeat a recipient
+	dirty   []*link[T]   // links that may have undelivered messages
+	dir     Directory[T] // the owner's coordinator: links only to its members
+	refused error        // non-nil once the owner departed: every send fails with it
+	swept   int          // len(order) after the previous sweep
 }
 
-// linkTo returns the link to recipient, creating it. Callers hold mu.
+// linkTo returns the link to recipient, creating it, or nil if recipient
+// is a member of another coordinator. Callers hold mu.
 func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 	if s.last != nil && s.last.to == to {
 		return s.last
@@ -48,6 +52,9 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 // members first when the stream doubled since the previous sweep. Callers
 // hold mu.
 func (s *stream[T]) newLink(to *Member[T]) *link[T] {
+	if to.dir != s.dir {
+		return nil // its progress would reach another coordinator's watcher
+	}
 	if len(s.order) >= max(2*s.swept, linkSweepFloor) {
 		s.sweep()
 	}
@@ -65,7 +72,16 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 // recipient's inbox is full. It never waits.
 func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) error {
 	s.mu.Lock()
+	if s.refused != nil {
+		err := s.refused
+		s.mu.Unlock()
+		return err
+	}
 	l := s.linkTo(to)
+	if l == nil {
+		s.mu.Unlock()
+		return errForeign
+	}
 	seq := s.leading + 1
 	err := to.inbox.push(l, seq, body, bounded)
 	if err == nil {
@@ -73,6 +89,16 @@ func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) error {
 	}
 	s.mu.Unlock()
 	return err
+}
+
+// refuse makes every later send of the stream fail with an error wrapping
+// cause: its member departed.
+func (s *stream[T]) refuse(cause error) {
+	s.mu.Lock()
+	if s.refused == nil {
+		s.refused = fmt.Errorf("sender departed: %w", cause)
+	}
+	s.mu.Unlock()
 }
 
 // sendAll queues body for every recipient under one new sequence number,
