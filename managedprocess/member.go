@@ -109,11 +109,12 @@ func (m *Member[T]) Start(ctx context.Context) {
 	go m.read(hctx)
 }
 
-// Stop refuses further messages with cause (which should wrap
-// fence.ErrExited, fence.ErrCrashed or fence.ErrClosed) and lets the reader
-// handle what is queued, then exit. If drop is true the queued messages are consumed unhandled
-// instead. Stop does not wait; Done is closed when the reader has exited.
-// Calling Stop again can turn a stop into a drop, never the reverse.
+// Stop refuses further messages to m, and every later send of m, with cause
+// (which should wrap fence.ErrExited, fence.ErrCrashed or fence.ErrClosed),
+// and lets the reader handle what is queued, then exit. If drop is true the
+// queued messages are consumed unhandled instead. Stop does not wait; Done is
+// closed when the reader has exited. Calling Stop again can turn a stop into
+// a drop, never the reverse.
 //
 // The coordinator calls Stop when a member departs; a member spawned by
 // processgroup leaves by returning from its run function instead.
