@@ -96,7 +96,7 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 			continue
 		}
 		if m.handler != nil {
-			m.handler(ctx, Message[T]{From: e.link.sender, Seq: e.seq, Body: e.body})
+			m.handler(ctx, Message[T]{From: e.link.sender, Seq: e.seq, Body: e.body, to: m})
 		}
 		if len(m.post) > 0 {
 			m.runPost()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -105,4 +106,36 @@ func TestOutboundFenceRefusals(t *testing.T) {
 	require.NoError(t, c.Close(ctx))
 	assert.ErrorIs(t, within(t, waiting), fence.ErrClosed)
 	assert.ErrorIs(t, p.WaitForOutboundFence(ctx), fence.ErrClosed, "after Close: p's departure cause")
+}
+
+// TestAHandlerRepliesThroughItsMessage: a handler replies with msg.Reply,
+// with no closure over its member, and reaches its member with
+// msg.Recipient(); a reply from a handler's context is exempt from the bound,
+// so two members ping-ponging through full inboxes never block their
+// readers.
+func TestAHandlerRepliesThroughItsMessage(t *testing.T) {
+	const rounds = 200
+	ctx := testCtx(t)
+	c := newCoordinator(t, processgroup.WithInboxCapacity(1))
+	got := make(chan int, 1)
+	spawnIdle(t, c, "echo", func(hctx context.Context, m managedprocess.Message[msg]) {
+		if m.Recipient() == nil || m.Recipient().ID().Name != "echo" {
+			panic("no recipient")
+		}
+		if err := m.Reply(hctx, msg{Hop: m.Body.Hop + 1}); err != nil {
+			panic(err)
+		}
+	})
+	asker := spawnIdle(t, c, "asker", func(hctx context.Context, m managedprocess.Message[msg]) {
+		if m.Body.Hop >= rounds {
+			got <- m.Body.Hop
+			return
+		}
+		if err := m.Reply(hctx, msg{Hop: m.Body.Hop + 1}); err != nil {
+			panic(err)
+		}
+	})
+	require.NoError(t, asker.Send(ctx, "echo", msg{Hop: 1}))
+	assert.Equal(t, rounds, within(t, got))
+	assert.ErrorIs(t, managedprocess.Message[msg]{}.Reply(ctx, msg{}), fence.ErrUnknownMember)
 }
