@@ -70,22 +70,11 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 // checkSend refuses a nil context or recipient. The stream refuses a
 // departed sender and a recipient of another coordinator (see sendOne).
 func (m *Member[T]) checkSend(ctx context.Context, to *Member[T]) error {
-	switch {
-	case ctx == nil:
-		return m.errorf("send: nil context: %w", fence.ErrInvalidArgument)
-	case to == nil:
-		return m.errorf("send to a nil member: %w", fence.ErrUnknownMember)
-	}
-	return nil
-}
-
-// checkSender refuses a send with a nil context or by a member that departed.
-func (m *Member[T]) checkSender(ctx context.Context) error {
 	if ctx == nil {
 		return m.errorf("send: nil context: %w", fence.ErrInvalidArgument)
 	}
-	if err := m.Err(); err != nil {
-		return m.errorf("send: sender departed: %w", err)
+	if to == nil {
+		return m.errorf("send to a nil member: %w", fence.ErrUnknownMember)
 	}
 	return nil
 }
@@ -114,7 +103,10 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 	}
 	bounded := true
 	for {
-		full := m.out.sendAll(to, &msg, bounded)
+		full, err := m.out.sendAll(to, &msg, bounded)
+		if err != nil {
+			return m.errorf("publish to %s: %w", names.Quote(group), err)
+		}
 		if full == nil {
 			return nil
 		}
@@ -129,8 +121,8 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 // recipients returns the members of group other than m, ordered by ID (the
 // order sendAll locks their lanes in), after Publish's checks.
 func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T], error) {
-	if err := m.checkSender(ctx); err != nil {
-		return nil, err
+	if ctx == nil {
+		return nil, m.errorf("publish: nil context: %w", fence.ErrInvalidArgument)
 	}
 	if m.dir == nil {
 		return nil, m.errorf("publish to %s: %w", names.Quote(group), fence.ErrUnknownGroup)

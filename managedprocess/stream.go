@@ -106,10 +106,14 @@ func (s *stream[T]) refuse(cause error) {
 // nothing and returns that recipient. Recipients that refuse it (they
 // departed) are skipped. to must be ordered by ID: their lanes are locked
 // together, in that order, so two publishers never wait on each other. It
-// never waits for room.
-func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *Member[T]) {
+// never waits for room. Once the stream's owner departed it queues nothing
+// and returns the refusal, as sendOne does.
+func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *Member[T], err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.refused != nil {
+		return nil, s.refused
+	}
 	lane := laneOf(s.owner.ID)
 	for _, r := range to {
 		r.inbox.lanes[lane].mu.Lock()
@@ -120,8 +124,10 @@ func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *Membe
 	if full == nil {
 		seq := s.leading + 1
 		for _, r := range to {
-			if r.inbox.refuses(&r.inbox.lanes[lane], false) == nil {
-				l := s.linkTo(r)
+			if r.inbox.refuses(&r.inbox.lanes[lane], false) != nil {
+				continue
+			}
+			if l := s.linkTo(r); l != nil { // nil: another coordinator's (never from the own directory)
 				r.inbox.appendLocked(l, seq, body)
 				s.sent(l, seq)
 			}
@@ -133,7 +139,7 @@ func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *Membe
 			r.inbox.wakeReader()
 		}
 	}
-	return full
+	return full, nil
 }
 
 // fullAmong returns the first recipient whose lane is full. Callers hold the
