@@ -184,6 +184,22 @@ func (q *quiescence) arriveFirst(g *processgroup.Group[msg], r int, ms ...*manag
 }
 
 // othersReleased waits for the checks arriveFirst started.
+// lastArrivalRacesItsMessage runs round r's end: y and z arrive, x sends m
+// to y, and once y's handler signals entered, x arrives last, racing the
+// forward y's handler makes; then it waits for every member's check. It
+// reports whether the round may go on.
+func (q *quiescence) lastArrivalRacesItsMessage(g *processgroup.Group[msg], r int, x, y, z *managedprocess.Member[msg], m msg, entered <-chan struct{}) bool {
+	if !q.arriveFirst(g, r, y, z) || !q.send(x, y, m) {
+		return false
+	}
+	select {
+	case <-entered:
+	case <-q.ctx.Done():
+		return false
+	}
+	return q.barrier(g, x, r) && q.othersReleased()
+}
+
 func (q *quiescence) othersReleased() bool {
 	ok := true
 	for ; q.pending > 0; q.pending-- {
@@ -393,15 +409,7 @@ func TestQuiescenceWaitsForEveryForwardedHopAmongThree(t *testing.T) {
 		for r := 1; r <= rounds; r++ {
 			role := roles[r%len(roles)]
 			x, y, z := ms[role[0]], ms[role[1]], ms[role[2]]
-			if !q.arriveFirst(g, r, y, z) || !q.send(x, y, msg{Round: r, From: role[2]}) {
-				return
-			}
-			select {
-			case <-entered:
-			case <-q.ctx.Done():
-				return
-			}
-			if !q.barrier(g, x, r) || !q.othersReleased() {
+			if !q.lastArrivalRacesItsMessage(g, r, x, y, z, msg{Round: r, From: role[2]}, entered) {
 				return
 			}
 		}
@@ -449,15 +457,7 @@ func TestQuiescenceWaitsForTheLastArrivalsForwardedMessageInALargeGroup(t *testi
 					return
 				}
 			}
-			if !q.arriveFirst(g, r, y, z) || !q.send(x, y, msg{Round: r}) {
-				return
-			}
-			select {
-			case <-entered:
-			case <-q.ctx.Done():
-				return
-			}
-			if !q.barrier(g, x, r) || !q.othersReleased() {
+			if !q.lastArrivalRacesItsMessage(g, r, x, y, z, msg{Round: r}, entered) {
 				return
 			}
 		}
