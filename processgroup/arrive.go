@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/internal/member"
 )
 
 // arrival is where an arrive call landed: m's slot idx in round r, whether
@@ -22,14 +22,14 @@ type arrival[T any] struct {
 // standing identifies an arrival whose Barrier call gave up waiting: the
 // member's next call for the barrier attaches to it.
 type standing[T any] struct {
-	m *managedprocess.Member[T]
+	m *member.Member[T]
 	b *barrier[T]
 }
 
 // arrive validates the call and records the arrival under the lock, or
 // attaches to m's arrival that stands from an earlier call. pin keeps the
 // round from being recycled: an Arrival handle refers to it.
-func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Member[T], name string, mode fence.Mode, pin bool) (arrival[T], error) {
+func (g *Group[T]) arrive(ctx context.Context, op string, m *member.Member[T], name string, mode fence.Mode, pin bool) (arrival[T], error) {
 	refuse := func(round uint64, err error) (arrival[T], error) {
 		return arrival[T]{}, &fence.Error{Op: op, Group: g.name, Barrier: name, Round: round, Mode: mode, Member: idOf(m), Err: err}
 	}
@@ -72,11 +72,11 @@ func (g *Group[T]) arrive(ctx context.Context, op string, m *managedprocess.Memb
 }
 
 // checkCall refuses, before any lock, what no round could accept.
-func checkCall[T any](ctx context.Context, m *managedprocess.Member[T], mode fence.Mode) error {
+func checkCall[T any](ctx context.Context, m *member.Member[T], mode fence.Mode) error {
 	switch {
 	case ctx == nil:
 		return fmt.Errorf("nil context: %w", fence.ErrInvalidArgument)
-	case managedprocess.InHandler(ctx):
+	case member.InHandler(ctx):
 		return fence.ErrInHandler
 	case !mode.Valid():
 		return fence.ErrInvalidMode
@@ -95,7 +95,7 @@ func modeMismatch(round, called fence.Mode) error {
 
 // record counts m's arrival at r, slot i, and starts the drain when it was
 // the last one. Callers hold mu.
-func (g *Group[T]) record(r *round[T], i int, m *managedprocess.Member[T], pin bool) {
+func (g *Group[T]) record(r *round[T], i int, m *member.Member[T], pin bool) {
 	r.state[i] |= arrivedFlag
 	r.pinned = r.pinned || pin
 	g.countIn(r, m)
@@ -105,7 +105,7 @@ func (g *Group[T]) record(r *round[T], i int, m *managedprocess.Member[T], pin b
 // delivery fence it records m's drain targets (a processing fence watches
 // m's links anyway), and it starts the drain when m was the last one.
 // Callers hold mu.
-func (g *Group[T]) countIn(r *round[T], m *managedprocess.Member[T]) {
+func (g *Group[T]) countIn(r *round[T], m *member.Member[T]) {
 	r.nIn++
 	if r.mode == fence.DeliveryFence {
 		r.targets = m.PendingTargets(r.targets)
@@ -118,7 +118,7 @@ func (g *Group[T]) countIn(r *round[T], m *managedprocess.Member[T]) {
 // attach makes a call of m join its arrival at r that stood since an earlier
 // Barrier call gave up: a Barrier call waits on it (raising its call flag),
 // an Arrive call returns a handle that owns it. Callers hold mu.
-func (g *Group[T]) attach(r *round[T], m *managedprocess.Member[T], mode fence.Mode, pin bool) (arrival[T], error) {
+func (g *Group[T]) attach(r *round[T], m *member.Member[T], mode fence.Mode, pin bool) (arrival[T], error) {
 	i, _ := r.view.find(m)
 	switch {
 	case r.is(i, waitingFlag):
@@ -136,7 +136,7 @@ func (g *Group[T]) attach(r *round[T], m *managedprocess.Member[T], mode fence.M
 
 // giveUp records that m's Barrier call stopped waiting on a: the arrival
 // stands for m's next call of that barrier, and its round is never recycled.
-func (g *Group[T]) giveUp(m *managedprocess.Member[T], a arrival[T]) {
+func (g *Group[T]) giveUp(m *member.Member[T], a arrival[T]) {
 	g.mu.Lock()
 	defer g.unlock()
 	a.r.state[a.idx] &^= waitingFlag
@@ -153,7 +153,7 @@ func (g *Group[T]) giveUp(m *managedprocess.Member[T], a arrival[T]) {
 
 // forgetStanding drops m's standing arrivals: it left the group. Callers
 // hold mu.
-func (g *Group[T]) forgetStanding(m *managedprocess.Member[T]) {
+func (g *Group[T]) forgetStanding(m *member.Member[T]) {
 	for k := range g.abandoned {
 		if k.m == m {
 			delete(g.abandoned, k)
@@ -179,7 +179,7 @@ func (g *Group[T]) barrier(name string) *barrier[T] {
 // and that m has not arrived at, departed from or left. busy is an open round m
 // already arrived at: a member has at most one open arrival per name. idx
 // is m's index in the current view cur.
-func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r *round[T], i int, busy *round[T]) {
+func (b *barrier[T]) pick(m *member.Member[T], cur *view[T], idx int) (r *round[T], i int, busy *round[T]) {
 	for _, o := range b.open {
 		j, ok := idx, true
 		if o.view != cur {
@@ -198,7 +198,7 @@ func (b *barrier[T]) pick(m *managedprocess.Member[T], cur *view[T], idx int) (r
 
 // beginCall raises a's call flag, refusing a second concurrent Wait, and
 // returns how often the waiter yields before parking.
-func (g *Group[T]) beginCall(ctx context.Context, a *Arrival[T]) (int, error) {
+func (g *Group[T]) beginCall(ctx context.Context, a *arrivalHandle[T]) (int, error) {
 	refuse := func(err error) error {
 		r := a.r
 		return &fence.Error{Op: "wait", Group: g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode, Member: a.m.ID(), Err: err}

@@ -5,21 +5,21 @@ import (
 	"runtime"
 
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/internal/member"
 )
 
 // Arrival is a member's irrevocable arrival at one round, returned by Arrive.
 // Wait for its release with Wait.
-type Arrival[T any] struct {
+type arrivalHandle[T any] struct {
 	r   *round[T]
-	m   *managedprocess.Member[T]
+	m   *member.Member[T]
 	idx int
 }
 
 // Round returns the round's number, strictly increasing per (group, barrier
 // name): 1, 2, 3, … unless the group freed idle names (see Rounds in the
 // package documentation).
-func (a *Arrival[T]) Round() uint64 { return a.r.num }
+func (a *arrivalHandle[T]) Round() uint64 { return a.r.num }
 
 // Barrier is Arrive followed by Wait: m arrives at the next round of the
 // barrier called name and blocks until that round is released. It returns the
@@ -48,7 +48,7 @@ func (a *Arrival[T]) Round() uint64 { return a.r.num }
 // Calls must be made by m itself (its run function or goroutines it owns):
 // the coordinator cannot tell who holds a *Member, so an arrival made with
 // another member's handle counts as that member's.
-func (g *Group[T]) Barrier(ctx context.Context, m *managedprocess.Member[T], name string, mode fence.Mode) (fence.Result, error) {
+func (g *Group[T]) barrierCall(ctx context.Context, m *member.Member[T], name string, mode fence.Mode) (fence.Result, error) {
 	a, err := g.arrive(ctx, "barrier", m, name, mode, false)
 	if err != nil {
 		return fence.Result{}, err
@@ -69,12 +69,12 @@ func (g *Group[T]) Barrier(ctx context.Context, m *managedprocess.Member[T], nam
 // Arrive records m's arrival at the next round of the barrier called name
 // and returns at once; the arrival is irrevocable. Errors are those Barrier
 // refuses with before arriving.
-func (g *Group[T]) Arrive(ctx context.Context, m *managedprocess.Member[T], name string, mode fence.Mode) (*Arrival[T], error) {
+func (g *Group[T]) arriveCall(ctx context.Context, m *member.Member[T], name string, mode fence.Mode) (*arrivalHandle[T], error) {
 	a, err := g.arrive(ctx, "arrive", m, name, mode, true)
 	if err != nil {
 		return nil, err
 	}
-	return &Arrival[T]{r: a.r, m: m, idx: a.idx}, nil
+	return &arrivalHandle[T]{r: a.r, m: m, idx: a.idx}, nil
 }
 
 // Wait blocks until the arrival's round is released and returns what
@@ -82,7 +82,7 @@ func (g *Group[T]) Arrive(ctx context.Context, m *managedprocess.Member[T], name
 // once; after ctx ended, a later Wait on the same arrival may still collect
 // it. A second Wait on the same arrival while one is in progress returns an
 // error wrapping fence.ErrBusy.
-func (a *Arrival[T]) Wait(ctx context.Context) (fence.Result, error) {
+func (a *arrivalHandle[T]) Wait(ctx context.Context) (fence.Result, error) {
 	g := a.r.g
 	spins, err := g.beginCall(ctx, a)
 	if err != nil {
@@ -105,7 +105,7 @@ const (
 
 // await blocks until a's round finishes or ctx ends; gaveUp reports the
 // latter. It yields a.spins times before it parks.
-func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *managedprocess.Member[T]) (res fence.Result, err error, gaveUp bool) {
+func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T]) (res fence.Result, err error, gaveUp bool) {
 	r := a.r
 	for range a.spins {
 		if r.finished.Load() {
@@ -131,7 +131,7 @@ func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *manage
 }
 
 // diagnose builds the error for a waiter whose context ended.
-func (g *Group[T]) diagnose(op string, r *round[T], m *managedprocess.Member[T], cause error) error {
+func (g *Group[T]) diagnose(op string, r *round[T], m *member.Member[T], cause error) error {
 	g.mu.Lock()
 	defer g.unlock()
 	return &fence.Error{

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,7 +25,7 @@ const maxBarrierEntries = 64
 type pair struct {
 	ctx  context.Context
 	g    *Group[int]
-	a, b *managedprocess.Member[int]
+	a, b *member.Member[int]
 }
 
 func newPair(t *testing.T) *pair {
@@ -38,9 +39,9 @@ func newPair(t *testing.T) *pair {
 	g, err := c.NewGroup("g")
 	require.NoError(t, err)
 	p := &pair{ctx: ctx, g: g}
-	p.a, err = c.Spawn(ctx, Spec[int]{Name: "a", Groups: []string{"g"}})
+	p.a, err = asImpl(c.Spawn(ctx, Spec[int]{Name: "a", Groups: []string{"g"}}))
 	require.NoError(t, err)
-	p.b, err = c.Spawn(ctx, Spec[int]{Name: "b", Groups: []string{"g"}})
+	p.b, err = asImpl(c.Spawn(ctx, Spec[int]{Name: "b", Groups: []string{"g"}}))
 	require.NoError(t, err)
 	return p
 }
@@ -64,11 +65,11 @@ func (p *pair) meet(t *testing.T, names ...string) []uint64 {
 		err  error
 	}
 	results := make(chan result, 2)
-	for _, m := range []*managedprocess.Member[int]{p.a, p.b} {
+	for _, m := range []*member.Member[int]{p.a, p.b} {
 		go func() {
 			nums := make([]uint64, 0, len(names))
 			for _, name := range names {
-				res, err := p.g.Barrier(p.ctx, m, name, fence.Rendezvous)
+				res, err := m.Barrier(p.ctx, p.g.Name(), name, fence.Rendezvous)
 				if err != nil {
 					results <- result{err: err}
 					return
@@ -120,7 +121,7 @@ func TestIdleBarrierNamesAreEvictedAndRoundsStillIncrease(t *testing.T) {
 // name, never evicted while open, goes on with round 2.
 func TestLeaveAfterManyNamesSettlesOnlyOpenRounds(t *testing.T) {
 	p := newPair(t)
-	pending, err := p.g.Arrive(p.ctx, p.a, "pending", fence.DeliveryFence)
+	pending, err := p.a.Arrive(p.ctx, p.g.Name(), "pending", fence.DeliveryFence)
 	require.NoError(t, err)
 	p.meet(t, stepNames(0, manyNames)...)
 	p.g.mu.Lock()
@@ -129,7 +130,7 @@ func TestLeaveAfterManyNamesSettlesOnlyOpenRounds(t *testing.T) {
 	assert.Equal(t, 1, open, "open rounds indexed")
 	assert.LessOrEqual(t, entries, maxBarrierEntries, "barrier entries")
 
-	require.NoError(t, p.g.Leave(p.b))
+	require.NoError(t, p.b.Leave(p.g.Name()))
 	res, err := pending.Wait(p.ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []fence.Identity{p.b.ID()}, res.Left)
@@ -137,7 +138,7 @@ func TestLeaveAfterManyNamesSettlesOnlyOpenRounds(t *testing.T) {
 	assert.Empty(t, p.g.open, "open rounds after the Leave")
 	p.g.unlock()
 
-	require.NoError(t, p.g.Join(p.b))
+	require.NoError(t, p.b.Join(p.g.Name()))
 	assert.Equal(t, []uint64{2}, p.meet(t, "pending"), "a name never evicted keeps counting 1, 2, …")
 }
 
@@ -148,19 +149,19 @@ func TestLeaveAfterManyNamesSettlesOnlyOpenRounds(t *testing.T) {
 func TestOpenRoundsSurviveSweeps(t *testing.T) {
 	p := newPair(t)
 	names := stepNames(0, 300)
-	first := make([]*Arrival[int], len(names))
+	first := make([]managedprocess.Arrival, len(names))
 	for i, name := range names {
 		var err error
-		first[i], err = p.g.Arrive(p.ctx, p.a, name, fence.Rendezvous)
+		first[i], err = p.a.Arrive(p.ctx, p.g.Name(), name, fence.Rendezvous)
 		require.NoError(t, err)
 	}
 	p.g.mu.Lock()
 	assert.Len(t, p.g.open, len(names))
 	p.g.unlock()
 	for i, name := range names {
-		second, err := p.g.Arrive(p.ctx, p.b, name, fence.Rendezvous)
+		second, err := p.b.Arrive(p.ctx, p.g.Name(), name, fence.Rendezvous)
 		require.NoError(t, err)
-		require.Same(t, first[i].r, second.r, "%s: the open round", name)
+		require.Same(t, first[i].(*arrivalHandle[int]).r, second.(*arrivalHandle[int]).r, "%s: the open round", name)
 		res, err := first[i].Wait(p.ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, res.Round, name)
@@ -177,10 +178,10 @@ func TestOpenRoundsSurviveSweeps(t *testing.T) {
 func TestAStandingArrivalKeepsItsBarrierThroughSweeps(t *testing.T) {
 	p := newPair(t)
 	short, cancel := context.WithTimeout(p.ctx, time.Millisecond)
-	_, err := p.g.Barrier(short, p.a, "keep", fence.DeliveryFence)
+	_, err := p.a.Barrier(short, p.g.Name(), "keep", fence.DeliveryFence)
 	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	res, err := p.g.Barrier(p.ctx, p.b, "keep", fence.DeliveryFence)
+	res, err := p.b.Barrier(p.ctx, p.g.Name(), "keep", fence.DeliveryFence)
 	require.NoError(t, err, "a's arrival stands: b completes round 1")
 	require.EqualValues(t, 1, res.Round)
 
@@ -189,7 +190,7 @@ func TestAStandingArrivalKeepsItsBarrierThroughSweeps(t *testing.T) {
 	_, kept := p.g.barriers["keep"]
 	p.g.mu.Unlock()
 	require.True(t, kept, "the barrier with a standing arrival was evicted")
-	res, err = p.g.Barrier(p.ctx, p.a, "keep", fence.DeliveryFence)
+	res, err = p.a.Barrier(p.ctx, p.g.Name(), "keep", fence.DeliveryFence)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, res.Round, "the retry returns the outcome of the round it arrived at")
 }

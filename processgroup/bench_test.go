@@ -18,7 +18,7 @@ func BenchmarkBarrierAlone(b *testing.B) {
 	m, _ := c.Spawn(ctx, processgroup.Spec[int]{Name: "solo", Groups: []string{"g"}})
 	b.ReportAllocs()
 	for range b.N {
-		if _, err := g.Barrier(ctx, m, "b", fence.Rendezvous); err != nil {
+		if _, err := m.Barrier(ctx, g.Name(), "b", fence.Rendezvous); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,8 +6,7 @@ import (
 	"sync"
 
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/internal/names"
-	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/watcher"
 )
 
@@ -34,7 +33,7 @@ type Coordinator[T any] struct {
 
 // memberRecord is the coordinator's view of one running member.
 type memberRecord[T any] struct {
-	m      *managedprocess.Member[T]
+	m      *member.Member[T]
 	cancel context.CancelCauseFunc
 	groups map[*Group[T]]struct{} // guarded by the coordinator's mu
 }
@@ -54,34 +53,5 @@ func New[T any](opts ...Option) *Coordinator[T] {
 	return c
 }
 
-// Lookup returns the running member called name, or an error wrapping
-// fence.ErrUnknownMember (fence.ErrClosed once closed). It implements
-// managedprocess.Directory.
-func (c *Coordinator[T]) Lookup(name string) (*managedprocess.Member[T], error) {
-	c.mu.RLock()
-	rec, closed := c.members[name], c.closed
-	c.mu.RUnlock()
-	if closed {
-		return nil, errClosed("lookup " + names.Quote(name))
-	}
-	if rec == nil {
-		return nil, fmt.Errorf("processgroup: member %s: %w", names.Quote(name), fence.ErrUnknownMember)
-	}
-	return rec.m, nil
-}
-
-// GroupMembers appends the current members of group to dst. It implements
-// managedprocess.Directory.
-func (c *Coordinator[T]) GroupMembers(group string, dst []*managedprocess.Member[T]) ([]*managedprocess.Member[T], error) {
-	g, err := c.Group(group)
-	if err != nil {
-		return dst, err
-	}
-	return g.appendMembers(dst), nil
-}
-
 // errClosed returns fence.ErrClosed wrapped for op.
 func errClosed(op string) error { return fmt.Errorf("processgroup: %s: %w", op, fence.ErrClosed) }
-
-var _ managedprocess.Directory[int] = (*Coordinator[int])(nil)
-var _ managedprocess.Notifier = (*watcher.Watcher[int])(nil)

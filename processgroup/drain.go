@@ -2,7 +2,7 @@ package processgroup
 
 import (
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/watcher"
 )
 
@@ -111,7 +111,7 @@ func (g *Group[T]) fail(r *round[T], cause error) {
 // departRound settles r after m failed with cause: the round fails, or with
 // CompleteForSurvivors goes on without m (and without m's links and
 // targets). Callers hold mu.
-func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause error) {
+func (g *Group[T]) departRound(r *round[T], m *member.Member[T], cause error) {
 	i, ok := r.view.find(m)
 	if !ok || r.is(i, goneFlag|leftFlag) || r.phase == finished {
 		return
@@ -141,7 +141,7 @@ func (g *Group[T]) departRound(r *round[T], m *managedprocess.Member[T], cause e
 // drain targets, a processing fence keeps watching m's links (unlike a
 // failure, leftFlag does not exclude them). A round m had arrived at is
 // unchanged. Callers hold mu.
-func (g *Group[T]) leaveRound(r *round[T], m *managedprocess.Member[T]) {
+func (g *Group[T]) leaveRound(r *round[T], m *member.Member[T]) {
 	i, ok := r.view.find(m)
 	if !ok || r.phase != arriving || r.is(i, arrivedFlag|goneFlag|leftFlag) {
 		return
@@ -163,7 +163,7 @@ func (g *Group[T]) close() {
 
 // unmet filters targets in place, keeping those not yet reached that do not
 // involve a member that departed from the round: its targets are cleared.
-func (r *round[T]) unmet(targets []managedprocess.Target) []managedprocess.Target {
+func (r *round[T]) unmet(targets []member.Target) []member.Target {
 	keep := targets[:0]
 	for _, t := range targets {
 		if _, lags := t.Lag(); lags && !r.involvesDeparted(t.Target) {
@@ -184,7 +184,7 @@ func (r *round[T]) involvesDeparted(t fence.Target) bool {
 	return false
 }
 
-func watcherTargets(ts []managedprocess.Target) []watcher.Target {
+func watcherTargets(ts []member.Target) []watcher.Target {
 	out := make([]watcher.Target, len(ts))
 	for i, t := range ts {
 		out[i] = t.Watch()

@@ -16,7 +16,7 @@ import (
 // own, host, and arrives once everyone is spawned, so the round cannot
 // complete before that, and every member that joined meanwhile is expected
 // in it. A member whose run function returns nil leaves gracefully.
-func ExampleGroup_Barrier_rendezvous() {
+func Example_rendezvous() {
 	ctx := context.Background()
 	c := processgroup.New[string]()
 	defer c.Close(ctx)
@@ -28,14 +28,14 @@ func ExampleGroup_Barrier_rendezvous() {
 		c.Spawn(ctx, processgroup.Spec[string]{
 			Name:   name,
 			Groups: []string{"crew"},
-			Run: func(ctx context.Context, m *managedprocess.Member[string]) error {
-				res, err := g.Barrier(ctx, m, "start", fence.Rendezvous)
+			Run: func(ctx context.Context, m managedprocess.Member[string]) error {
+				res, err := m.Barrier(ctx, g.Name(), "start", fence.Rendezvous)
 				results <- res
 				return err
 			},
 		})
 	}
-	res, err := g.Barrier(ctx, host, "start", fence.Rendezvous)
+	res, err := host.Barrier(ctx, g.Name(), "start", fence.Rendezvous)
 	fmt.Println(res, err)
 	for range 3 {
 		fmt.Println(<-results)
@@ -52,8 +52,8 @@ func ExampleGroup_Barrier_rendezvous() {
 // Workers send their results to a consumer and meet it at a delivery fence:
 // when anyone returns, the consumer has handled every message sent before.
 // The program arrives for the consumer after spawning the workers, so none
-// needs a start gate (see ExampleGroup_Barrier_rendezvous).
-func ExampleGroup_Barrier_deliveryFence() {
+// needs a start gate (see Example_rendezvous).
+func Example_deliveryFence() {
 	ctx := context.Background()
 	c := processgroup.New[int]()
 	defer c.Close(ctx)
@@ -69,19 +69,19 @@ func ExampleGroup_Barrier_deliveryFence() {
 		c.Spawn(ctx, processgroup.Spec[int]{
 			Name:   name,
 			Groups: []string{"phase"},
-			Run: func(ctx context.Context, m *managedprocess.Member[int]) error {
+			Run: func(ctx context.Context, m managedprocess.Member[int]) error {
 				for i := 1; i <= 100; i++ {
 					if err := m.Send(ctx, "consumer", i); err != nil {
 						return err
 					}
 				}
-				_, err := g.Barrier(ctx, m, "end of phase", fence.DeliveryFence)
+				_, err := m.Barrier(ctx, g.Name(), "end of phase", fence.DeliveryFence)
 				return err // returning nil leaves the group gracefully
 			},
 		})
 	}
 	// The consumer has no run function; anyone may arrive on its behalf.
-	res, err := g.Barrier(ctx, consumer, "end of phase", fence.DeliveryFence)
+	res, err := consumer.Barrier(ctx, g.Name(), "end of phase", fence.DeliveryFence)
 	fmt.Println(res, err, "sum at release:", sum.Load())
 	fmt.Println("workers:", c.Wait(ctx))
 	// Output:
@@ -91,7 +91,7 @@ func ExampleGroup_Barrier_deliveryFence() {
 
 // A member that leaves while a round is open leaves gracefully: the round
 // goes on without it and lists it as left.
-func ExampleGroup_Leave_midRound() {
+func Example_leaveMidRound() {
 	ctx := context.Background()
 	c := processgroup.New[string]()
 	defer c.Close(ctx)
@@ -99,8 +99,8 @@ func ExampleGroup_Leave_midRound() {
 	ann, _ := c.Spawn(ctx, processgroup.Spec[string]{Name: "ann", Groups: []string{"pair"}})
 	bob, _ := c.Spawn(ctx, processgroup.Spec[string]{Name: "bob", Groups: []string{"pair"}})
 
-	arrival, _ := g.Arrive(ctx, ann, "sync", fence.DeliveryFence)
-	g.Leave(bob)
+	arrival, _ := ann.Arrive(ctx, g.Name(), "sync", fence.DeliveryFence)
+	bob.Leave(g.Name())
 	res, err := arrival.Wait(ctx)
 	fmt.Println(res, err)
 	// Output:
@@ -117,12 +117,12 @@ func ExampleCoordinator_Wait() {
 	g, _ := c.NewGroup("pair")
 	ann, _ := c.Spawn(ctx, processgroup.Spec[string]{Name: "ann", Groups: []string{"pair"}})
 	c.Spawn(ctx, processgroup.Spec[string]{Name: "cat", Groups: []string{"pair"}})
-	arrival, _ := g.Arrive(ctx, ann, "sync", fence.DeliveryFence)
+	arrival, _ := ann.Arrive(ctx, g.Name(), "sync", fence.DeliveryFence)
 	// bob joins while the round waits for cat: it is expected in it too.
 	c.Spawn(ctx, processgroup.Spec[string]{
 		Name:   "bob",
 		Groups: []string{"pair"},
-		Run: func(ctx context.Context, m *managedprocess.Member[string]) error {
+		Run: func(ctx context.Context, m managedprocess.Member[string]) error {
 			return errors.New("disk full")
 		},
 	})
@@ -147,7 +147,7 @@ func ExampleCoordinator_Snapshot() {
 	ann, _ := c.Spawn(ctx, processgroup.Spec[string]{Name: "ann", Groups: []string{"pair"}})
 	c.Spawn(ctx, processgroup.Spec[string]{Name: "bob", Groups: []string{"pair"}})
 
-	g.Arrive(ctx, ann, "sync", fence.Rendezvous)
+	ann.Arrive(ctx, g.Name(), "sync", fence.Rendezvous)
 	snap := c.Snapshot()
 	round := snap.Groups[0].Rounds[0]
 	fmt.Println(round)

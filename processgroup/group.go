@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/internal/names"
-	"github.com/muster-go/muster/managedprocess"
 )
 
 // Group is a named set of members that meet at barriers. Its methods are
@@ -64,13 +64,13 @@ func (g *Group[T]) unlock() {
 // arrive gives them the new view (or, if they held an older one, a copy of
 // theirs with the joiner).
 type view[T any] struct {
-	members []*managedprocess.Member[T]
-	index   map[*managedprocess.Member[T]]int
+	members []*member.Member[T]
+	index   map[*member.Member[T]]int
 	shared  bool // a round holds it; guarded by the group's mu
 }
 
-func newView[T any](members []*managedprocess.Member[T]) *view[T] {
-	v := &view[T]{members: members, index: make(map[*managedprocess.Member[T]]int, len(members))}
+func newView[T any](members []*member.Member[T]) *view[T] {
+	v := &view[T]{members: members, index: make(map[*member.Member[T]]int, len(members))}
 	for i, m := range members {
 		v.index[m] = i
 	}
@@ -82,7 +82,7 @@ func newView[T any](members []*managedprocess.Member[T]) *view[T] {
 const smallView = 8
 
 // find returns m's index in v.
-func (v *view[T]) find(m *managedprocess.Member[T]) (int, bool) {
+func (v *view[T]) find(m *member.Member[T]) (int, bool) {
 	if len(v.members) <= smallView {
 		for i, x := range v.members {
 			if x == m {
@@ -154,7 +154,7 @@ func (g *Group[T]) Members() []fence.Identity {
 }
 
 // appendMembers appends the current members to dst.
-func (g *Group[T]) appendMembers(dst []*managedprocess.Member[T]) []*managedprocess.Member[T] {
+func (g *Group[T]) appendMembers(dst []*member.Member[T]) []*member.Member[T] {
 	g.mu.Lock()
 	defer g.unlock()
 	return append(dst, g.view.members...)
@@ -171,7 +171,7 @@ func sortIDs(ids []fence.Identity) {
 // that starts later; a round that is draining (everyone arrived) goes on
 // without it. Joining twice is a no-op. Errors wrap fence.ErrUnknownMember
 // (not running here) or fence.ErrClosed.
-func (g *Group[T]) Join(m *managedprocess.Member[T]) error {
+func (g *Group[T]) joinCall(m *member.Member[T]) error {
 	c := g.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -196,7 +196,7 @@ func (g *Group[T]) Join(m *managedprocess.Member[T]) error {
 // links). A round m had arrived at is unaffected. m keeps running and may
 // join again: a round still arriving then expects it again. Errors wrap
 // fence.ErrNotMember.
-func (g *Group[T]) Leave(m *managedprocess.Member[T]) error {
+func (g *Group[T]) leaveCall(m *member.Member[T]) error {
 	c := g.c
 	c.mu.Lock()
 	rec := c.record(m)
@@ -213,7 +213,7 @@ func (g *Group[T]) Leave(m *managedprocess.Member[T]) error {
 }
 
 // record returns m's record if m runs in this coordinator. Callers hold c.mu.
-func (c *Coordinator[T]) record(m *managedprocess.Member[T]) *memberRecord[T] {
+func (c *Coordinator[T]) record(m *member.Member[T]) *memberRecord[T] {
 	if m == nil {
 		return nil
 	}
@@ -232,7 +232,7 @@ func (rec *memberRecord[T]) groupsOf() map[*Group[T]]struct{} {
 	return rec.groups
 }
 
-func idOf[T any](m *managedprocess.Member[T]) fence.Identity {
+func idOf[T any](m *member.Member[T]) fence.Identity {
 	if m == nil {
 		return fence.Identity{Name: "<nil>"}
 	}
@@ -240,7 +240,7 @@ func idOf[T any](m *managedprocess.Member[T]) fence.Identity {
 }
 
 // join adds m to the membership and to every open round still arriving.
-func (g *Group[T]) join(m *managedprocess.Member[T]) {
+func (g *Group[T]) join(m *member.Member[T]) {
 	g.mu.Lock()
 	defer g.unlock()
 	if _, ok := g.view.find(m); ok {
@@ -260,7 +260,7 @@ func (g *Group[T]) join(m *managedprocess.Member[T]) {
 // leave takes m out of the membership gracefully and settles its open
 // rounds (see Leave). Its cost is linear in the group's open rounds, not in
 // the barrier names it used.
-func (g *Group[T]) leave(m *managedprocess.Member[T]) {
+func (g *Group[T]) leave(m *member.Member[T]) {
 	g.mu.Lock()
 	defer g.unlock()
 	if !g.dropMember(m) {
@@ -275,7 +275,7 @@ func (g *Group[T]) leave(m *managedprocess.Member[T]) {
 // settles its open rounds: they fail, or complete for the survivors. Its
 // cost is linear in the group's open rounds, not in the barrier names it
 // used.
-func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
+func (g *Group[T]) remove(m *member.Member[T], cause error) {
 	g.mu.Lock()
 	defer g.unlock()
 	if !g.dropMember(m) {
@@ -288,7 +288,7 @@ func (g *Group[T]) remove(m *managedprocess.Member[T], cause error) {
 
 // dropMember takes m out of the current view and forgets its standing
 // arrivals; it reports whether m was a member. Callers hold mu.
-func (g *Group[T]) dropMember(m *managedprocess.Member[T]) bool {
+func (g *Group[T]) dropMember(m *member.Member[T]) bool {
 	if _, ok := g.view.find(m); !ok {
 		return false
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,26 +28,26 @@ func TestJoinWhileArrivingGrowsEveryArrivingRound(t *testing.T) {
 	defer func() { require.NoError(t, c.Close(ctx)) }()
 	g, err := c.NewGroup("g", CompleteForSurvivors())
 	require.NoError(t, err)
-	ms := make([]*managedprocess.Member[int], 0, first+joiners)
+	ms := make([]*member.Member[int], 0, first+joiners)
 	spawn := func(name string) {
-		m, err := c.Spawn(ctx, Spec[int]{Name: name, Groups: []string{"g"}})
+		m, err := asImpl(c.Spawn(ctx, Spec[int]{Name: name, Groups: []string{"g"}}))
 		require.NoError(t, err)
 		ms = append(ms, m)
 	}
 	for i := range first {
 		spawn(fmt.Sprintf("m%d", i))
 	}
-	var arrivals []*Arrival[int]
-	arriveAt := func(m *managedprocess.Member[int], name string) {
-		a, err := g.Arrive(ctx, m, name, fence.DeliveryFence)
+	var arrivals []managedprocess.Arrival
+	arriveAt := func(m *member.Member[int], name string) {
+		a, err := m.Arrive(ctx, g.Name(), name, fence.DeliveryFence)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, a.Round(), "%s at %s", m, name)
 		arrivals = append(arrivals, a)
 	}
 	arriveAt(ms[0], "x")
 	arriveAt(ms[0], "y")
-	older := arrivals[0].r.view
-	require.Same(t, older, arrivals[1].r.view, "x and y share the view of their start")
+	older := arrivals[0].(*arrivalHandle[int]).r.view
+	require.Same(t, older, arrivals[1].(*arrivalHandle[int]).r.view, "x and y share the view of their start")
 	departed := ms[first-1]
 	g.remove(departed, fmt.Errorf("%w: test", fence.ErrCrashed))
 	ms = ms[:first-1]
@@ -55,7 +56,7 @@ func TestJoinWhileArrivingGrowsEveryArrivingRound(t *testing.T) {
 	for i := range joiners {
 		spawn(fmt.Sprintf("j%d", i))
 	}
-	x, y, z := arrivals[0].r, arrivals[1].r, arrivals[2].r
+	x, y, z := arrivals[0].(*arrivalHandle[int]).r, arrivals[1].(*arrivalHandle[int]).r, arrivals[2].(*arrivalHandle[int]).r
 	g.mu.Lock()
 	assert.Len(t, older.members, first, "a shared view is never changed")
 	assert.Same(t, g.view, z.view, "z took the group's new view")
@@ -78,11 +79,19 @@ func TestJoinWhileArrivingGrowsEveryArrivingRound(t *testing.T) {
 	for _, a := range arrivals {
 		res, err := a.Wait(ctx)
 		require.NoError(t, err)
-		if a.r == z {
+		if a.(*arrivalHandle[int]).r == z {
 			assert.Empty(t, res.Departed)
 		} else {
 			require.Len(t, res.Departed, 1)
 			assert.Equal(t, departed.ID(), res.Departed[0].Member)
 		}
 	}
+}
+
+// asImpl returns the member a Spawn returned as the coordinator holds it.
+func asImpl[T any](m managedprocess.Member[T], err error) (*member.Member[T], error) {
+	if err != nil {
+		return nil, err
+	}
+	return m.(*member.Member[T]), nil
 }

@@ -3,6 +3,8 @@ package processgroup
 import (
 	"io"
 	"log/slog"
+
+	"github.com/muster-go/muster/internal/member"
 )
 
 // Option configures a Coordinator.
@@ -23,9 +25,13 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
+// DefaultInboxCapacity is the bound of each inbox lane when neither Spec
+// nor WithInboxCapacity sets one.
+const DefaultInboxCapacity = member.DefaultInboxCapacity
+
 // WithInboxCapacity sets the default bound of each inbox lane of members
 // whose Spec does not set one (see managedprocess). Zero keeps
-// managedprocess.DefaultInboxCapacity; a negative n makes Spawn fail with
+// DefaultInboxCapacity; a negative n makes Spawn fail with
 // fence.ErrInvalidArgument for such members.
 func WithInboxCapacity(n int) Option {
 	return optionFunc(func(c *config) { c.inboxCapacity = n })

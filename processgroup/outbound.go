@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/internal/member"
 )
 
 // awaitTargets blocks until every target is met, for a member's outbound
@@ -13,7 +13,7 @@ import (
 // the context's error if ctx ends first (the watcher then forgets the
 // targets), or an error wrapping fence.ErrClosed once the coordinator
 // closes.
-func (c *Coordinator[T]) awaitTargets(ctx context.Context, targets []managedprocess.Target) error {
+func (c *Coordinator[T]) awaitTargets(ctx context.Context, targets []member.Target) error {
 	d := &drain[T]{out: make(chan struct{})}
 	c.watcher.Submit(d, watcherTargets(targets))
 	select {

@@ -1,6 +1,6 @@
 package processgroup
 
-import "github.com/muster-go/muster/managedprocess"
+import "github.com/muster-go/muster/internal/member"
 
 // The release rule of a processing fence: a termination-detection double
 // pass (a per-link form of Mattern's four-counter method).
@@ -31,8 +31,8 @@ import "github.com/muster-go/muster/managedprocess"
 // r's departures for the whole check.
 func (r *round[T]) checkQuiet() bool {
 	for {
-		r.scratch = r.readCounts(r.scratch[:0], (*managedprocess.Member[T]).ReadDelivered)
-		r.targets = r.readCounts(r.targets[:0], (*managedprocess.Member[T]).ReadSent)
+		r.scratch = r.readCounts(r.scratch[:0], (*member.Member[T]).ReadDelivered)
+		r.targets = r.readCounts(r.targets[:0], (*member.Member[T]).ReadSent)
 		quiet := r.compareCounts()
 		if quiet || len(r.targets) > 0 {
 			return quiet
@@ -44,7 +44,7 @@ func (r *round[T]) checkQuiet() bool {
 
 // readCounts appends read(m) for every member of r that has not departed
 // from it, in view order.
-func (r *round[T]) readCounts(dst []managedprocess.Target, read func(*managedprocess.Member[T], []managedprocess.Target) []managedprocess.Target) []managedprocess.Target {
+func (r *round[T]) readCounts(dst []member.Target, read func(*member.Member[T], []member.Target) []member.Target) []member.Target {
 	for i, m := range r.view.members {
 		if !r.is(i, goneFlag) {
 			dst = read(m, dst)

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
-	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/internal/member"
 )
 
 // phase is where a round is in its life.
@@ -47,11 +47,11 @@ type round[T any] struct {
 	state   []memberState // per member of view
 	nIn     int           // members arrived, gone or left
 
-	departed []fence.Departure       // who failed while the round was open (goneFlag)
-	left     []fence.Identity        // who left gracefully before arriving (leftFlag)
-	targets  []managedprocess.Target // recorded at arrivals; while draining, what the watcher waits for
-	scratch  []managedprocess.Target // a processing fence's first pass (see checkQuiet)
-	drain    *drain[T]               // the watcher's current hand-over, while draining
+	departed []fence.Departure // who failed while the round was open (goneFlag)
+	left     []fence.Identity  // who left gracefully before arriving (leftFlag)
+	targets  []member.Target   // recorded at arrivals; while draining, what the watcher waits for
+	scratch  []member.Target   // a processing fence's first pass (see checkQuiet)
+	drain    *drain[T]         // the watcher's current hand-over, while draining
 
 	finished atomic.Bool
 	done     chan struct{} // made by the first waiter that parks; closed by finish
@@ -115,7 +115,7 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 // held old (cur is old plus m), otherwise by a copy with m added. A member
 // that left r gracefully and joins again is expected again. Callers hold
 // the group's mu.
-func (r *round[T]) expect(m *managedprocess.Member[T], old, cur *view[T]) {
+func (r *round[T]) expect(m *member.Member[T], old, cur *view[T]) {
 	if i, ok := r.view.find(m); ok {
 		if r.is(i, leftFlag) {
 			r.state[i] &^= leftFlag

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/internal/names"
 	"github.com/muster-go/muster/managedprocess"
 )
@@ -17,7 +18,7 @@ import (
 // fence.ErrInvalidArgument (a nil ctx, a negative inbox capacity in spec or
 // in WithInboxCapacity), fence.ErrDuplicateName, fence.ErrUnknownGroup,
 // fence.ErrClosed or ctx's cause, and leave the coordinator unchanged.
-func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (*managedprocess.Member[T], error) {
+func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (managedprocess.Member[T], error) {
 	if err := c.checkSpawn(ctx, spec); err != nil {
 		return nil, err
 	}
@@ -80,14 +81,12 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 	}
 	c.nextID++
 	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}
-	rec.m = managedprocess.New(managedprocess.Config[T]{
+	rec.m = member.New(member.Config[T]{
 		ID:            fence.Identity{Name: spec.Name, ID: c.nextID},
 		Handler:       spec.Handler,
-		Directory:     c,
-		Notifier:      c.watcher,
-		AwaitTargets:  c.awaitTargets,
+		Coordinator:   port[T]{c},
 		InboxCapacity: capacity,
-		OnCrash:       func(_ *managedprocess.Member[T], cause error) { c.crashed(rec, cause) },
+		OnCrash:       func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
 	})
 	for _, g := range groups {
 		rec.groups[g] = struct{}{}
@@ -148,7 +147,7 @@ func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end e
 // error, or with a PanicError. It returns no cause when run returned after
 // ctx ended, so that a close is not reported as an exit. If run calls
 // runtime.Goexit, runProtected does not return.
-func runProtected[T any](ctx context.Context, m *managedprocess.Member[T], run RunFunc[T]) (end exit) {
+func runProtected[T any](ctx context.Context, m *member.Member[T], run RunFunc[T]) (end exit) {
 	defer func() {
 		if v := recover(); v != nil {
 			end = exit{cause: &fence.PanicError{Value: v, Stack: debug.Stack()}}

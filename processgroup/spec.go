@@ -16,7 +16,7 @@ import (
 // expect the member fail (or complete for the survivors) with
 // fence.ErrExited wrapping the error, and Coordinator.Wait reports it. Once
 // ctx ended (a close or a crash), what RunFunc returns is ignored.
-type RunFunc[T any] func(ctx context.Context, m *managedprocess.Member[T]) error
+type RunFunc[T any] func(ctx context.Context, m managedprocess.Member[T]) error
 
 // Spec describes a member to spawn. Zero fields take the documented defaults.
 type Spec[T any] struct {

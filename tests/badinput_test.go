@@ -18,7 +18,7 @@ type badEnv struct {
 	ctx     context.Context
 	c       *processgroup.Coordinator[msg]
 	g       *processgroup.Group[msg]
-	a, b, z *managedprocess.Member[msg]
+	a, b, z managedprocess.Member[msg]
 	hook    func(hctx context.Context) error // set before the message that runs it is sent
 	hookErr chan error
 }
@@ -39,7 +39,7 @@ func newBadEnv(t *testing.T) *badEnv {
 // inHandler runs f inside A's handler and returns its error.
 func (e *badEnv) inHandler(t *testing.T, f func(hctx context.Context) error) error {
 	e.hook = f
-	require.NoError(t, e.b.SendTo(e.ctx, e.a, msg{}))
+	require.NoError(t, e.b.SendTo(e.ctx, e.a.ID(), msg{}))
 	return within(t, e.hookErr)
 }
 
@@ -48,8 +48,8 @@ func (e *badEnv) inHandler(t *testing.T, f func(hctx context.Context) error) err
 func TestBadInput(t *testing.T) {
 	const df = fence.DeliveryFence
 	barrierErr := func(_ fence.Result, err error) error { return err }
-	arriveErr := func(_ *processgroup.Arrival[msg], err error) error { return err }
-	spawnErr := func(_ *managedprocess.Member[msg], err error) error { return err }
+	arriveErr := func(_ managedprocess.Arrival, err error) error { return err }
+	spawnErr := func(_ managedprocess.Member[msg], err error) error { return err }
 	groupErr := func(_ *processgroup.Group[msg], err error) error { return err }
 
 	cases := []struct {
@@ -74,56 +74,62 @@ func TestBadInput(t *testing.T) {
 			return groupErr(e.c.NewGroup("muster.g"))
 		}},
 		{name: "empty barrier name", want: fence.ErrInvalidName, call: func(t *testing.T, e *badEnv) error {
-			return barrierErr(e.g.Barrier(e.ctx, e.a, "", df))
+			return barrierErr(e.a.Barrier(e.ctx, e.g.Name(), "", df))
 		}},
 		{name: "reserved barrier name", want: fence.ErrInvalidName, call: func(t *testing.T, e *badEnv) error {
-			return barrierErr(e.g.Barrier(e.ctx, e.a, "muster.b", df))
+			return barrierErr(e.a.Barrier(e.ctx, e.g.Name(), "muster.b", df))
 		}},
 		{name: "reserved barrier name on Arrive", want: fence.ErrInvalidName, call: func(t *testing.T, e *badEnv) error {
-			return arriveErr(e.g.Arrive(e.ctx, e.a, "muster.b", df))
+			return arriveErr(e.a.Arrive(e.ctx, e.g.Name(), "muster.b", df))
 		}},
 		{name: "non-member caller", want: fence.ErrNotMember, call: func(t *testing.T, e *badEnv) error {
-			return barrierErr(e.g.Barrier(e.ctx, e.z, "x", df))
+			return barrierErr(e.z.Barrier(e.ctx, e.g.Name(), "x", df))
 		}},
 		{name: "non-member caller with an open round", want: fence.ErrNotMember,
 			setup: func(t *testing.T, e *badEnv) { arrive(t, e.ctx, e.g, e.a, "x", df) },
 			call: func(t *testing.T, e *badEnv) error {
-				return arriveErr(e.g.Arrive(e.ctx, e.z, "x", df))
+				return arriveErr(e.z.Arrive(e.ctx, e.g.Name(), "x", df))
 			}},
-		{name: "nil caller", want: fence.ErrNotMember, call: func(t *testing.T, e *badEnv) error {
-			return barrierErr(e.g.Barrier(e.ctx, nil, "x", df))
+		{name: "unknown group", want: fence.ErrUnknownGroup, call: func(t *testing.T, e *badEnv) error {
+			return barrierErr(e.a.Barrier(e.ctx, "no such group", "x", df))
+		}},
+		{name: "arrive at an unknown group", want: fence.ErrUnknownGroup, call: func(t *testing.T, e *badEnv) error {
+			return arriveErr(e.a.Arrive(e.ctx, "no such group", "x", df))
+		}},
+		{name: "join an unknown group", want: fence.ErrUnknownGroup, call: func(t *testing.T, e *badEnv) error {
+			return e.a.Join("no such group")
 		}},
 		{name: "leave by non-member", want: fence.ErrNotMember, call: func(t *testing.T, e *badEnv) error {
-			return e.g.Leave(e.z)
+			return e.z.Leave(e.g.Name())
 		}},
 		{name: "arrive twice", want: fence.ErrBusy,
 			setup: func(t *testing.T, e *badEnv) { arrive(t, e.ctx, e.g, e.a, "x", df) },
 			call: func(t *testing.T, e *badEnv) error {
-				return arriveErr(e.g.Arrive(e.ctx, e.a, "x", df))
+				return arriveErr(e.a.Arrive(e.ctx, e.g.Name(), "x", df))
 			}},
 		{name: "barrier while arrived", want: fence.ErrBusy,
 			setup: func(t *testing.T, e *badEnv) { arrive(t, e.ctx, e.g, e.a, "x", df) },
 			call: func(t *testing.T, e *badEnv) error {
-				return barrierErr(e.g.Barrier(e.ctx, e.a, "x", df))
+				return barrierErr(e.a.Barrier(e.ctx, e.g.Name(), "x", df))
 			}},
 		{name: "mode mismatch", want: fence.ErrModeMismatch,
 			setup: func(t *testing.T, e *badEnv) { arrive(t, e.ctx, e.g, e.a, "x", df) },
 			call: func(t *testing.T, e *badEnv) error {
-				return barrierErr(e.g.Barrier(e.ctx, e.b, "x", fence.Rendezvous))
+				return barrierErr(e.b.Barrier(e.ctx, e.g.Name(), "x", fence.Rendezvous))
 			}},
 		{name: "invalid mode", want: fence.ErrInvalidMode, call: func(t *testing.T, e *badEnv) error {
-			return barrierErr(e.g.Barrier(e.ctx, e.a, "x", fence.Mode(9)))
+			return barrierErr(e.a.Barrier(e.ctx, e.g.Name(), "x", fence.Mode(9)))
 		}},
 		{name: "invalid mode on Arrive with an open round", want: fence.ErrInvalidMode,
 			setup: func(t *testing.T, e *badEnv) { arrive(t, e.ctx, e.g, e.a, "x", df) },
 			call: func(t *testing.T, e *badEnv) error {
-				return arriveErr(e.g.Arrive(e.ctx, e.b, "x", fence.Mode(9)))
+				return arriveErr(e.b.Arrive(e.ctx, e.g.Name(), "x", fence.Mode(9)))
 			}},
 		{name: "Barrier in own handler", want: fence.ErrInHandler, onlyGroups: true, call: func(t *testing.T, e *badEnv) error {
-			return e.inHandler(t, func(hctx context.Context) error { return barrierErr(e.g.Barrier(hctx, e.a, "x", df)) })
+			return e.inHandler(t, func(hctx context.Context) error { return barrierErr(e.a.Barrier(hctx, e.g.Name(), "x", df)) })
 		}},
 		{name: "Arrive for another member in a handler", want: fence.ErrInHandler, onlyGroups: true, call: func(t *testing.T, e *badEnv) error {
-			return e.inHandler(t, func(hctx context.Context) error { return arriveErr(e.g.Arrive(hctx, e.b, "x", df)) })
+			return e.inHandler(t, func(hctx context.Context) error { return arriveErr(e.b.Arrive(hctx, e.g.Name(), "x", df)) })
 		}},
 		{name: "Wait in a handler", want: fence.ErrInHandler, onlyGroups: true,
 			call: func(t *testing.T, e *badEnv) error {
@@ -133,7 +139,7 @@ func TestBadInput(t *testing.T) {
 				assert.Equal(t, before, groupSnap(e.c, "g"))
 				// The refused Wait did not hold the call flag: a real Wait is not busy.
 				out := goWait(e.ctx, arr)
-				require.NoError(t, barrierErr(e.g.Barrier(e.ctx, e.b, "x", df)))
+				require.NoError(t, barrierErr(e.b.Barrier(e.ctx, e.g.Name(), "x", df)))
 				require.NoError(t, within(t, out).err)
 				return err
 			}},
@@ -176,10 +182,10 @@ func TestBadInput(t *testing.T) {
 				errs := []error{
 					spawnErr(e.c.Spawn(e.ctx, processgroup.Spec[msg]{Name: "N"})),
 					groupErr(e.c.NewGroup("h")),
-					barrierErr(e.g.Barrier(e.ctx, e.a, "x", df)),
-					arriveErr(e.g.Arrive(e.ctx, e.a, "x", df)),
-					e.g.Join(e.a),
-					e.a.SendTo(e.ctx, e.b, msg{}),
+					barrierErr(e.a.Barrier(e.ctx, e.g.Name(), "x", df)),
+					arriveErr(e.a.Arrive(e.ctx, e.g.Name(), "x", df)),
+					e.a.Join(e.g.Name()),
+					e.a.SendTo(e.ctx, e.b.ID(), msg{}),
 				}
 				for i, err := range errs[1:] {
 					assert.ErrorIs(t, err, fence.ErrClosed, "call %d", i+1)
@@ -228,7 +234,7 @@ func TestBadInputConcurrentWait(t *testing.T) {
 	assert.EqualValues(t, 1, fe.Round)
 	assert.Equal(t, "A", fe.Member.Name)
 	assert.Equal(t, before, e.c.Snapshot())
-	res, err := e.g.Barrier(e.ctx, e.b, "x", fence.DeliveryFence)
+	res, err := e.b.Barrier(e.ctx, e.g.Name(), "x", fence.DeliveryFence)
 	require.NoError(t, err)
 	o := within(t, other)
 	require.NoError(t, o.err)

@@ -38,7 +38,7 @@ func TestFailureLeaveMidRound(t *testing.T) {
 				if leaverArrived {
 					outs = append(outs, goWait(ctx, arrive(t, ctx, g, cm, "x", fence.DeliveryFence)))
 				}
-				require.NoError(t, g.Leave(cm))
+				require.NoError(t, cm.Leave(g.Name()))
 				rs := groupSnap(c, "g").Rounds
 				require.Len(t, rs, 1, "the round waits for B")
 				assert.Equal(t, []string{"B"}, names(rs[0].Missing))
@@ -49,7 +49,7 @@ func TestFailureLeaveMidRound(t *testing.T) {
 				}
 				assert.Equal(t, wantLeft, names(rs[0].Left))
 				assert.Equal(t, []string{"A", "B"}, names(groupSnap(c, "g").Members))
-				assert.ErrorIs(t, g.Leave(cm), fence.ErrNotMember, "leaving twice")
+				assert.ErrorIs(t, cm.Leave(g.Name()), fence.ErrNotMember, "leaving twice")
 
 				outs = append(outs, goBarrier(ctx, g, b, "x", fence.DeliveryFence))
 				for _, out := range outs {
@@ -70,9 +70,9 @@ func TestFailureLeaveMidRound(t *testing.T) {
 func failingAs(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], name string, arrived chan<- struct{}, body func() error) (exit chan<- struct{}) {
 	ex := make(chan struct{})
 	_, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Groups: []string{g.Name()},
-		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
 			if arrived != nil {
-				if _, err := g.Arrive(ctx, m, "x", fence.DeliveryFence); err != nil {
+				if _, err := m.Arrive(ctx, g.Name(), "x", fence.DeliveryFence); err != nil {
 					t.Errorf("%s arrive: %v", name, err)
 					return nil
 				}
@@ -209,7 +209,7 @@ func TestFailureHandlerPanics(t *testing.T) {
 	}, "g")
 	a := spawnIdle(t, c, "A", nil, "g")
 	for hop := 1; hop <= 3; hop++ {
-		require.NoError(t, a.SendTo(ctx, p, msg{Hop: hop}))
+		require.NoError(t, a.SendTo(ctx, p.ID(), msg{Hop: hop}))
 	}
 	within(t, entered)
 	outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
@@ -232,12 +232,12 @@ func TestFailureHandlerPanics(t *testing.T) {
 	_, running := memberSnap(c, "P")
 	assert.False(t, running, "crashed member still in the snapshot")
 	assert.Equal(t, []string{"A"}, names(groupSnap(c, "g").Members))
-	assert.ErrorIs(t, a.SendTo(ctx, p, msg{}), fence.ErrCrashed)
+	assert.ErrorIs(t, a.SendTo(ctx, p.ID(), msg{}), fence.ErrCrashed)
 	assert.ErrorIs(t, a.Send(ctx, "P", msg{}), fence.ErrUnknownMember)
 	// A's stream to P is fully consumed: a new round does not wait on it.
 	b := spawnIdle(t, c, "B", nil, "g")
 	outA2 := goBarrier(ctx, g, a, "y", fence.DeliveryFence)
-	res, err := g.Barrier(ctx, b, "y", fence.DeliveryFence)
+	res, err := b.Barrier(ctx, g.Name(), "y", fence.DeliveryFence)
 	require.NoError(t, err)
 	assert.Empty(t, res.Departed)
 	require.NoError(t, within(t, outA2).err)
@@ -260,13 +260,13 @@ func TestFailureContextEnds(t *testing.T) {
 			p := spawnIdle(t, c, "P", nil, "g")
 			x := spawnIdle(t, c, "X", nil, "g")
 			for hop := 1; hop <= 3; hop++ {
-				require.NoError(t, p.SendTo(ctx, cons, msg{Hop: hop}))
+				require.NoError(t, p.SendTo(ctx, cons.ID(), msg{Hop: hop}))
 			}
 			within(t, entered) // C's handler holds message 1: delivered P→C stays 0
 
 			outC := goWait(ctx, arrive(t, ctx, g, cons, "x", fence.DeliveryFence))
 			var err error
-			var arr *processgroup.Arrival[msg]
+			var arr managedprocess.Arrival
 			if how == "cancel" {
 				arr = arrive(t, ctx, g, p, "x", fence.DeliveryFence)
 				pctx, cancel := context.WithCancel(ctx)
@@ -275,7 +275,7 @@ func TestFailureContextEnds(t *testing.T) {
 				err = within(t, outP).err
 			} else {
 				pctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-				_, err = g.Barrier(pctx, p, "x", fence.DeliveryFence)
+				_, err = p.Barrier(pctx, g.Name(), "x", fence.DeliveryFence)
 				cancel()
 			}
 			var fe *fence.Error
@@ -339,7 +339,7 @@ func TestFailureClose(t *testing.T) {
 		<-hctx.Done() // held until Close cancels the handler's context
 	}, "h")
 	p := spawnIdle(t, c, "P", nil, "h")
-	require.NoError(t, p.SendTo(ctx, q, msg{}))
+	require.NoError(t, p.SendTo(ctx, q.ID(), msg{}))
 	within(t, entered)
 
 	outs := []<-chan outcome{
@@ -371,12 +371,12 @@ func TestFailureClose(t *testing.T) {
 	assert.ErrorIs(t, err, fence.ErrClosed, "Spawn")
 	_, err = c.NewGroup("late")
 	assert.ErrorIs(t, err, fence.ErrClosed, "NewGroup")
-	_, err = g.Barrier(ctx, a, "x", fence.DeliveryFence)
+	_, err = a.Barrier(ctx, g.Name(), "x", fence.DeliveryFence)
 	assert.ErrorIs(t, err, fence.ErrClosed, "Barrier")
-	_, err = g.Arrive(ctx, a, "z", fence.Rendezvous)
+	_, err = a.Arrive(ctx, g.Name(), "z", fence.Rendezvous)
 	assert.ErrorIs(t, err, fence.ErrClosed, "Arrive")
-	assert.ErrorIs(t, g.Join(a), fence.ErrClosed, "Join")
-	assert.ErrorIs(t, a.SendTo(ctx, b, msg{}), fence.ErrClosed, "SendTo a stopped member")
+	assert.ErrorIs(t, a.Join(g.Name()), fence.ErrClosed, "Join")
+	assert.ErrorIs(t, a.SendTo(ctx, b.ID(), msg{}), fence.ErrClosed, "SendTo a stopped member")
 }
 
 // TestFailureSendByNameAfterClose: fence.ErrClosed says "every later call
@@ -411,7 +411,7 @@ func TestFailureSurvivorsDepartedRecipient(t *testing.T) {
 					close(entered)
 					<-hctx.Done() // stuck until the coordinator closes
 				},
-				Run: func(rctx context.Context, _ *managedprocess.Member[msg]) error {
+				Run: func(rctx context.Context, _ managedprocess.Member[msg]) error {
 					if !gate(rctx, exit) {
 						return nil
 					}
@@ -423,7 +423,7 @@ func TestFailureSurvivorsDepartedRecipient(t *testing.T) {
 			require.NoError(t, err)
 			a := spawnIdle(t, c, "A", nil, "g")
 			b := spawnIdle(t, c, "B", nil, "g")
-			require.NoError(t, a.SendTo(ctx, d, msg{}))
+			require.NoError(t, a.SendTo(ctx, d.ID(), msg{}))
 			within(t, entered)
 			outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
 			outB := goWait(ctx, arrive(t, ctx, g, b, "x", fence.DeliveryFence))
@@ -465,10 +465,10 @@ func TestFailureCloseDropsQueuedBatch(t *testing.T) {
 		mu.Unlock()
 	})
 	s := spawnIdle(t, c, "S", nil)
-	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 0}))
+	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 0}))
 	require.Equal(t, 0, within(t, entered))
 	for hop := 1; hop <= 5; hop++ { // queued while the reader is busy with 0
-		require.NoError(t, s.SendTo(ctx, r, msg{Hop: hop}))
+		require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: hop}))
 	}
 	close(gates[0])
 	require.Equal(t, 1, within(t, entered)) // the reader took 1–5 in one go

@@ -32,25 +32,25 @@ func lagsOn(c *processgroup.Coordinator[msg], g, from, to string) func() bool {
 // leaver spawns L in "g": by "return nil" its run function sends burst
 // messages to r once send is closed and returns nil; by "Leave" it is idle,
 // and leave sends them from L and calls Leave. leave returns once L left.
-func leaver(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], how string, r *managedprocess.Member[msg], burst int) (leave func()) {
+func leaver(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], how string, r managedprocess.Member[msg], burst int) (leave func()) {
 	ctx := testCtx(t)
 	if how == "Leave" {
 		l := spawnIdle(t, c, "L", nil, "g")
 		return func() {
 			for k := range burst {
-				require.NoError(t, l.SendTo(ctx, r, msg{Hop: k}))
+				require.NoError(t, l.SendTo(ctx, r.ID(), msg{Hop: k}))
 			}
-			require.NoError(t, g.Leave(l))
+			require.NoError(t, l.Leave(g.Name()))
 		}
 	}
 	send := make(chan struct{})
 	l, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "L", Groups: []string{"g"},
-		Run: func(rctx context.Context, m *managedprocess.Member[msg]) error {
+		Run: func(rctx context.Context, m managedprocess.Member[msg]) error {
 			if !gate(rctx, send) {
 				return nil
 			}
 			for k := range burst {
-				if err := m.SendTo(rctx, r, msg{Hop: k}); err != nil {
+				if err := m.SendTo(rctx, r.ID(), msg{Hop: k}); err != nil {
 					return err
 				}
 			}
@@ -99,7 +99,7 @@ func TestGracefulLeaverBeforeArrivingIsNotWaitedForAndItsMessagesStayFenced(t *t
 				}
 				released := make(chan release, 2)
 				for _, wait := range []func() (fence.Result, error){
-					func() (fence.Result, error) { return g.Barrier(ctx, r, "x", mode) },
+					func() (fence.Result, error) { return r.Barrier(ctx, g.Name(), "x", mode) },
 					func() (fence.Result, error) { return arrA.Wait(ctx) },
 				} {
 					go func() {
@@ -167,7 +167,7 @@ func TestGracefulLeaveOfTheLastExpectedMemberReleasesTheRound(t *testing.T) {
 	a := spawnIdle(t, c, "A", nil, "g")
 	l := spawnIdle(t, c, "L", nil, "g")
 	outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.Rendezvous))
-	require.NoError(t, g.Leave(l))
+	require.NoError(t, l.Leave(g.Name()))
 	o := within(t, outA)
 	require.NoError(t, o.err)
 	assert.Equal(t, []string{"L"}, names(o.res.Left))
@@ -184,9 +184,9 @@ func TestGracefulLeaverThatJoinsAgainIsExpectedAgain(t *testing.T) {
 	b := spawnIdle(t, c, "B", nil, "g")
 	l := spawnIdle(t, c, "L", nil, "g")
 	arrA := arrive(t, ctx, g, a, "x", fence.DeliveryFence)
-	require.NoError(t, g.Leave(l))
+	require.NoError(t, l.Leave(g.Name()))
 	require.Equal(t, []string{"L"}, names(groupSnap(c, "g").Rounds[0].Left))
-	require.NoError(t, g.Join(l))
+	require.NoError(t, l.Join(g.Name()))
 	rs := groupSnap(c, "g").Rounds
 	require.Len(t, rs, 1)
 	assert.Empty(t, rs[0].Left)

@@ -62,7 +62,7 @@ func newGroup(t *testing.T, c *processgroup.Coordinator[msg], name string, opts 
 }
 
 // spawnIdle spawns a handler-only member (nil Run) in groups.
-func spawnIdle(t *testing.T, c *processgroup.Coordinator[msg], name string, h managedprocess.Handler[msg], groups ...string) *managedprocess.Member[msg] {
+func spawnIdle(t *testing.T, c *processgroup.Coordinator[msg], name string, h managedprocess.Handler[msg], groups ...string) managedprocess.Member[msg] {
 	t.Helper()
 	m, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Groups: groups, Handler: h})
 	require.NoError(t, err)
@@ -121,17 +121,17 @@ type outcome struct {
 }
 
 // goBarrier runs g.Barrier on its own goroutine and returns its outcome channel.
-func goBarrier(ctx context.Context, g *processgroup.Group[msg], m *managedprocess.Member[msg], name string, mode fence.Mode) <-chan outcome {
+func goBarrier(ctx context.Context, g *processgroup.Group[msg], m managedprocess.Member[msg], name string, mode fence.Mode) <-chan outcome {
 	ch := make(chan outcome, 1)
 	go func() {
-		res, err := g.Barrier(ctx, m, name, mode)
+		res, err := m.Barrier(ctx, g.Name(), name, mode)
 		ch <- outcome{res, err}
 	}()
 	return ch
 }
 
 // goWait runs a.Wait on its own goroutine and returns its outcome channel.
-func goWait(ctx context.Context, a *processgroup.Arrival[msg]) <-chan outcome {
+func goWait(ctx context.Context, a managedprocess.Arrival) <-chan outcome {
 	ch := make(chan outcome, 1)
 	go func() {
 		res, err := a.Wait(ctx)
@@ -140,10 +140,10 @@ func goWait(ctx context.Context, a *processgroup.Arrival[msg]) <-chan outcome {
 	return ch
 }
 
-// arrive calls g.Arrive or fails the test.
-func arrive(t *testing.T, ctx context.Context, g *processgroup.Group[msg], m *managedprocess.Member[msg], name string, mode fence.Mode) *processgroup.Arrival[msg] {
+// arrive calls m.Arrive at g or fails the test.
+func arrive(t *testing.T, ctx context.Context, g *processgroup.Group[msg], m managedprocess.Member[msg], name string, mode fence.Mode) managedprocess.Arrival {
 	t.Helper()
-	a, err := g.Arrive(ctx, m, name, mode)
+	a, err := m.Arrive(ctx, g.Name(), name, mode)
 	require.NoError(t, err)
 	return a
 }

@@ -26,10 +26,9 @@ func TestLifecycleSendToAMemberOfAnotherCoordinatorIsRefused(t *testing.T) {
 	b := spawnIdle(t, c1, "b", nil, "g")
 	foreign := spawnIdle(t, c2, "f", nil)
 
-	err := a.SendTo(ctx, foreign, msg{})
-	require.ErrorIs(t, err, fence.ErrUnknownMember)
-	assert.Contains(t, err.Error(), "another coordinator")
-	assert.ErrorIs(t, a.SendTo(ctx, nil, msg{}), fence.ErrUnknownMember)
+	require.ErrorIs(t, a.SendTo(ctx, foreign.ID(), msg{}), fence.ErrUnknownMember)
+	require.ErrorIs(t, a.Send(ctx, foreign.ID().Name, msg{}), fence.ErrUnknownMember)
+	assert.ErrorIs(t, a.SendTo(ctx, fence.Identity{}, msg{}), fence.ErrUnknownMember)
 
 	fctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
@@ -53,7 +52,7 @@ func TestLifecycleGoexitInAHandlerCrashesTheMember(t *testing.T) {
 	}, "g")
 	a := spawnIdle(t, c, "A", nil, "g")
 	for range 3 {
-		require.NoError(t, a.SendTo(ctx, p, msg{}))
+		require.NoError(t, a.SendTo(ctx, p.ID(), msg{}))
 	}
 	arr := arrive(t, ctx, g, a, "x", fence.DeliveryFence)
 	close(open)
@@ -63,7 +62,7 @@ func TestLifecycleGoexitInAHandlerCrashesTheMember(t *testing.T) {
 	within(t, p.Done())
 	st := p.Snapshot()
 	assert.EqualValues(t, 3, st.Dropped, "the message being handled and the two behind it")
-	assert.ErrorIs(t, a.SendTo(ctx, p, msg{}), fence.ErrGoexit, "sends to the crashed member")
+	assert.ErrorIs(t, a.SendTo(ctx, p.ID(), msg{}), fence.ErrGoexit, "sends to the crashed member")
 	_, running := memberSnap(c, "P")
 	assert.False(t, running)
 }
@@ -77,7 +76,7 @@ func TestLifecycleGoexitInARunFunctionFailsItsOpenRound(t *testing.T) {
 	g := newGroup(t, c, "g")
 	exit := make(chan struct{})
 	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "P", Groups: []string{"g"},
-		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
 			<-exit
 			runtime.Goexit()
 			return nil
@@ -104,13 +103,13 @@ func TestLifecycleADepartedMembersHandlerSeesItsContextEnd(t *testing.T) {
 			<-hctx.Done()
 			cause <- context.Cause(hctx)
 		},
-		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
 			<-entered
 			return nil
 		}})
 	require.NoError(t, err)
 	s := spawnIdle(t, c, "S", nil)
-	require.NoError(t, s.SendTo(ctx, x, msg{}))
+	require.NoError(t, s.SendTo(ctx, x.ID(), msg{}))
 	assert.ErrorIs(t, within(t, cause), fence.ErrExited)
 	within(t, x.Done())
 }
@@ -124,20 +123,20 @@ func TestLifecycleADepartedMemberCannotCallAnything(t *testing.T) {
 	g := newGroup(t, c, "g")
 	r := spawnIdle(t, c, "R", nil, "g")
 	x, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "X", Groups: []string{"g"},
-		Run: func(context.Context, *managedprocess.Member[msg]) error { return nil }})
+		Run: func(context.Context, managedprocess.Member[msg]) error { return nil }})
 	require.NoError(t, err)
 	within(t, x.Done())
 	eventually(t, "X departed", func() bool { _, running := memberSnap(c, "X"); return !running })
 
 	calls := map[string]error{
 		"Send":                 x.Send(ctx, "R", msg{}),
-		"SendTo":               x.SendTo(ctx, r, msg{}),
+		"SendTo":               x.SendTo(ctx, r.ID(), msg{}),
 		"TrySend":              x.TrySend("R", msg{}),
 		"Publish":              x.Publish(ctx, "g", msg{}),
 		"WaitForDeliveryFence": x.WaitForDeliveryFence(ctx),
 	}
-	_, calls["Barrier"] = g.Barrier(ctx, x, "b", fence.DeliveryFence)
-	_, calls["Arrive"] = g.Arrive(ctx, x, "b", fence.DeliveryFence)
+	_, calls["Barrier"] = x.Barrier(ctx, g.Name(), "b", fence.DeliveryFence)
+	_, calls["Arrive"] = x.Arrive(ctx, g.Name(), "b", fence.DeliveryFence)
 	for name, err := range calls {
 		assert.ErrorIs(t, err, fence.ErrExited, name)
 	}
@@ -159,14 +158,14 @@ func TestLifecycleABarrierRetriedAfterItsContextEndedAttachesToItsArrival(t *tes
 			a := spawnIdle(t, c, "A", nil, "g")
 			b := spawnIdle(t, c, "B", nil, "g")
 			short, cancel := context.WithTimeout(ctx, time.Millisecond)
-			_, err := g.Barrier(short, a, "x", fence.DeliveryFence)
+			_, err := a.Barrier(short, g.Name(), "x", fence.DeliveryFence)
 			cancel()
 			fe := fenceErr(t, err, context.DeadlineExceeded)
 			require.EqualValues(t, 1, fe.Round)
 
 			var outB <-chan outcome
 			if finishedFirst {
-				res, err := g.Barrier(ctx, b, "x", fence.DeliveryFence)
+				res, err := b.Barrier(ctx, g.Name(), "x", fence.DeliveryFence)
 				require.NoError(t, err, "A's arrival stands, so B's round completes")
 				require.EqualValues(t, 1, res.Round)
 			}
@@ -203,7 +202,7 @@ func TestLifecyclePublishNeverQueuesBeyondTheBound(t *testing.T) {
 	newGroup(t, c, "g")
 	gates := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	entered := make(chan int, 2)
-	var rs [2]*managedprocess.Member[msg]
+	var rs [2]managedprocess.Member[msg]
 	for i := range rs {
 		rs[i] = spawnIdle(t, c, []string{"R1", "R2"}[i], func(hctx context.Context, m managedprocess.Message[msg]) {
 			if m.Body.Hop == 0 {
@@ -217,19 +216,19 @@ func TestLifecyclePublishNeverQueuesBeyondTheBound(t *testing.T) {
 		spawnIdle(t, c, name, nil)
 	}
 	s := spawnIdle(t, c, "S", nil) // ID 7: the same inbox lane as P (7 ≡ 3 mod 4)
-	require.Equal(t, p.ID().ID%managedprocess.Lanes, s.ID().ID%managedprocess.Lanes)
+	require.Equal(t, p.ID().ID%4, s.ID().ID%4)
 
 	// Each reader takes one message and blocks in its handler.
 	for _, r := range rs {
-		require.NoError(t, p.SendTo(ctx, r, msg{Hop: 0}))
+		require.NoError(t, p.SendTo(ctx, r.ID(), msg{Hop: 0}))
 	}
 	within(t, entered)
 	within(t, entered)
 	for range capacity - 1 { // R1's lane: one slot left
-		require.NoError(t, s.SendTo(ctx, rs[0], msg{Hop: 1}))
+		require.NoError(t, s.SendTo(ctx, rs[0].ID(), msg{Hop: 1}))
 	}
 	for range capacity { // R2's lane: full
-		require.NoError(t, p.SendTo(ctx, rs[1], msg{Hop: 1}))
+		require.NoError(t, p.SendTo(ctx, rs[1].ID(), msg{Hop: 1}))
 	}
 	pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
@@ -264,10 +263,10 @@ func TestLifecycleSnapshotShowsAStuckHandler(t *testing.T) {
 		}
 	})
 	s := spawnIdle(t, c, "S", nil)
-	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 0}))
+	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 0}))
 	require.Equal(t, 0, within(t, entered))
 	for i := 1; i <= 20; i++ {
-		require.NoError(t, s.SendTo(ctx, r, msg{Hop: i}))
+		require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: i}))
 	}
 	before := time.Now()
 	close(gates[0]) // the reader takes all 20 at once and blocks on the first
@@ -305,7 +304,7 @@ func TestLifecycleBadArgumentsGetTypedErrors(t *testing.T) {
 	neg := newCoordinator(t, processgroup.WithInboxCapacity(-5))
 	_, err = neg.Spawn(ctx, processgroup.Spec[msg]{Name: "c"})
 	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "negative WithInboxCapacity")
-	assert.NotPanics(t, func() { _, err = g.Barrier(nil, m, "x", fence.DeliveryFence) })
+	assert.NotPanics(t, func() { _, err = m.Barrier(nil, g.Name(), "x", fence.DeliveryFence) })
 	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "Barrier(nil, …)")
 	assert.NotPanics(t, func() { err = m.Send(nil, "m", msg{}) })
 	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "Send(nil, …)")
@@ -314,7 +313,7 @@ func TestLifecycleBadArgumentsGetTypedErrors(t *testing.T) {
 		"spawn":   second(c.Spawn(ctx, processgroup.Spec[msg]{Name: huge})),
 		"group":   second(c.Group(huge)),
 		"send":    m.Send(ctx, huge, msg{}),
-		"barrier": second(g.Barrier(ctx, m, huge, fence.DeliveryFence)),
+		"barrier": second(m.Barrier(ctx, g.Name(), huge, fence.DeliveryFence)),
 	} {
 		require.Error(t, err, what)
 		assert.Less(t, len(err.Error()), 1024, "%s: a 1 MiB name must not make a 1 MiB error", what)
@@ -334,18 +333,18 @@ func TestLifecycleAMemberThatCrashesMidChainIsNotWaitedFor(t *testing.T) {
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
 	var forwarded atomic.Int64
-	var self [2]*managedprocess.Member[msg]
+	var self [2]managedprocess.Member[msg]
 	for i := range self {
 		self[i] = spawnIdle(t, c, []string{"A", "B"}[i], func(hctx context.Context, m managedprocess.Message[msg]) {
 			if i == 1 && m.Body.Hop >= 50 {
 				panic("mid-chain")
 			}
 			forwarded.Add(1)
-			_ = self[i].SendTo(hctx, self[1-i], msg{Hop: m.Body.Hop + 1})
+			_ = self[i].SendTo(hctx, self[1-i].ID(), msg{Hop: m.Body.Hop + 1})
 		}, "g")
 	}
-	require.NoError(t, self[0].SendTo(ctx, self[1], msg{Hop: 1}))
-	res, err := g.Barrier(ctx, self[0], "x", fence.ProcessingFence)
+	require.NoError(t, self[0].SendTo(ctx, self[1].ID(), msg{Hop: 1}))
+	res, err := self[0].Barrier(ctx, g.Name(), "x", fence.ProcessingFence)
 	require.NoError(t, err, "B never arrives: the round completes once it crashed")
 	assert.Equal(t, []string{"B"}, departedNames(res.Departed))
 	assert.ErrorIs(t, res.Departed[0].Cause, fence.ErrCrashed)
@@ -363,14 +362,14 @@ func TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible(t *testing.T)
 	own, cancel := context.WithCancel(context.Background()) // not the handlers' contexts
 	defer cancel()
 	errs := make(chan error, 2)
-	var ms [2]*managedprocess.Member[msg]
+	var ms [2]managedprocess.Member[msg]
 	for i := range ms {
 		ms[i] = spawnIdle(t, c, []string{"A", "B"}[i], func(_ context.Context, m managedprocess.Message[msg]) {
 			if m.Body.Hop != 0 {
 				return
 			}
 			for range 3 {
-				if err := ms[i].SendTo(own, ms[1-i], msg{Hop: 1}); err != nil {
+				if err := ms[i].SendTo(own, ms[1-i].ID(), msg{Hop: 1}); err != nil {
 					errs <- err
 					return
 				}
@@ -380,7 +379,7 @@ func TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible(t *testing.T)
 	}
 	s := spawnIdle(t, c, "S", nil)
 	for _, m := range ms {
-		require.NoError(t, s.SendTo(ctx, m, msg{Hop: 0}))
+		require.NoError(t, s.SendTo(ctx, m.ID(), msg{Hop: 0}))
 	}
 	eventually(t, "both sends waiting for room", func() bool {
 		a, b := ms[0].Snapshot(), ms[1].Snapshot()
@@ -413,7 +412,7 @@ func TestLifecycleAnExitWithAnotherMembersCrashStillHandlesItsQueue(t *testing.T
 	// B joins first, so that A's round expects it.
 	crash := make(chan struct{})
 	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "B", Groups: []string{"g"},
-		Run: func(context.Context, *managedprocess.Member[msg]) error {
+		Run: func(context.Context, managedprocess.Member[msg]) error {
 			<-crash
 			panic("B fails")
 		}})
@@ -423,15 +422,15 @@ func TestLifecycleAnExitWithAnotherMembersCrashStillHandlesItsQueue(t *testing.T
 			<-open // not hctx: A's context ends when it exits, the handler must still run
 			handled.Add(1)
 		},
-		Run: func(ctx context.Context, m *managedprocess.Member[msg]) error {
-			_, err := g.Barrier(ctx, m, "x", fence.DeliveryFence)
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			_, err := m.Barrier(ctx, g.Name(), "x", fence.DeliveryFence)
 			barrierErr <- err
 			return err
 		}})
 	require.NoError(t, err)
 	s := spawnIdle(t, c, "S", nil)
 	for range 3 {
-		require.NoError(t, s.SendTo(ctx, a, msg{}))
+		require.NoError(t, s.SendTo(ctx, a.ID(), msg{}))
 	}
 	eventually(t, "A arrived", func() bool {
 		rs := groupSnap(c, "g").Rounds

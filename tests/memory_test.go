@@ -26,7 +26,7 @@ func TestSenderForgetsLinksToDepartedMembers(t *testing.T) {
 		m, err := c.Spawn(ctx, processgroup.Spec[msg]{
 			Name:    fmt.Sprintf("short%d", i),
 			Handler: func(context.Context, managedprocess.Message[msg]) { close(handled) },
-			Run: func(ctx context.Context, _ *managedprocess.Member[msg]) error {
+			Run: func(ctx context.Context, _ managedprocess.Member[msg]) error {
 				select {
 				case <-handled:
 				case <-ctx.Done():
@@ -35,7 +35,7 @@ func TestSenderForgetsLinksToDepartedMembers(t *testing.T) {
 			},
 		})
 		require.NoError(t, err)
-		require.NoError(t, sender.SendTo(ctx, m, msg{}))
+		require.NoError(t, sender.SendTo(ctx, m.ID(), msg{}))
 		within(t, m.Done())
 	}
 	var streams []managedprocess.StreamState

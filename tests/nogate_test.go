@@ -71,7 +71,7 @@ func (qs quickStart) run() (err error) {
 	if err != nil {
 		return err
 	}
-	if _, err := g.Barrier(ctx, consumer, "done", fence.DeliveryFence); err != nil {
+	if _, err := consumer.Barrier(ctx, g.Name(), "done", fence.DeliveryFence); err != nil {
 		return fmt.Errorf("consumer's Barrier: %w\n%s", err, c.Snapshot())
 	}
 	for w, n := range stored {
@@ -94,7 +94,7 @@ func (qs quickStart) run() (err error) {
 
 // spawnAll spawns the consumer at its place among the workers.
 func (qs quickStart) spawnAll(ctx context.Context, c *processgroup.Coordinator[msg], g *processgroup.Group[msg],
-	stored []int, errs chan<- error) (consumer *managedprocess.Member[msg], err error) {
+	stored []int, errs chan<- error) (consumer managedprocess.Member[msg], err error) {
 	for pos, w := 0, 0; pos <= qs.workers; pos++ {
 		if pos == qs.consumerAt {
 			consumer, err = c.Spawn(ctx, processgroup.Spec[msg]{
@@ -116,14 +116,14 @@ func (qs quickStart) spawnAll(ctx context.Context, c *processgroup.Coordinator[m
 // worker returns worker w's run function: send the results, meet at the
 // fence, report and return.
 func (qs quickStart) worker(g *processgroup.Group[msg], w int, errs chan<- error) processgroup.RunFunc[msg] {
-	return func(ctx context.Context, m *managedprocess.Member[msg]) error {
+	return func(ctx context.Context, m managedprocess.Member[msg]) error {
 		for k := range qs.results {
 			if err := sendOnceKnown(ctx, m, "consumer", msg{From: w, Hop: k}); err != nil {
 				errs <- fmt.Errorf("w%d: send: %w", w, err)
 				return err
 			}
 		}
-		_, err := g.Barrier(ctx, m, "done", fence.DeliveryFence)
+		_, err := m.Barrier(ctx, g.Name(), "done", fence.DeliveryFence)
 		if err != nil {
 			err = fmt.Errorf("w%d's Barrier: %w", w, err)
 		}
@@ -135,7 +135,7 @@ func (qs quickStart) worker(g *processgroup.Group[msg], w int, errs chan<- error
 // sendOnceKnown sends to the member called to, retrying while no member of
 // that name runs yet: a worker spawned before the consumer cannot address
 // it sooner. That holds no one else back: it is not a start gate.
-func sendOnceKnown(ctx context.Context, m *managedprocess.Member[msg], to string, body msg) error {
+func sendOnceKnown(ctx context.Context, m managedprocess.Member[msg], to string, body msg) error {
 	for {
 		err := m.Send(ctx, to, body)
 		if !errors.Is(err, fence.ErrUnknownMember) || ctx.Err() != nil {

@@ -24,7 +24,7 @@ func TestOutboundFenceReturnsOnlyOnceEveryTaskWasHandled(t *testing.T) {
 	ctx := testCtx(t)
 	c := newCoordinator(t)
 	var handled atomic.Int64
-	ws := make([]*managedprocess.Member[msg], workers)
+	ws := make([]managedprocess.Member[msg], workers)
 	for i := range ws {
 		ws[i] = spawnIdle(t, c, []string{"w0", "w1", "w2", "w3"}[i], func(context.Context, managedprocess.Message[msg]) {
 			runtime.Gosched()
@@ -36,7 +36,7 @@ func TestOutboundFenceReturnsOnlyOnceEveryTaskWasHandled(t *testing.T) {
 	early := 0
 	for r := range rounds {
 		for k := range tasks {
-			require.NoError(t, p.SendTo(ctx, ws[(r+k)%workers], msg{Round: r, Hop: k}))
+			require.NoError(t, p.SendTo(ctx, ws[(r+k)%workers].ID(), msg{Round: r, Hop: k}))
 			sent++
 		}
 		require.NoError(t, p.WaitForOutboundFence(ctx))
@@ -63,7 +63,7 @@ func TestOutboundFenceWaitsForAGatedWorkerAndNamesTheLaggingStream(t *testing.T)
 	})
 	p := spawnIdle(t, c, "p", nil)
 	for range 3 {
-		require.NoError(t, p.SendTo(ctx, w, msg{}))
+		require.NoError(t, p.SendTo(ctx, w.ID(), msg{}))
 	}
 	short, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
 	err := p.WaitForOutboundFence(short)
@@ -91,14 +91,14 @@ func TestOutboundFenceRefusals(t *testing.T) {
 	ctx := testCtx(t)
 	c := newCoordinator(t)
 	inHandler := make(chan error, 1)
-	var p *managedprocess.Member[msg]
+	var p managedprocess.Member[msg]
 	w := spawnIdle(t, c, "w", func(hctx context.Context, _ managedprocess.Message[msg]) {
 		inHandler <- p.WaitForOutboundFence(hctx)
 		<-hctx.Done()
 	})
 	p = spawnIdle(t, c, "p", nil)
 	require.NoError(t, p.WaitForOutboundFence(ctx), "nothing sent: nothing to wait for")
-	require.NoError(t, p.SendTo(ctx, w, msg{}))
+	require.NoError(t, p.SendTo(ctx, w.ID(), msg{}))
 	assert.ErrorIs(t, within(t, inHandler), fence.ErrInHandler)
 
 	waiting := make(chan error, 1)

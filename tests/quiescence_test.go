@@ -109,16 +109,16 @@ func (q *quiescence) handle(r int) {
 }
 
 // forward sends next from a handler, with the handler's context.
-func (q *quiescence) forward(hctx context.Context, from, to *managedprocess.Member[msg], next msg) {
-	if err := from.SendTo(hctx, to, next); err != nil && hctx.Err() == nil {
+func (q *quiescence) forward(hctx context.Context, from, to managedprocess.Member[msg], next msg) {
+	if err := from.SendTo(hctx, to.ID(), next); err != nil && hctx.Err() == nil {
 		q.fail(fmt.Errorf("%s forwarding hop %d of round %d: %w", from.ID().Name, next.Hop, next.Round, err))
 	}
 }
 
 // send sends a chain's first message from a member's run function (or a
 // goroutine acting for the member).
-func (q *quiescence) send(from, to *managedprocess.Member[msg], first msg) bool {
-	if err := from.SendTo(q.ctx, to, first); err != nil {
+func (q *quiescence) send(from, to managedprocess.Member[msg], first msg) bool {
+	if err := from.SendTo(q.ctx, to.ID(), first); err != nil {
 		q.fail(fmt.Errorf("%s starting a chain of round %d: %w", from.ID().Name, first.Round, err))
 		return false
 	}
@@ -159,17 +159,17 @@ func (q *quiescence) released(who string, r int, res fence.Result, err error) bo
 
 // barrier makes m arrive at the next round of the ProcessingFence "p",
 // expected to be round r, and checks the release.
-func (q *quiescence) barrier(g *processgroup.Group[msg], m *managedprocess.Member[msg], r int) bool {
-	res, err := g.Barrier(q.ctx, m, "p", fence.ProcessingFence)
+func (q *quiescence) barrier(g *processgroup.Group[msg], m managedprocess.Member[msg], r int) bool {
+	res, err := m.Barrier(q.ctx, g.Name(), "p", fence.ProcessingFence)
 	return q.released(m.ID().Name, r, res, err)
 }
 
 // arriveFirst makes each of ms arrive at round r of "p" and checks, on a
 // goroutine of its own, the instant its Wait returns; othersReleased
 // collects those checks.
-func (q *quiescence) arriveFirst(g *processgroup.Group[msg], r int, ms ...*managedprocess.Member[msg]) bool {
+func (q *quiescence) arriveFirst(g *processgroup.Group[msg], r int, ms ...managedprocess.Member[msg]) bool {
 	for _, m := range ms {
-		a, err := g.Arrive(q.ctx, m, "p", fence.ProcessingFence)
+		a, err := m.Arrive(q.ctx, g.Name(), "p", fence.ProcessingFence)
 		if err != nil {
 			q.fail(fmt.Errorf("%s, round %d: %w", m.ID().Name, r, err))
 			return false
@@ -188,7 +188,7 @@ func (q *quiescence) arriveFirst(g *processgroup.Group[msg], r int, ms ...*manag
 // to y, and once y's handler signals entered, x arrives last, racing the
 // forward y's handler makes; then it waits for every member's check. It
 // reports whether the round may go on.
-func (q *quiescence) lastArrivalRacesItsMessage(g *processgroup.Group[msg], r int, x, y, z *managedprocess.Member[msg], m msg, entered <-chan struct{}) bool {
+func (q *quiescence) lastArrivalRacesItsMessage(g *processgroup.Group[msg], r int, x, y, z managedprocess.Member[msg], m msg, entered <-chan struct{}) bool {
 	if !q.arriveFirst(g, r, y, z) || !q.send(x, y, m) {
 		return false
 	}
@@ -271,7 +271,7 @@ func TestQuiescenceWaitsForALongChainBetweenTwoMembers(t *testing.T) {
 	q := newQuiescence(t, rounds, func(int) int64 { return hops + 1 })
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
-	ms := make([]*managedprocess.Member[msg], 2)
+	ms := make([]managedprocess.Member[msg], 2)
 	for i := range ms {
 		ms[i] = spawnIdle(t, c, fmt.Sprintf("m%d", i), func(hctx context.Context, m managedprocess.Message[msg]) {
 			if m.Body.Hop < hops {
@@ -311,7 +311,7 @@ func TestQuiescenceWaitsForManyConcurrentChains(t *testing.T) {
 	q := newQuiescence(t, rounds, func(int) int64 { return chains * (hops + 1) })
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
-	ms := make([]*managedprocess.Member[msg], 2)
+	ms := make([]managedprocess.Member[msg], 2)
 	for i := range ms {
 		ms[i] = spawnIdle(t, c, fmt.Sprintf("m%d", i), func(hctx context.Context, m managedprocess.Message[msg]) {
 			if m.Body.Hop < hops {
@@ -358,14 +358,14 @@ func raceEnabled() bool {
 // then waits until the sinks consumed them. Afterwards each sender has n more
 // links, all idle: inspecting its state (Member.Snapshot) lists them all,
 // under the lock that guards its stream.
-func spawnSinks(t *testing.T, c *processgroup.Coordinator[msg], n int, senders []*managedprocess.Member[msg]) {
+func spawnSinks(t *testing.T, c *processgroup.Coordinator[msg], n int, senders []managedprocess.Member[msg]) {
 	t.Helper()
 	ctx := testCtx(t)
-	sinks := make([]*managedprocess.Member[msg], n)
+	sinks := make([]managedprocess.Member[msg], n)
 	for k := range sinks {
 		sinks[k] = spawnIdle(t, c, fmt.Sprintf("sink%d", k), nil)
 		for _, m := range senders {
-			require.NoError(t, m.SendTo(ctx, sinks[k], msg{}))
+			require.NoError(t, m.SendTo(ctx, sinks[k].ID(), msg{}))
 		}
 	}
 	for _, s := range sinks {
@@ -386,7 +386,7 @@ func TestQuiescenceWaitsForEveryForwardedHopAmongThree(t *testing.T) {
 	q := newQuiescence(t, rounds, func(int) int64 { return 2 })
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
-	ms := make([]*managedprocess.Member[msg], n)
+	ms := make([]managedprocess.Member[msg], n)
 	entered := make(chan struct{}, 1) // Y's handler got the round's first message
 	for i := range ms {
 		ms[i] = spawnIdle(t, c, fmt.Sprintf("m%d", i), func(hctx context.Context, m managedprocess.Message[msg]) {
@@ -429,7 +429,7 @@ func TestQuiescenceWaitsForTheLastArrivalsForwardedMessageInALargeGroup(t *testi
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
 	// Spawn order is the group's member order: Y first, X last.
-	var y, z *managedprocess.Member[msg]
+	var y, z managedprocess.Member[msg]
 	entered := make(chan struct{}, 1)
 	y = spawnIdle(t, c, "Y", func(hctx context.Context, m managedprocess.Message[msg]) {
 		entered <- struct{}{}
@@ -443,7 +443,7 @@ func TestQuiescenceWaitsForTheLastArrivalsForwardedMessageInALargeGroup(t *testi
 		_ = g.Members()
 		q.handle(m.Body.Round)
 	}, "g")
-	fillers := make([]*managedprocess.Member[msg], size-3)
+	fillers := make([]managedprocess.Member[msg], size-3)
 	for i := range fillers {
 		fillers[i] = spawnIdle(t, c, fmt.Sprintf("f%d", i), nil, "g")
 	}
@@ -452,7 +452,7 @@ func TestQuiescenceWaitsForTheLastArrivalsForwardedMessageInALargeGroup(t *testi
 	q.goMember(func() {
 		for r := 1; r <= rounds; r++ {
 			for _, f := range fillers {
-				if _, err := g.Arrive(q.ctx, f, "p", fence.ProcessingFence); err != nil {
+				if _, err := f.Arrive(q.ctx, g.Name(), "p", fence.ProcessingFence); err != nil {
 					q.fail(fmt.Errorf("%s, round %d: %w", f.ID().Name, r, err))
 					return
 				}
@@ -493,8 +493,8 @@ func TestQuiescenceInARealisticChoreography(t *testing.T) {
 	})
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
-	ms := make([]*managedprocess.Member[msg], n)
-	other := func(rng *rand.Rand, i int) *managedprocess.Member[msg] {
+	ms := make([]managedprocess.Member[msg], n)
+	other := func(rng *rand.Rand, i int) managedprocess.Member[msg] {
 		j := rng.IntN(n - 1)
 		if j >= i {
 			j++
@@ -522,7 +522,7 @@ func TestQuiescenceInARealisticChoreography(t *testing.T) {
 					q.fail(err)
 				}
 			},
-			Run: func(rctx context.Context, self *managedprocess.Member[msg]) error {
+			Run: func(rctx context.Context, self managedprocess.Member[msg]) error {
 				q.drive(rctx, start, func() {
 					rng := rand.New(rand.NewPCG(seed, uint64(i+1)))
 					for r := 1; r <= rounds; r++ {
@@ -559,7 +559,7 @@ func TestQuiescenceDoesNotFollowAChainThroughANonMember(t *testing.T) {
 	openO, openB := make(chan struct{}), make(chan struct{})
 	var oHandled, bHandled atomic.Bool
 	bEntered := make(chan struct{})
-	var o *managedprocess.Member[msg]
+	var o managedprocess.Member[msg]
 	b := spawnIdle(t, c, "B", func(hctx context.Context, _ managedprocess.Message[msg]) {
 		close(bEntered)
 		if gate(hctx, openB) {
@@ -570,22 +570,22 @@ func TestQuiescenceDoesNotFollowAChainThroughANonMember(t *testing.T) {
 		if !gate(hctx, openO) {
 			return
 		}
-		if err := o.SendTo(hctx, b, msg{Hop: m.Body.Hop + 1}); err != nil {
+		if err := o.SendTo(hctx, b.ID(), msg{Hop: m.Body.Hop + 1}); err != nil {
 			t.Errorf("O forwarding to B: %v", err)
 		}
 		oHandled.Store(true)
 	})
 	a := spawnIdle(t, c, "A", nil, "g")
 
-	require.NoError(t, a.SendTo(ctx, o, msg{Hop: 1}))
+	require.NoError(t, a.SendTo(ctx, o.ID(), msg{Hop: 1}))
 	type release struct {
 		o                  outcome
 		oHandled, bHandled bool
 	}
 	rel := make(chan release, 2)
-	for _, m := range []*managedprocess.Member[msg]{a, b} {
+	for _, m := range []managedprocess.Member[msg]{a, b} {
 		go func() {
-			res, err := g.Barrier(ctx, m, "p", fence.ProcessingFence)
+			res, err := m.Barrier(ctx, g.Name(), "p", fence.ProcessingFence)
 			rel <- release{outcome{res, err}, oHandled.Load(), bHandled.Load()}
 		}()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,7 +27,7 @@ func TestScenarioCancelledWaitersAndReusedRounds(t *testing.T) {
 	ctx := testCtx(t)
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
-	ms := make([]*managedprocess.Member[msg], members)
+	ms := make([]managedprocess.Member[msg], members)
 	for i := range members {
 		ms[i] = spawnIdle(t, c, fmt.Sprintf("m%d", i), func(context.Context, managedprocess.Message[msg]) {}, "g")
 	}
@@ -39,19 +40,15 @@ func TestScenarioCancelledWaitersAndReusedRounds(t *testing.T) {
 	}
 }
 
-type barrierer interface {
-	Barrier(context.Context, *managedprocess.Member[msg], string, fence.Mode) (fence.Result, error)
-}
-
 // cancellingMember runs member i up to its arrival at round rounds: each
 // time, it sends to the next member and arrives, giving up each wait after a
 // few microseconds and calling again, which attaches to the arrival that
 // stands, until it collects the round's outcome.
-func cancellingMember(ctx context.Context, g barrierer, ms []*managedprocess.Member[msg], i, rounds int) error {
+func cancellingMember(ctx context.Context, g *processgroup.Group[msg], ms []managedprocess.Member[msg], i, rounds int) error {
 	rng := rand.New(rand.NewPCG(uint64(i), 7))
 	to := ms[(i+1)%len(ms)]
 	for want := uint64(1); want <= uint64(rounds); want++ {
-		if err := ms[i].SendTo(ctx, to, msg{From: i}); err != nil {
+		if err := ms[i].SendTo(ctx, to.ID(), msg{From: i}); err != nil {
 			return err
 		}
 		got, err := arriveOnce(ctx, g, ms[i], func() time.Duration { return time.Duration(rng.IntN(20)) * time.Microsecond })
@@ -68,11 +65,11 @@ func cancellingMember(ctx context.Context, g barrierer, ms []*managedprocess.Mem
 // arriveOnce makes one arrival and returns its round once released: each
 // call waits at most patience(); a call whose patience ran out is repeated,
 // and the repeat must attach to the same round.
-func arriveOnce(ctx context.Context, g barrierer, m *managedprocess.Member[msg], patience func() time.Duration) (uint64, error) {
+func arriveOnce(ctx context.Context, g *processgroup.Group[msg], m managedprocess.Member[msg], patience func() time.Duration) (uint64, error) {
 	var first uint64
 	for {
 		wctx, cancel := context.WithTimeout(ctx, patience())
-		res, err := g.Barrier(wctx, m, "b", fence.DeliveryFence)
+		res, err := m.Barrier(wctx, g.Name(), "b", fence.DeliveryFence)
 		cancel()
 		var ferr *fence.Error
 		switch {
@@ -106,11 +103,11 @@ func TestScenarioCancelledWaitersKeepEveryMessageFenced(t *testing.T) {
 	}, "g")
 	s := spawnIdle(t, c, "s", nil, "g")
 	for range 5 {
-		require.NoError(t, s.SendTo(ctx, r, msg{}))
+		require.NoError(t, s.SendTo(ctx, r.ID(), msg{}))
 	}
 	// s gives up waiting; its arrival (with 5 messages pending) stands.
 	short, cancel := context.WithTimeout(ctx, time.Millisecond)
-	_, err := g.Barrier(short, s, "b", fence.DeliveryFence)
+	_, err := s.Barrier(short, g.Name(), "b", fence.DeliveryFence)
 	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	var ferr *fence.Error
@@ -119,7 +116,7 @@ func TestScenarioCancelledWaitersKeepEveryMessageFenced(t *testing.T) {
 
 	released := make(chan fence.Result, 1)
 	go func() {
-		res, err := g.Barrier(ctx, r, "b", fence.DeliveryFence)
+		res, err := r.Barrier(ctx, g.Name(), "b", fence.DeliveryFence)
 		assert.NoError(t, err)
 		mu.Lock()
 		assert.Equal(t, 5, handled, "released before s's messages were handled")

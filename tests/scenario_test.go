@@ -31,7 +31,7 @@ func TestScenarioRapidReuse(t *testing.T) {
 	const wantA, wantB = iters + iters/16, iters + iters/32
 
 	var handledA [wantA + 1]atomic.Int32 // by the sender's "a" round number
-	members := make([]*managedprocess.Member[msg], n)
+	members := make([]managedprocess.Member[msg], n)
 	for i := range members {
 		members[i] = spawnIdle(t, c, fmt.Sprintf("m%d", i), func(_ context.Context, m managedprocess.Message[msg]) {
 			handledA[m.Body.Round].Add(1)
@@ -48,11 +48,11 @@ func TestScenarioRapidReuse(t *testing.T) {
 			call := func(name string, mode fence.Mode) bool {
 				if name == "a" { // one message per member per "a" round, checked at release
 					next := len(seen[i]["a"]) + 1
-					if !assert.NoError(t, m.SendTo(ctx, members[(i+1)%n], msg{Round: next})) {
+					if !assert.NoError(t, m.SendTo(ctx, members[(i+1)%n].ID(), msg{Round: next})) {
 						return false
 					}
 				}
-				res, err := g.Barrier(ctx, m, name, mode)
+				res, err := m.Barrier(ctx, g.Name(), name, mode)
 				if ctx.Err() != nil {
 					return false // another member failed
 				}
@@ -128,7 +128,7 @@ func TestScenarioStressDeliveryFence(t *testing.T) {
 		}
 	}
 
-	members := make([]*managedprocess.Member[msg], n)
+	members := make([]managedprocess.Member[msg], n)
 	for i := range members {
 		hrng := rand.New(rand.NewPCG(seed, uint64(100+i))) // used only by i's reader
 		members[i] = spawnIdle(t, c, fmt.Sprintf("s%d", i), func(_ context.Context, m managedprocess.Message[msg]) {
@@ -159,13 +159,13 @@ func TestScenarioStressDeliveryFence(t *testing.T) {
 					}
 					delay(rng)
 					sent[i*rounds+r].Add(1)
-					if err := m.SendTo(ctx, members[to], msg{From: i, Round: r}); err != nil {
+					if err := m.SendTo(ctx, members[to].ID(), msg{From: i, Round: r}); err != nil {
 						fail("s%d round %d: send: %v", i, r, err)
 						return
 					}
 				}
 				delay(rng)
-				res, err := g.Barrier(ctx, m, "stress", fence.DeliveryFence)
+				res, err := m.Barrier(ctx, g.Name(), "stress", fence.DeliveryFence)
 				if err != nil {
 					fail("s%d round %d: %v", i, r, err)
 					return
@@ -201,7 +201,7 @@ func TestScenarioStressDeliveryFence(t *testing.T) {
 type chain struct {
 	c       *processgroup.Coordinator[msg]
 	g       *processgroup.Group[msg]
-	m       map[string]*managedprocess.Member[msg]
+	m       map[string]managedprocess.Member[msg]
 	hops    [8][5]atomic.Int32                   // [round][hop]
 	gateOf  func(round, hop int) <-chan struct{} // nil or a nil channel: no gate
 	chainOK chan int                             // receives a round when its 4th hop was handled
@@ -211,7 +211,7 @@ type chain struct {
 var chainNext = map[int]string{1: "C", 2: "A", 3: "B"}
 
 func newChain(t *testing.T, gateOf func(round, hop int) <-chan struct{}) *chain {
-	ch := &chain{c: newCoordinator(t), m: map[string]*managedprocess.Member[msg]{}, gateOf: gateOf, chainOK: make(chan int, 8)}
+	ch := &chain{c: newCoordinator(t), m: map[string]managedprocess.Member[msg]{}, gateOf: gateOf, chainOK: make(chan int, 8)}
 	ch.g = newGroup(t, ch.c, "g")
 	for _, name := range []string{"A", "B", "C"} {
 		ch.m[name] = spawnIdle(t, ch.c, name, func(ctx context.Context, m managedprocess.Message[msg]) {
@@ -336,7 +336,7 @@ func TestScenarioMixedModes(t *testing.T) {
 	arrA := arrive(t, ctx, g, a, "x", fence.DeliveryFence)
 	outA := goWait(ctx, arrA)
 	for _, mode := range []fence.Mode{fence.Rendezvous, fence.ProcessingFence} {
-		_, err := g.Barrier(ctx, b, "x", mode)
+		_, err := b.Barrier(ctx, g.Name(), "x", mode)
 		fe := fenceErr(t, err, fence.ErrModeMismatch)
 		assert.EqualValues(t, 1, fe.Round)
 		assert.Equal(t, "B", fe.Member.Name)
@@ -351,7 +351,7 @@ func TestScenarioMixedModes(t *testing.T) {
 		t.Fatalf("round released without B: %+v", o)
 	default:
 	}
-	res, err := g.Barrier(ctx, b, "x", fence.DeliveryFence)
+	res, err := b.Barrier(ctx, g.Name(), "x", fence.DeliveryFence)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, res.Round)
 	o := within(t, outA)
@@ -360,13 +360,13 @@ func TestScenarioMixedModes(t *testing.T) {
 }
 
 // joinLate adds L to g, by Spawn with Groups or by Join.
-func joinLate(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], how string) *managedprocess.Member[msg] {
+func joinLate(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], how string) managedprocess.Member[msg] {
 	t.Helper()
 	if how == "spawn" {
 		return spawnIdle(t, c, "L", nil, g.Name())
 	}
 	late := spawnIdle(t, c, "L", nil)
-	require.NoError(t, g.Join(late))
+	require.NoError(t, late.Join(g.Name()))
 	return late
 }
 
@@ -418,7 +418,7 @@ func TestScenarioJoinWhileDraining(t *testing.T) {
 			open := make(chan struct{})
 			b := spawnIdle(t, c, "B", func(hctx context.Context, _ managedprocess.Message[msg]) { gate(hctx, open) }, "g")
 			a := spawnIdle(t, c, "A", nil, "g")
-			require.NoError(t, a.SendTo(ctx, b, msg{}))
+			require.NoError(t, a.SendTo(ctx, b.ID(), msg{}))
 			outs := []<-chan outcome{goBarrier(ctx, g, a, "x", fence.DeliveryFence), goBarrier(ctx, g, b, "x", fence.DeliveryFence)}
 			eventually(t, "round 1 draining", func() bool {
 				rs := groupSnap(c, "g").Rounds
@@ -440,7 +440,7 @@ func TestScenarioJoinWhileDraining(t *testing.T) {
 			assert.Equal(t, []string{"B", "A"}, names(rs[0].Missing))
 
 			outs = []<-chan outcome{goBarrier(ctx, g, a, "x", fence.DeliveryFence), goWait(ctx, arrL)}
-			res, err := g.Barrier(ctx, b, "x", fence.DeliveryFence)
+			res, err := b.Barrier(ctx, g.Name(), "x", fence.DeliveryFence)
 			require.NoError(t, err)
 			assert.EqualValues(t, 2, res.Round)
 			for _, out := range outs {
@@ -465,7 +465,7 @@ func TestScenarioHandlersSendIntoFullInboxes(t *testing.T) {
 	var handled [2]atomic.Int32
 	var sendErrs atomic.Int32
 	finished := make(chan struct{}, 2)
-	ms := make([]*managedprocess.Member[msg], 2)
+	ms := make([]managedprocess.Member[msg], 2)
 	for i := range ms {
 		ms[i] = spawnIdle(t, c, fmt.Sprintf("x%d", i), func(hctx context.Context, m managedprocess.Message[msg]) {
 			if n := handled[i].Add(1); n == burst+1 {
@@ -481,15 +481,15 @@ func TestScenarioHandlersSendIntoFullInboxes(t *testing.T) {
 				return
 			}
 			for k := range burst {
-				if err := ms[i].SendTo(hctx, ms[1-i], msg{Hop: k + 1}); err != nil {
+				if err := ms[i].SendTo(hctx, ms[1-i].ID(), msg{Hop: k + 1}); err != nil {
 					sendErrs.Add(1)
 				}
 			}
 		}, "g")
 	}
 	feeder := spawnIdle(t, c, "feeder", nil)
-	require.NoError(t, feeder.SendTo(ctx, ms[0], msg{}))
-	require.NoError(t, feeder.SendTo(ctx, ms[1], msg{}))
+	require.NoError(t, feeder.SendTo(ctx, ms[0].ID(), msg{}))
+	require.NoError(t, feeder.SendTo(ctx, ms[1].ID(), msg{}))
 	within(t, entered)
 	within(t, entered)
 	close(bothIn)
@@ -524,10 +524,10 @@ func TestScenarioSendBlocksOnFullInbox(t *testing.T) {
 			mu.Unlock()
 		}})
 	require.NoError(t, err)
-	var s *managedprocess.Member[msg]
+	var s managedprocess.Member[msg]
 	sendErr := make(chan error, 1)
 	s, err = c.Spawn(ctx, processgroup.Spec[msg]{Name: "S",
-		Run: func(rctx context.Context, s *managedprocess.Member[msg]) error {
+		Run: func(rctx context.Context, s managedprocess.Member[msg]) error {
 			// Message 1 is taken by R's reader and held in the handler;
 			// message 2 fills the inbox.
 			if err := s.Send(rctx, "R", msg{Hop: 1}); err != nil {
@@ -594,14 +594,14 @@ func TestScenarioSnapshotWhileHandlerStuck(t *testing.T) {
 		}
 	})
 	s := spawnIdle(t, c, "S", nil)
-	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 0}))
+	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 0}))
 	require.Equal(t, 0, within(t, entered))
 	fenced := make(chan error, 1)
-	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 1}))
-	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 2}))
+	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 1}))
+	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 2}))
 	go func() { fenced <- r.WaitForDeliveryFence(ctx) }()
 	eventually(t, "fence queued", func() bool { return r.Snapshot().Queued == 3 })
-	require.NoError(t, s.SendTo(ctx, r, msg{Hop: 3}))
+	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 3}))
 	close(gates[0]) // the reader takes 1, 2, the fence and 3 together
 	require.NoError(t, within(t, fenced))
 	require.Equal(t, 1, within(t, entered))

@@ -15,7 +15,7 @@ import (
 )
 
 // spawnRun spawns a member called name, in no group, running run.
-func spawnRun(t *testing.T, c *processgroup.Coordinator[msg], name string, run processgroup.RunFunc[msg]) *managedprocess.Member[msg] {
+func spawnRun(t *testing.T, c *processgroup.Coordinator[msg], name string, run processgroup.RunFunc[msg]) managedprocess.Member[msg] {
 	t.Helper()
 	m, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Run: run})
 	require.NoError(t, err)
@@ -54,12 +54,12 @@ func TestWaitReportsEveryFailure(t *testing.T) {
 	ctx := testCtx(t)
 	c := newCoordinator(t)
 	crasher := spawnIdle(t, c, "crasher", func(context.Context, managedprocess.Message[msg]) { panic("handler bug") })
-	spawnRun(t, c, "fine", func(context.Context, *managedprocess.Member[msg]) error { return nil })
-	spawnRun(t, c, "erring", func(context.Context, *managedprocess.Member[msg]) error { return errBoom })
-	spawnRun(t, c, "panicking", func(context.Context, *managedprocess.Member[msg]) error { panic("run bug") })
-	spawnRun(t, c, "exiting", func(context.Context, *managedprocess.Member[msg]) error { runtime.Goexit(); return nil })
-	spawnRun(t, c, "sender", func(ctx context.Context, m *managedprocess.Member[msg]) error {
-		if err := m.SendTo(ctx, crasher, msg{}); err != nil {
+	spawnRun(t, c, "fine", func(context.Context, managedprocess.Member[msg]) error { return nil })
+	spawnRun(t, c, "erring", func(context.Context, managedprocess.Member[msg]) error { return errBoom })
+	spawnRun(t, c, "panicking", func(context.Context, managedprocess.Member[msg]) error { panic("run bug") })
+	spawnRun(t, c, "exiting", func(context.Context, managedprocess.Member[msg]) error { runtime.Goexit(); return nil })
+	spawnRun(t, c, "sender", func(ctx context.Context, m managedprocess.Member[msg]) error {
+		if err := m.SendTo(ctx, crasher.ID(), msg{}); err != nil {
 			return err
 		}
 		<-crasher.Done() // the crash is reported before the crasher's reader exits
@@ -108,13 +108,13 @@ func TestWaitBlocksUntilRunFunctionsReturn(t *testing.T) {
 
 	gates := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	gated := func(i int) processgroup.RunFunc[msg] {
-		return func(ctx context.Context, _ *managedprocess.Member[msg]) error {
+		return func(ctx context.Context, _ managedprocess.Member[msg]) error {
 			gate(ctx, gates[i])
 			return nil
 		}
 	}
 	spawnRun(t, c, "slow", gated(0))
-	spawnRun(t, c, "erring", func(context.Context, *managedprocess.Member[msg]) error { return errBoom })
+	spawnRun(t, c, "erring", func(context.Context, managedprocess.Member[msg]) error { return errBoom })
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	err := c.Wait(short)
 	cancel()
@@ -143,7 +143,7 @@ func TestCloseStopsMembersWithoutFailures(t *testing.T) {
 	c := newCoordinator(t)
 	spawnIdle(t, c, "idle", nil)
 	for _, name := range []string{"returns nil", "returns ctx.Err()", "returns an error"} {
-		spawnRun(t, c, name, func(ctx context.Context, _ *managedprocess.Member[msg]) error {
+		spawnRun(t, c, name, func(ctx context.Context, _ managedprocess.Member[msg]) error {
 			<-ctx.Done()
 			switch name {
 			case "returns nil":

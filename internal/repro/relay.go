@@ -13,7 +13,7 @@ import (
 // must already exist: the last relay forwards to it.
 func (s *scenario) spawnRelays(ctx context.Context, c *processgroup.Coordinator[Marker],
 	start <-chan struct{}, results chan<- error) error {
-	s.relays = make([]*managedprocess.Member[Marker], s.cfg.Hops)
+	s.relays = make([]managedprocess.Member[Marker], s.cfg.Hops)
 	for r := range s.relays {
 		m, err := c.Spawn(ctx, processgroup.Spec[Marker]{
 			Name:    RelayName(r),
@@ -32,7 +32,7 @@ func (s *scenario) spawnRelays(ctx context.Context, c *processgroup.Coordinator[
 // next returns where a marker with hopsLeft hops left goes: the relay
 // Hops-hopsLeft, or the consumer at 0. A hop count no relay can have sent
 // goes to the consumer, whose ledger counts it as out of order.
-func (s *scenario) next(hopsLeft int) *managedprocess.Member[Marker] {
+func (s *scenario) next(hopsLeft int) managedprocess.Member[Marker] {
 	if hopsLeft <= 0 || hopsLeft > len(s.relays) {
 		return s.consumer
 	}
@@ -52,7 +52,7 @@ func (s *scenario) forward(r int) managedprocess.Handler[Marker] {
 			s.ledger.firstHopHandled(mk.Iteration)
 		}
 		mk.HopsLeft--
-		_ = s.relays[r].SendTo(hctx, s.next(mk.HopsLeft), mk)
+		_ = s.relays[r].SendTo(hctx, s.next(mk.HopsLeft).ID(), mk)
 	}
 }
 
@@ -60,13 +60,13 @@ func (s *scenario) forward(r int) managedprocess.Handler[Marker] {
 // arrives at the iteration barrier first, then meets the others at the
 // handshake and waits for the iteration's release: every marker of the
 // iteration is sent, and forwarded, after every relay arrived.
-func (s *scenario) relay(ctx context.Context, m *managedprocess.Member[Marker]) error {
+func (s *scenario) relay(ctx context.Context, m managedprocess.Member[Marker]) error {
 	for it := range s.cfg.Iterations {
-		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
+		a, err := m.Arrive(ctx, s.group.Name(), IterationBarrier, s.cfg.Mode)
 		if err != nil {
 			return fmt.Errorf("%s, iteration %d: %w", m, it, err)
 		}
-		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
+		if _, err := m.Barrier(ctx, s.group.Name(), HandshakeBarrier, fence.Rendezvous); err != nil {
 			return fmt.Errorf("%s, iteration %d: %w", m, it, err)
 		}
 		if _, err := a.Wait(ctx); err != nil {

@@ -93,10 +93,10 @@ type scenario struct {
 	cfg      Config
 	ledger   *ledger
 	group    *processgroup.Group[Marker]
-	consumer *managedprocess.Member[Marker]
-	relays   []*managedprocess.Member[Marker] // relay-0 … relay-(Hops-1)
-	iters    []Iteration                      // written by the consumer's run goroutine, read after it reported
-	sent     atomic.Int64                     // markers the workers sent
+	consumer managedprocess.Member[Marker]
+	relays   []managedprocess.Member[Marker] // relay-0 … relay-(Hops-1)
+	iters    []Iteration                     // written by the consumer's run goroutine, read after it reported
+	sent     atomic.Int64                    // markers the workers sent
 
 	// stopped ends the members' bodies (stop cancels it) once Run's context
 	// ended and stuck recorded what they were waiting for.
@@ -172,7 +172,7 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 		Run:     s.member(start, results, s.consume),
 		// One iteration's markers always fit: workers are never held at
 		// Send by a consumer whose Gate waits for their arrival.
-		InboxCapacity: max(managedprocess.DefaultInboxCapacity, s.cfg.Workers*s.cfg.Burst),
+		InboxCapacity: max(processgroup.DefaultInboxCapacity, s.cfg.Workers*s.cfg.Burst),
 	})
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 		_, err := c.Spawn(ctx, processgroup.Spec[Marker]{
 			Name:   WorkerName(w),
 			Groups: []string{GroupName},
-			Run: s.member(start, results, func(ctx context.Context, m *managedprocess.Member[Marker]) error {
+			Run: s.member(start, results, func(ctx context.Context, m managedprocess.Member[Marker]) error {
 				return s.work(ctx, m, w)
 			}),
 		})
@@ -201,8 +201,8 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 // ends when the scenario stops its members; a member stopped stays a member
 // too, whatever its body returned.
 func (s *scenario) member(start <-chan struct{}, results chan<- error,
-	body func(context.Context, *managedprocess.Member[Marker]) error) processgroup.RunFunc[Marker] {
-	return func(ctx context.Context, m *managedprocess.Member[Marker]) error {
+	body func(context.Context, managedprocess.Member[Marker]) error) processgroup.RunFunc[Marker] {
+	return func(ctx context.Context, m managedprocess.Member[Marker]) error {
 		select {
 		case <-start:
 		case <-ctx.Done():
@@ -227,19 +227,19 @@ func (s *scenario) member(start <-chan struct{}, results chan<- error,
 
 // work is worker w's body. It sends its markers to their first hop: relay-0,
 // or the consumer without relays.
-func (s *scenario) work(ctx context.Context, m *managedprocess.Member[Marker], w int) error {
+func (s *scenario) work(ctx context.Context, m managedprocess.Member[Marker], w int) error {
 	for it := range s.cfg.Iterations {
-		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
+		if _, err := m.Barrier(ctx, s.group.Name(), HandshakeBarrier, fence.Rendezvous); err != nil {
 			return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 		}
 		to := s.next(s.cfg.Hops)
 		for seq := range s.cfg.Burst {
-			if err := m.SendTo(ctx, to, Marker{Worker: w, Iteration: it, Seq: seq, HopsLeft: s.cfg.Hops}); err != nil {
+			if err := m.SendTo(ctx, to.ID(), Marker{Worker: w, Iteration: it, Seq: seq, HopsLeft: s.cfg.Hops}); err != nil {
 				return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 			}
 			s.sent.Add(1)
 		}
-		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
+		a, err := m.Arrive(ctx, s.group.Name(), IterationBarrier, s.cfg.Mode)
 		if err != nil {
 			return fmt.Errorf("worker %d, iteration %d: %w", w, it, err)
 		}
@@ -255,14 +255,14 @@ func (s *scenario) work(ctx context.Context, m *managedprocess.Member[Marker], w
 
 // consume is the consumer's body: the check runs the instant its iteration
 // barrier returns.
-func (s *scenario) consume(ctx context.Context, m *managedprocess.Member[Marker]) error {
+func (s *scenario) consume(ctx context.Context, m managedprocess.Member[Marker]) error {
 	s.iters = make([]Iteration, 0, s.cfg.Iterations)
 	for it := range s.cfg.Iterations {
-		if _, err := s.group.Barrier(ctx, m, HandshakeBarrier, fence.Rendezvous); err != nil {
+		if _, err := m.Barrier(ctx, s.group.Name(), HandshakeBarrier, fence.Rendezvous); err != nil {
 			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}
 		t0 := time.Now()
-		a, err := s.group.Arrive(ctx, m, IterationBarrier, s.cfg.Mode)
+		a, err := m.Arrive(ctx, s.group.Name(), IterationBarrier, s.cfg.Mode)
 		if err != nil {
 			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}

@@ -123,17 +123,17 @@ type musterHarness struct {
 	c       *processgroup.Coordinator[int]
 	crew    *crew
 	counts  []paddedCount
-	members []*managedprocess.Member[int]
+	members []managedprocess.Member[int]
 }
 
 func newMusterHarness(ctx context.Context, s shape) (*musterHarness, error) {
 	// The naive fence gives each sender a channel of refBuffer slots, so its
 	// consumer can hold n×refBuffer messages; muster's inboxes get the same,
 	// spread over their lanes (senders share a lane by ID modulo Lanes).
-	perLane := (s.n + managedprocess.Lanes - 1) / managedprocess.Lanes * refBuffer
+	perLane := (s.n + 3) / 4 * refBuffer
 	c := processgroup.New[int](processgroup.WithInboxCapacity(perLane))
 	h := &musterHarness{s: s, c: c, crew: newCrew(s.n),
-		counts: make([]paddedCount, s.n), members: make([]*managedprocess.Member[int], s.n)}
+		counts: make([]paddedCount, s.n), members: make([]managedprocess.Member[int], s.n)}
 	g, err := h.c.NewGroup("bench")
 	if err != nil {
 		return nil, err
@@ -143,7 +143,7 @@ func newMusterHarness(ctx context.Context, s shape) (*musterHarness, error) {
 			Name:    fmt.Sprintf("m%d", i),
 			Groups:  []string{"bench"},
 			Handler: func(context.Context, managedprocess.Message[int]) { h.counts[i].Add(1) },
-			Run: func(ctx context.Context, m *managedprocess.Member[int]) error {
+			Run: func(ctx context.Context, m managedprocess.Member[int]) error {
 				done := 0
 				for {
 					select {
@@ -165,18 +165,18 @@ func newMusterHarness(ctx context.Context, s shape) (*musterHarness, error) {
 }
 
 // rounds runs member i's part of a chunk. done counts its rounds so far.
-func (h *musterHarness) rounds(ctx context.Context, g *processgroup.Group[int], m *managedprocess.Member[int], i, rounds int, done *int) error {
+func (h *musterHarness) rounds(ctx context.Context, g *processgroup.Group[int], m managedprocess.Member[int], i, rounds int, done *int) error {
 	s := h.s
 	d := s.dest(i)
 	to, count, want := h.members[d], &h.counts[d], s.inbound(d)
 	check := s.mode.Drains() && want > 0
 	for range rounds {
 		for k := range s.k {
-			if err := m.SendTo(ctx, to, k); err != nil {
+			if err := m.SendTo(ctx, to.ID(), k); err != nil {
 				return err
 			}
 		}
-		if _, err := g.Barrier(ctx, m, "round", s.mode); err != nil {
+		if _, err := m.Barrier(ctx, g.Name(), "round", s.mode); err != nil {
 			return err
 		}
 		*done++

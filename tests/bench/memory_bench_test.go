@@ -58,7 +58,7 @@ func BenchmarkMemoryIdleMembers(b *testing.B) {
 			_, err := c.Spawn(ctx, processgroup.Spec[Payload]{
 				Name:    fmt.Sprintf("idle%d", i),
 				Handler: handler,
-				Run: func(ctx context.Context, m *managedprocess.Member[Payload]) error {
+				Run: func(ctx context.Context, m managedprocess.Member[Payload]) error {
 					running.Done()
 					<-ctx.Done()
 					return nil
@@ -111,7 +111,7 @@ func BenchmarkMemoryQueuedMessages(b *testing.B) {
 			b.Fatal(err)
 		}
 		// One message parks the reader in the handler; the rest queue.
-		if err := send.SendTo(ctx, recv, Payload{}); err != nil {
+		if err := send.SendTo(ctx, recv.ID(), Payload{}); err != nil {
 			b.Fatal(err)
 		}
 		select {
@@ -123,7 +123,7 @@ func BenchmarkMemoryQueuedMessages(b *testing.B) {
 		base := inUse()
 		b.StartTimer()
 		for range msgs {
-			if err := send.SendTo(ctx, recv, Payload{}); err != nil {
+			if err := send.SendTo(ctx, recv.ID(), Payload{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -166,12 +166,12 @@ func retainedPer(base uint64, units int) float64 {
 // churnOnce spawns a short-lived member called name; sender sends it one
 // message; the member's Run returns once its handler ran, so it departs.
 // churnOnce returns when the member's reader exited.
-func churnOnce(ctx context.Context, c *processgroup.Coordinator[Payload], sender *managedprocess.Member[Payload], name string) error {
+func churnOnce(ctx context.Context, c *processgroup.Coordinator[Payload], sender managedprocess.Member[Payload], name string) error {
 	handled := make(chan struct{})
 	m, err := c.Spawn(ctx, processgroup.Spec[Payload]{
 		Name:    name,
 		Handler: func(context.Context, managedprocess.Message[Payload]) { close(handled) },
-		Run: func(ctx context.Context, _ *managedprocess.Member[Payload]) error {
+		Run: func(ctx context.Context, _ managedprocess.Member[Payload]) error {
 			select {
 			case <-handled:
 			case <-ctx.Done():
@@ -182,7 +182,7 @@ func churnOnce(ctx context.Context, c *processgroup.Coordinator[Payload], sender
 	if err != nil {
 		return err
 	}
-	if err := sender.SendTo(ctx, m, Payload{}); err != nil {
+	if err := sender.SendTo(ctx, m.ID(), Payload{}); err != nil {
 		return err
 	}
 	select {
@@ -239,7 +239,7 @@ func BenchmarkMemoryMemberChurn(b *testing.B) {
 type namePair struct {
 	c  *processgroup.Coordinator[Payload]
 	g  *processgroup.Group[Payload]
-	ms [2]*managedprocess.Member[Payload]
+	ms [2]managedprocess.Member[Payload]
 }
 
 func newNamePair(b *testing.B, ctx context.Context, groups ...string) *namePair {
@@ -271,7 +271,7 @@ func (p *namePair) meet(ctx context.Context, from, to int) error {
 	for _, m := range p.ms {
 		go func() {
 			for k := from; k < to; k++ {
-				if _, err := p.g.Barrier(ctx, m, "step-"+strconv.Itoa(k), fence.Rendezvous); err != nil {
+				if _, err := m.Barrier(ctx, p.g.Name(), "step-"+strconv.Itoa(k), fence.Rendezvous); err != nil {
 					errs <- err
 					return
 				}
@@ -344,14 +344,14 @@ func BenchmarkDepartureAfterManyNames(b *testing.B) {
 }
 
 // timeLeave times m's Leave from g, then joins it again.
-func timeLeave(b *testing.B, g *processgroup.Group[Payload], m *managedprocess.Member[Payload]) time.Duration {
+func timeLeave(b *testing.B, g *processgroup.Group[Payload], m managedprocess.Member[Payload]) time.Duration {
 	start := time.Now()
-	err := g.Leave(m)
+	err := m.Leave(g.Name())
 	d := time.Since(start)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := g.Join(m); err != nil {
+	if err := m.Join(g.Name()); err != nil {
 		b.Fatal(err)
 	}
 	return d

@@ -79,11 +79,11 @@ func newMusterPipe(ctx context.Context) (*musterPipe, error) {
 	if err == nil {
 		_, err = p.c.Spawn(ctx, processgroup.Spec[Payload]{
 			Name: "sender",
-			Run: func(ctx context.Context, m *managedprocess.Member[Payload]) error {
+			Run: func(ctx context.Context, m managedprocess.Member[Payload]) error {
 				for {
 					select {
 					case n := <-p.cmd:
-						p.sent <- sendChunk(n, func(pl Payload) error { return m.SendTo(ctx, recv, pl) })
+						p.sent <- sendChunk(n, func(pl Payload) error { return m.SendTo(ctx, recv.ID(), pl) })
 					case <-ctx.Done():
 						return nil
 					}

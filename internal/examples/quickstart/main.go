@@ -36,8 +36,7 @@ func main() {
 func run(ctx context.Context, stdout io.Writer) error {
 	c := processgroup.New[int]() // the coordinator; generic in the message type
 	defer c.Close(ctx)           // stops every goroutine it started
-	g, err := c.NewGroup("sum")
-	if err != nil {
+	if _, err := c.NewGroup("sum"); err != nil {
 		return err
 	}
 
@@ -61,7 +60,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 		_, err := c.Spawn(ctx, processgroup.Spec[int]{
 			Name:   fmt.Sprintf("worker-%d", w),
 			Groups: []string{"sum"},
-			Run: func(ctx context.Context, m *managedprocess.Member[int]) error {
+			Run: func(ctx context.Context, m managedprocess.Member[int]) error {
 				for lo := 1 + w*chunk; lo <= n; lo += workers * chunk {
 					partial := 0
 					for i := lo; i < lo+chunk && i <= n; i++ {
@@ -71,7 +70,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 						return err
 					}
 				}
-				_, err := g.Barrier(ctx, m, "done", fence.DeliveryFence)
+				_, err := m.Barrier(ctx, "sum", "done", fence.DeliveryFence)
 				return err // nil: the worker leaves the group gracefully
 			},
 		})
@@ -82,7 +81,7 @@ func run(ctx context.Context, stdout io.Writer) error {
 
 	// The program arrives for the consumer once every worker is spawned, so
 	// the round expects them all and no start gate is needed.
-	if _, err := g.Barrier(ctx, consumer, "done", fence.DeliveryFence); err != nil {
+	if _, err := consumer.Barrier(ctx, "sum", "done", fence.DeliveryFence); err != nil {
 		return err
 	}
 	// Every partial sum sent before the barrier has been handled: the

@@ -1,4 +1,4 @@
-package managedprocess_test
+package member_test
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func BenchmarkSendTo(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if err := s.SendTo(ctx, r, payload); err != nil {
+		if err := s.SendTo(ctx, r.ID(), payload); err != nil {
 			b.Fatal(err)
 		}
 	}

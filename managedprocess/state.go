@@ -60,20 +60,24 @@ func (s State) String() string {
 	return str
 }
 
-// Snapshot returns the member's current state. It takes the member's locks
-// briefly and never waits for progress.
-func (m *Member[T]) Snapshot() State {
-	handled, waiting, cur := m.stats.reading(time.Now())
-	queued, err := m.inbox.queued(), m.inbox.err()
-	return State{
-		ID:       m.id,
-		Leading:  m.out.leadingSeq(),
-		Streams:  m.out.states(),
-		Queued:   queued + waiting,
-		Handling: cur,
-		Waiting:  m.waiting.snapshot(),
-		Handled:  handled,
-		Dropped:  m.stats.dropped.Load(),
-		Err:      err,
-	}
+// WaitingSend is a send of a member that waits for room in a full inbox:
+// to whom, and since when. A handler that sends with a context not derived
+// from its handler context is not exempt from the bound; two such handlers
+// sending into each other's full inboxes wait for each other for good, and
+// this is how the Snapshot shows it.
+type WaitingSend struct {
+	To    fence.Identity
+	Since time.Time
+}
+
+// String returns "to#id for D".
+func (w WaitingSend) String() string {
+	return fmt.Sprintf("%s for %v", w.To, time.Since(w.Since).Round(time.Millisecond))
+}
+
+// StreamState is the progress of one (sender, recipient) pair.
+type StreamState struct {
+	Recipient fence.Identity
+	Sent      uint64 // last sequence the sender addressed to the recipient
+	Delivered uint64 // last sequence the recipient has consumed
 }

@@ -57,4 +57,4 @@
 //
 // Messages are values of the type parameter T, copied into the recipient's
 // inbox; nothing is serialised. A payload that holds a pointer shares it.
-package managedprocess
+package member

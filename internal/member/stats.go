@@ -1,9 +1,11 @@
-package managedprocess
+package member
 
 import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/muster-go/muster/managedprocess"
 )
 
 // counters are the reader's statistics, read by Snapshot. Counting handled
@@ -48,7 +50,7 @@ func (c *counters[T]) end(n int) {
 // reading returns how many messages the handler consumed so far, how many
 // of the current batch wait behind the one being handled, and that one (nil
 // between messages of no batch).
-func (c *counters[T]) reading(now time.Time) (handled uint64, waiting int, cur *Handling) {
+func (c *counters[T]) reading(now time.Time) (handled uint64, waiting int, cur *managedprocess.Handling) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	handled, first := c.handled, true
@@ -60,7 +62,7 @@ func (c *counters[T]) reading(now time.Time) (handled uint64, waiting int, cur *
 		case e.link.progress.Delivered() >= e.seq:
 			handled++
 		case cur == nil:
-			cur = &Handling{From: e.link.sender, Seq: e.seq, Since: c.since(e, first, now)}
+			cur = &managedprocess.Handling{From: e.link.sender, Seq: e.seq, Since: c.since(e, first, now)}
 		default:
 			waiting++
 		}

@@ -1,4 +1,4 @@
-package managedprocess_test
+package member_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,14 +30,14 @@ func TestSendIsOrderedPerSenderWithStreamSequences(t *testing.T) {
 	a, b := w.add("a", 0, nil), w.add("b", 0, nil)
 	other := w.add("other", 0, nil)
 	var wg sync.WaitGroup
-	for _, s := range []*managedprocess.Member[int]{a, b} {
+	for _, s := range []*member.Member[int]{a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range 100 {
 				require.NoError(t, s.Send(context.Background(), "r", i))
 				if i%10 == 0 { // gaps in r's view of the stream
-					require.NoError(t, s.SendTo(context.Background(), other, -1))
+					require.NoError(t, s.SendTo(context.Background(), other.ID(), -1))
 				}
 			}
 		}()

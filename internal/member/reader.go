@@ -1,10 +1,11 @@
-package managedprocess
+package member
 
 import (
 	"context"
 	"runtime/debug"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
 )
 
 // read is the reader goroutine: it takes batches from the inbox and consumes
@@ -96,7 +97,7 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 			continue
 		}
 		if m.handler != nil {
-			m.handler(ctx, Message[T]{From: e.link.sender, Seq: e.seq, Body: e.body, to: m})
+			m.handler(ctx, managedprocess.NewMessage[T](m, e.link.sender, e.seq, e.body))
 		}
 		if len(m.post) > 0 {
 			m.runPost()
@@ -131,8 +132,8 @@ func (m *Member[T]) drop(e *entry[T]) {
 // crossed a threshold the watcher armed, notifies the watcher. While nothing
 // waits this is one atomic store and one atomic load.
 func (m *Member[T]) notifyDeliveryProgress(e *entry[T]) {
-	if e.link.progress.Publish(e.seq) && m.notify != nil {
-		m.notify.Notify(e.link.progress)
+	if e.link.progress.Publish(e.seq) && m.coord != nil {
+		m.coord.Notify(e.link.progress)
 	}
 }
 

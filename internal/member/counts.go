@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 // Counts of a member's outbound links, read for a processing fence's
 // quiescence check: the coordinator reads the delivered counter of every

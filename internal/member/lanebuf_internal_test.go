@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
 	"github.com/stretchr/testify/require"
 )
 
@@ -35,7 +36,7 @@ func TestLaneBuffersDoNotKeepABurstsCapacity(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	handled := make(chan uint64, burst+8)
 	r := New(Config[int]{ID: fence.Identity{Name: "r", ID: 1}, InboxCapacity: 64,
-		Handler: func(_ context.Context, m Message[int]) {
+		Handler: func(_ context.Context, m managedprocess.Message[int]) {
 			if m.Seq == 1 {
 				close(entered)
 			}
@@ -47,7 +48,7 @@ func TestLaneBuffersDoNotKeepABurstsCapacity(t *testing.T) {
 	s := New(Config[int]{ID: fence.Identity{Name: "s", ID: Lanes}}) // lane 0
 	hctx := context.WithValue(ctx, handlerKey{}, s)                 // as if s's handler sent: exempt
 	send := func() uint64 {
-		require.NoError(t, s.SendTo(hctx, r, 0))
+		require.NoError(t, s.sendTo(hctx, r, 0))
 		return s.out.leadingSeq()
 	}
 	waitHandled := func(seq uint64) {

@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import (
 	"cmp"
@@ -27,11 +27,20 @@ func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 	if err != nil {
 		return err
 	}
-	return m.SendTo(ctx, r, msg)
+	return m.sendTo(ctx, r, msg)
 }
 
-// SendTo is Send to a recipient already resolved, skipping the name lookup.
-func (m *Member[T]) SendTo(ctx context.Context, to *Member[T], msg T) error {
+// SendTo implements managedprocess.Member.SendTo.
+func (m *Member[T]) SendTo(ctx context.Context, to fence.Identity, msg T) error {
+	r, err := m.resolve(to)
+	if err != nil {
+		return err
+	}
+	return m.sendTo(ctx, r, msg)
+}
+
+// sendTo is Send to a recipient already resolved.
+func (m *Member[T]) sendTo(ctx context.Context, to *Member[T], msg T) error {
 	if err := m.checkSend(ctx, to); err != nil {
 		return err
 	}
@@ -124,10 +133,10 @@ func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T],
 	if ctx == nil {
 		return nil, m.errorf("publish: nil context: %w", fence.ErrInvalidArgument)
 	}
-	if m.dir == nil {
+	if m.coord == nil {
 		return nil, m.errorf("publish to %s: %w", names.Quote(group), fence.ErrUnknownGroup)
 	}
-	all, err := m.dir.GroupMembers(group, nil)
+	all, err := m.coord.GroupMembers(group, nil)
 	if err != nil {
 		return nil, m.errorf("publish to %s: %w", names.Quote(group), err)
 	}
@@ -136,11 +145,27 @@ func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T],
 	return to, nil
 }
 
+// resolve returns the running member with identity id; the last recipient
+// of m's stream is found without asking the coordinator.
+func (m *Member[T]) resolve(id fence.Identity) (*Member[T], error) {
+	if r := m.out.lastTo(); r != nil && r.id == id {
+		return r, nil
+	}
+	if m.coord == nil {
+		return nil, m.errorf("send to %s: %w", id, fence.ErrUnknownMember)
+	}
+	r, err := m.coord.Resolve(id)
+	if err != nil {
+		return nil, m.errorf("send to %s: %w", id, err)
+	}
+	return r, nil
+}
+
 func (m *Member[T]) lookup(name string) (*Member[T], error) {
-	if m.dir == nil {
+	if m.coord == nil {
 		return nil, m.errorf("send to %s: %w", names.Quote(name), fence.ErrUnknownMember)
 	}
-	r, err := m.dir.Lookup(name)
+	r, err := m.coord.Lookup(name)
 	if err != nil {
 		return nil, m.errorf("send to %s: %w", names.Quote(name), err)
 	}

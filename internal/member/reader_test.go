@@ -1,4 +1,4 @@
-package managedprocess_test
+package member_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,13 +15,13 @@ import (
 func TestPostHandlerWorkRunsBeforeTheMessageCountsAsHandled(t *testing.T) {
 	w := newWorld[int](t)
 	seen := make(chan uint64, 1)
-	var r *managedprocess.Member[int]
-	var s *managedprocess.Member[int]
+	var r *member.Member[int]
+	var s *member.Member[int]
 	r = w.add("r", 0, func(ctx context.Context, msg managedprocess.Message[int]) {
 		require.NoError(t, r.RunAfterCurrentHandler(ctx, func() {
 			ts := s.PendingTargets(nil)
 			require.Len(t, ts, 1)
-			seen <- managedprocess.CounterOf(ts[0]).Delivered()
+			seen <- member.CounterOf(ts[0]).Delivered()
 		}))
 	})
 	s = w.add("s", 0, nil)
@@ -74,7 +75,7 @@ func TestWaitForDeliveryFenceWaitsForEverythingQueuedBefore(t *testing.T) {
 func TestWaitForDeliveryFenceFromOwnHandlerIsRefused(t *testing.T) {
 	w := newWorld[int](t)
 	errs := make(chan error, 1)
-	var r *managedprocess.Member[int]
+	var r *member.Member[int]
 	r = w.add("r", 0, func(ctx context.Context, _ managedprocess.Message[int]) {
 		errs <- r.WaitForDeliveryFence(ctx)
 	})
@@ -162,10 +163,10 @@ func TestProgressNotifiesOnlyWhenAnArmedThresholdIsCrossed(t *testing.T) {
 	ts := s.PendingTargets(nil)
 	require.Len(t, ts, 1)
 	assert.Equal(t, fence.Target{Recipient: r.ID(), Sender: s.ID(), Seq: 1000}, ts[0].Target)
-	managedprocess.CounterOf(ts[0]).Arm(500)
+	member.CounterOf(ts[0]).Arm(500)
 	g.open()
 	require.NoError(t, r.WaitForDeliveryFence(context.Background()))
-	assert.Equal(t, int64(1), w.notify.n.Load(), "one crossing, one notification")
+	assert.Equal(t, int64(1), w.dir.crossings.Load(), "one crossing, one notification")
 	lag, unmet := ts[0].Lag()
 	assert.False(t, unmet)
 	assert.Equal(t, uint64(1000), lag.Delivered)
@@ -179,7 +180,7 @@ func TestSendAllocatesNothingPerMessage(t *testing.T) {
 	var payload [64]byte
 	ctx := context.Background()
 	send := func() {
-		if err := s.SendTo(ctx, r, payload); err != nil {
+		if err := s.SendTo(ctx, r.ID(), payload); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import (
 	"context"
@@ -8,22 +8,8 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
 )
-
-// WaitingSend is a send of a member that waits for room in a full inbox:
-// to whom, and since when. A handler that sends with a context not derived
-// from its handler context is not exempt from the bound; two such handlers
-// sending into each other's full inboxes wait for each other for good, and
-// this is how the Snapshot shows it.
-type WaitingSend struct {
-	To    fence.Identity
-	Since time.Time
-}
-
-// String returns "to#id for D".
-func (w WaitingSend) String() string {
-	return fmt.Sprintf("%s for %v", w.To, time.Since(w.Since).Round(time.Millisecond))
-}
 
 // waitingSends are a member's sends waiting for room, for Snapshot. Adding
 // and removing one allocates nothing once the list has room: a sender that
@@ -36,7 +22,7 @@ type waitingSends struct {
 
 type waitingSend struct {
 	token uint64
-	WaitingSend
+	managedprocess.WaitingSend
 }
 
 // add records a send to to that starts waiting now and returns its token
@@ -46,7 +32,7 @@ func (w *waitingSends) add(to fence.Identity) (uint64, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.next++
-	w.list = append(w.list, waitingSend{token: w.next, WaitingSend: WaitingSend{To: to, Since: now}})
+	w.list = append(w.list, waitingSend{token: w.next, WaitingSend: managedprocess.WaitingSend{To: to, Since: now}})
 	return w.next, now
 }
 
@@ -58,13 +44,13 @@ func (w *waitingSends) remove(token uint64) {
 }
 
 // snapshot copies the waiting sends, oldest first.
-func (w *waitingSends) snapshot() []WaitingSend {
+func (w *waitingSends) snapshot() []managedprocess.WaitingSend {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.list) == 0 {
 		return nil
 	}
-	out := make([]WaitingSend, len(w.list))
+	out := make([]managedprocess.WaitingSend, len(w.list))
 	for i, ws := range w.list {
 		out[i] = ws.WaitingSend
 	}

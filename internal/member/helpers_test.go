@@ -1,7 +1,8 @@
-package managedprocess_test
+package member_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -9,17 +10,19 @@ import (
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/watcher"
 )
 
-// directory is a map-backed managedprocess.Directory.
+// directory is a map-backed member.Coordinator without groups.
 type directory[T any] struct {
-	mu      sync.Mutex
-	members map[string]*managedprocess.Member[T]
+	mu        sync.Mutex
+	members   map[string]*member.Member[T]
+	crossings atomic.Int64
 }
 
-func (d *directory[T]) Lookup(name string) (*managedprocess.Member[T], error) {
+func (d *directory[T]) Lookup(name string) (*member.Member[T], error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if m := d.members[name]; m != nil {
@@ -28,7 +31,7 @@ func (d *directory[T]) Lookup(name string) (*managedprocess.Member[T], error) {
 	return nil, fmt.Errorf("test: %q: %w", name, fence.ErrUnknownMember)
 }
 
-func (d *directory[T]) GroupMembers(group string, dst []*managedprocess.Member[T]) ([]*managedprocess.Member[T], error) {
+func (d *directory[T]) GroupMembers(group string, dst []*member.Member[T]) ([]*member.Member[T], error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if group != "all" {
@@ -40,17 +43,37 @@ func (d *directory[T]) GroupMembers(group string, dst []*managedprocess.Member[T
 	return dst, nil
 }
 
-// notifier counts crossings.
-type notifier struct{ n atomic.Int64 }
+func (d *directory[T]) Resolve(id fence.Identity) (*member.Member[T], error) {
+	m, err := d.Lookup(id.Name)
+	if err == nil && m.ID() != id {
+		return nil, fmt.Errorf("test: %v: %w", id, fence.ErrUnknownMember)
+	}
+	return m, err
+}
 
-func (n *notifier) Notify(watcher.Counter) { n.n.Add(1) }
+var errNoGroups = errors.New("test: no groups here")
+
+func (d *directory[T]) Arrive(context.Context, *member.Member[T], string, string, fence.Mode) (managedprocess.Arrival, error) {
+	return nil, errNoGroups
+}
+
+func (d *directory[T]) Barrier(context.Context, *member.Member[T], string, string, fence.Mode) (fence.Result, error) {
+	return fence.Result{}, errNoGroups
+}
+
+func (d *directory[T]) Join(*member.Member[T], string) error  { return errNoGroups }
+func (d *directory[T]) Leave(*member.Member[T], string) error { return errNoGroups }
+
+func (d *directory[T]) AwaitTargets(context.Context, []member.Target) error { return errNoGroups }
+
+// Notify counts crossings.
+func (d *directory[T]) Notify(watcher.Counter) { d.crossings.Add(1) }
 
 // world is a set of started members sharing a directory; Close stops them
 // and waits for their readers.
 type world[T any] struct {
 	t      testing.TB
 	dir    *directory[T]
-	notify *notifier
 	ctx    context.Context
 	cancel context.CancelFunc
 	// crashes receives handler panics; a test that expects none fails if
@@ -61,24 +84,24 @@ type world[T any] struct {
 
 func newWorld[T any](t testing.TB) *world[T] {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &world[T]{t: t, dir: &directory[T]{members: map[string]*managedprocess.Member[T]{}}, notify: &notifier{}, ctx: ctx, cancel: cancel, crashes: make(chan error, 16)}
+	w := &world[T]{t: t, dir: &directory[T]{members: map[string]*member.Member[T]{}}, ctx: ctx, cancel: cancel, crashes: make(chan error, 16)}
 	t.Cleanup(w.close)
 	return w
 }
 
-func (w *world[T]) add(name string, capacity int, h managedprocess.Handler[T]) *managedprocess.Member[T] {
+func (w *world[T]) add(name string, capacity int, h managedprocess.Handler[T]) *member.Member[T] {
 	m := w.addStopped(name, capacity, h)
 	m.Start(w.ctx)
 	return m
 }
 
-func (w *world[T]) addStopped(name string, capacity int, h managedprocess.Handler[T]) *managedprocess.Member[T] {
+func (w *world[T]) addStopped(name string, capacity int, h managedprocess.Handler[T]) *member.Member[T] {
 	w.dir.mu.Lock()
 	defer w.dir.mu.Unlock()
 	id := fence.Identity{Name: name, ID: uint64(len(w.dir.members) + 1)}
-	m := managedprocess.New(managedprocess.Config[T]{
-		ID: id, Handler: h, Directory: w.dir, Notifier: w.notify, InboxCapacity: capacity,
-		OnCrash: func(m *managedprocess.Member[T], perr error) {
+	m := member.New(member.Config[T]{
+		ID: id, Handler: h, Coordinator: w.dir, InboxCapacity: capacity,
+		OnCrash: func(m *member.Member[T], perr error) {
 			select {
 			case w.crashes <- perr:
 			default:

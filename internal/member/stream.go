@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import (
 	"cmp"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/progress"
+	"github.com/muster-go/muster/managedprocess"
 )
 
 // stream is a member's outbound stream: its sequence numbers and its links.
@@ -26,12 +27,12 @@ type stream[T any] struct {
 	owner   fence.Identity
 	leading uint64 // last sequence assigned
 	links   map[*Member[T]]*link[T]
-	order   []*link[T]   // every kept link, in creation order
-	last    *link[T]     // the most recent link used: most sends repeat a recipient
-	dirty   []*link[T]   // links that may have undelivered messages
-	dir     Directory[T] // the owner's coordinator: links only to its members
-	refused error        // non-nil once the owner departed: every send fails with it
-	swept   int          // len(order) after the previous sweep
+	order   []*link[T]     // every kept link, in creation order
+	last    *link[T]       // the most recent link used: most sends repeat a recipient
+	dirty   []*link[T]     // links that may have undelivered messages
+	coord   Coordinator[T] // the owner's coordinator: links only to its members
+	refused error          // non-nil once the owner departed: every send fails with it
+	swept   int            // len(order) after the previous sweep
 }
 
 // linkTo returns the link to recipient, creating it, or nil if recipient
@@ -52,7 +53,7 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 // members first when the stream doubled since the previous sweep. Callers
 // hold mu.
 func (s *stream[T]) newLink(to *Member[T]) *link[T] {
-	if to.dir != s.dir {
+	if to.coord != s.coord {
 		return nil // its progress would reach another coordinator's watcher
 	}
 	if len(s.order) >= max(2*s.swept, linkSweepFloor) {
@@ -65,6 +66,16 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 	s.links[to] = l
 	s.order = append(s.order, l)
 	return l
+}
+
+// lastTo returns the recipient of the link used last, or nil.
+func (s *stream[T]) lastTo() *Member[T] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		return nil
+	}
+	return s.last.to
 }
 
 // sendOne queues body for one recipient as the next message of the stream.
@@ -185,14 +196,14 @@ func (s *stream[T]) pending(dst []Target) []Target {
 }
 
 // states lists the progress of every kept link.
-func (s *stream[T]) states() []StreamState {
+func (s *stream[T]) states() []managedprocess.StreamState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]StreamState, 0, len(s.links))
+	out := make([]managedprocess.StreamState, 0, len(s.links))
 	for r, l := range s.links {
-		out = append(out, StreamState{Recipient: r.id, Sent: l.sent, Delivered: l.progress.Delivered()})
+		out = append(out, managedprocess.StreamState{Recipient: r.id, Sent: l.sent, Delivered: l.progress.Delivered()})
 	}
-	slices.SortFunc(out, func(a, b StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
+	slices.SortFunc(out, func(a, b managedprocess.StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out
 }
 

@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import (
 	"github.com/muster-go/muster/fence"
@@ -52,13 +52,6 @@ func (t Target) Watch() watcher.Target { return watcher.Target{Counter: t.counte
 
 // SameLink reports whether t and u are targets on the same link.
 func (t Target) SameLink(u Target) bool { return t.counter == u.counter }
-
-// StreamState is the progress of one (sender, recipient) pair.
-type StreamState struct {
-	Recipient fence.Identity
-	Sent      uint64 // last sequence the sender addressed to the recipient
-	Delivered uint64 // last sequence the recipient has consumed
-}
 
 // target returns the link's drain target at seq.
 func (l *link[T]) target(seq uint64) Target {

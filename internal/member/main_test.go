@@ -1,4 +1,4 @@
-package managedprocess_test
+package member_test
 
 import (
 	"testing"

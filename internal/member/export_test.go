@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import "github.com/muster-go/muster/internal/progress"
 

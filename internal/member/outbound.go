@@ -1,4 +1,4 @@
-package managedprocess
+package member
 
 import (
 	"context"
@@ -26,10 +26,10 @@ func (m *Member[T]) WaitForOutboundFence(ctx context.Context) error {
 	if len(targets) == 0 {
 		return nil
 	}
-	if m.await == nil {
+	if m.coord == nil {
 		return m.outboundError(fence.ErrUnknownMember, nil) // no coordinator to watch progress
 	}
-	if err := m.await(ctx, targets); err != nil {
+	if err := m.coord.AwaitTargets(ctx, targets); err != nil {
 		return m.outboundError(err, targets)
 	}
 	return nil

@@ -1,0 +1,146 @@
+package member
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/watcher"
+)
+
+// DefaultInboxCapacity is the bound of each inbox lane when
+// Config.InboxCapacity is zero.
+const DefaultInboxCapacity = 1024
+
+// Coordinator is what a member reaches its coordinator for: resolving
+// recipients, barriers and membership, and watching progress. processgroup
+// implements it; it must be safe for concurrent use.
+type Coordinator[T any] interface {
+	// Lookup returns the running member called name, or an error wrapping
+	// fence.ErrUnknownMember.
+	Lookup(name string) (*Member[T], error)
+	// Resolve returns the running member with identity id, or an error
+	// wrapping fence.ErrUnknownMember.
+	Resolve(id fence.Identity) (*Member[T], error)
+	// GroupMembers appends the members of group to dst, or returns an error
+	// wrapping fence.ErrUnknownGroup.
+	GroupMembers(group string, dst []*Member[T]) ([]*Member[T], error)
+	// Arrive, Barrier, Join and Leave are the member's calls of the same
+	// names, made by m.
+	Arrive(ctx context.Context, m *Member[T], group, name string, mode fence.Mode) (managedprocess.Arrival, error)
+	Barrier(ctx context.Context, m *Member[T], group, name string, mode fence.Mode) (fence.Result, error)
+	Join(m *Member[T], group string) error
+	Leave(m *Member[T], group string) error
+	// AwaitTargets blocks until every target is met or ctx ends (then it
+	// returns the context's error); it backs WaitForOutboundFence.
+	AwaitTargets(ctx context.Context, targets []Target) error
+	// Notify receives a delivery-progress crossing: a counter whose armed
+	// threshold a reader just reached. It must never block.
+	Notify(watcher.Counter)
+}
+
+// Config configures a member. Zero fields take the documented defaults.
+type Config[T any] struct {
+	ID          fence.Identity
+	Handler     managedprocess.Handler[T] // nil: messages are consumed unhandled
+	Coordinator Coordinator[T]            // required for everything but the local fence
+	// InboxCapacity bounds the messages queued in each of the inbox's lanes;
+	// 0 means DefaultInboxCapacity.
+	InboxCapacity int
+	// OnCrash is called once, on the reader goroutine, when the handler or its
+	// post-handler work panics (cause is a *fence.PanicError) or calls
+	// runtime.Goexit (fence.ErrGoexit). It must not block.
+	OnCrash func(m *Member[T], cause error)
+}
+
+// Member is one participant: its stream, its inbox and its reader. Its
+// methods are safe for concurrent use unless they say otherwise. A Member
+// must not be copied after first use.
+type Member[T any] struct {
+	id      fence.Identity
+	handler managedprocess.Handler[T]
+	coord   Coordinator[T]
+	onCrash func(*Member[T], error)
+	inbox   *inbox[T]
+	out     stream[T]
+	post    []func() // post-handler work; touched only by the reader goroutine
+	done    chan struct{}
+	stats   counters[T]
+	waiting waitingSends
+	startMu sync.Mutex
+	started bool
+}
+
+// New returns a member that accepts messages but handles none until Start.
+func New[T any](cfg Config[T]) *Member[T] {
+	capacity := cfg.InboxCapacity
+	if capacity <= 0 {
+		capacity = DefaultInboxCapacity
+	}
+	return &Member[T]{
+		id:      cfg.ID,
+		out:     stream[T]{owner: cfg.ID, coord: cfg.Coordinator},
+		handler: cfg.Handler,
+		coord:   cfg.Coordinator,
+		onCrash: cfg.OnCrash,
+		inbox:   newInbox[T](capacity),
+		done:    make(chan struct{}),
+	}
+}
+
+// ID returns the member's identity.
+func (m *Member[T]) ID() fence.Identity { return m.id }
+
+// String returns the member's identity.
+func (m *Member[T]) String() string { return m.id.String() }
+
+// Start starts the reader goroutine. Handlers receive a context derived from
+// ctx; when ctx ends, the reader consumes what is queued without handling it
+// and exits. Calling Start more than once is a no-op.
+func (m *Member[T]) Start(ctx context.Context) {
+	m.startMu.Lock()
+	defer m.startMu.Unlock()
+	if m.started {
+		return
+	}
+	m.started = true
+	hctx := context.WithValue(ctx, handlerKey{}, m)
+	go m.read(hctx)
+}
+
+// Stop refuses further messages to m, and every later send of m, with cause
+// (which should wrap fence.ErrExited, fence.ErrCrashed or fence.ErrClosed),
+// and lets the reader handle what is queued, then exit. If drop is true the
+// queued messages are consumed unhandled instead. Stop does not wait; Done is
+// closed when the reader has exited. Calling Stop again can turn a stop into
+// a drop, never the reverse.
+//
+// The coordinator calls Stop when a member departs; a member spawned by
+// processgroup leaves by returning from its run function instead.
+func (m *Member[T]) Stop(cause error, drop bool) {
+	mode := modeStop
+	if drop {
+		mode = modeDrop
+	}
+	m.out.refuse(cause)
+	m.inbox.close(cause, mode)
+}
+
+// Done is closed when the reader goroutine has exited.
+func (m *Member[T]) Done() <-chan struct{} { return m.done }
+
+// Err returns the error sends to this member get, or nil while it runs.
+func (m *Member[T]) Err() error {
+	return m.inbox.err()
+}
+
+// PendingTargets appends to dst the drain targets of m's stream: for every
+// recipient that has not consumed everything m sent it, the last sequence m
+// addressed to it. It never waits for progress.
+func (m *Member[T]) PendingTargets(dst []Target) []Target { return m.out.pending(dst) }
+
+func (m *Member[T]) errorf(format string, args ...any) error {
+	return fmt.Errorf("managedprocess: %s: "+format, append([]any{m.id}, args...)...)
+}

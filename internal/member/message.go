@@ -1,0 +1,17 @@
+package member
+
+import "context"
+
+// handlerKey marks a handler's context; its value is the *Member[T] whose
+// reader runs the handler.
+type handlerKey struct{}
+
+// InHandler reports whether ctx is the context of a running handler of any
+// member.
+func InHandler(ctx context.Context) bool { return ctx.Value(handlerKey{}) != nil }
+
+// inHandlerOf reports whether ctx is the handler context of m.
+func (m *Member[T]) inHandlerOf(ctx context.Context) bool {
+	v, ok := ctx.Value(handlerKey{}).(*Member[T])
+	return ok && v == m
+}
