@@ -51,8 +51,8 @@ var (
 	ErrInHandler = errors.New("muster: called from inside a handler")
 	// ErrNotInHandler: a call that only makes sense inside a handler.
 	ErrNotInHandler = errors.New("muster: not called from inside a handler")
-	// ErrWouldBlock: a non-blocking send found the recipient's inbox full.
-	ErrWouldBlock = errors.New("muster: inbox full, send would block")
+	// ErrWouldBlock: a non-blocking send found its window at the recipient full.
+	ErrWouldBlock = errors.New("muster: window full, send would block")
 	// ErrInvalidMode: a Mode value outside the declared ones.
 	ErrInvalidMode = errors.New("muster: invalid barrier mode")
 	// ErrInvalidArgument: a nil context, a nil member, a negative capacity.

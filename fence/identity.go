@@ -12,16 +12,18 @@ type Identity struct {
 // String returns "name#id".
 func (i Identity) String() string { return fmt.Sprintf("%s#%d", i.Name, i.ID) }
 
-// Target says that Recipient must have handled Sender's stream up to Seq: Seq
-// is the last message Sender addressed to Recipient before it arrived.
+// Target says that Recipient must have handled Sender's messages to it up to
+// Seq. Every (sender, recipient) pair numbers its messages 1, 2, 3, …; Seq is
+// the number of the last one Sender addressed to Recipient before it arrived,
+// so it is also how many messages the target waits for.
 type Target struct {
 	Recipient Identity
 	Sender    Identity
 	Seq       uint64
 }
 
-// Lag is a target that was not met when it was read: Delivered is how far the
-// recipient had handled the sender's stream.
+// Lag is a target that was not met when it was read: Delivered is how many of
+// the sender's messages to it the recipient had handled.
 type Lag struct {
 	Target
 	Delivered uint64

@@ -18,7 +18,7 @@ type Result struct {
 	// survivors: otherwise such a departure fails the round.
 	Departed []Departure
 	// Left lists members that the round expected and that left gracefully
-	// before arriving (their run function returned nil, or Group.Leave):
+	// before arriving (their run function returned nil, or they called Member.Leave):
 	// the round went on without them, and what they sent before leaving was
 	// fenced as if they had arrived. A member that left after arriving is
 	// not listed: its arrival stands.

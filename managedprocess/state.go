@@ -17,7 +17,7 @@ type State struct {
 	// being handled.
 	Queued   int
 	Handling *Handling // the message whose handler runs now; nil if none
-	// Waiting lists its sends that wait for room in a full inbox, oldest
+	// Waiting lists its sends that wait for room in a full window, oldest
 	// first: a handler among them (sending with a context not derived from
 	// its handler context) holds up its reader.
 	Waiting []WaitingSend
@@ -60,11 +60,12 @@ func (s State) String() string {
 	return str
 }
 
-// WaitingSend is a send of a member that waits for room in a full inbox:
-// to whom, and since when. A handler that sends with a context not derived
-// from its handler context is not exempt from the bound; two such handlers
-// sending into each other's full inboxes wait for each other for good, and
-// this is how the Snapshot shows it.
+// WaitingSend is a send of a member that waits for room in its full window
+// at a recipient: to whom, and since when. A handler that sends with a
+// context not derived from its handler context is not exempt from the
+// window; two such handlers sending into each other's full windows wait for
+// each other until their contexts end, and this is how the Snapshot shows
+// it.
 type WaitingSend struct {
 	To    fence.Identity
 	Since time.Time
@@ -75,9 +76,11 @@ func (w WaitingSend) String() string {
 	return fmt.Sprintf("%s for %v", w.To, time.Since(w.Since).Round(time.Millisecond))
 }
 
-// StreamState is the progress of one (sender, recipient) pair.
+// StreamState is the progress of one (sender, recipient) pair, counted in
+// messages: the pair numbers its messages 1, 2, 3, … apart from the
+// sender's stream sequence (Message.Seq).
 type StreamState struct {
 	Recipient fence.Identity
-	Sent      uint64 // last sequence the sender addressed to the recipient
-	Delivered uint64 // last sequence the recipient has consumed
+	Sent      uint64 // messages the sender addressed to the recipient
+	Delivered uint64 // of those, the ones the recipient has consumed
 }

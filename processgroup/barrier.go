@@ -34,7 +34,7 @@ func (a *arrivalHandle[T]) Round() uint64 { return a.r.num }
 //   - a member the round expected failed while it was open: its cause
 //     (fence.ErrExited wrapping its run function's error, fence.ErrCrashed),
 //     unless the group completes rounds for survivors. A member that left
-//     gracefully fails nothing (see Group.Leave).
+//     gracefully fails nothing (see managedprocess.Member.Leave).
 //   - fence.ErrClosed: the coordinator closed.
 //   - refused before arriving, leaving everything unchanged:
 //     fence.ErrInvalidName, fence.ErrInvalidMode, fence.ErrInvalidArgument

@@ -7,7 +7,7 @@ import (
 )
 
 // depart removes a member from the coordinator and its groups, settles the
-// open rounds it belonged to — gracefully (Group.Leave's rules) or as a
+// open rounds it belonged to — gracefully (managedprocess.Member.Leave's rules) or as a
 // failure with cause — and stops its inbox with cause: a member that exited
 // handles what is queued; one that crashed or was closed drops it. It is
 // idempotent (only the first call settles rounds) and never waits for the

@@ -7,7 +7,7 @@
 // Each use of a barrier name in a group is a round; its mode is the first
 // arrival's mode. A round expects the group's members at its first arrival
 // and every member that joins the group (Spawn with Spec.Groups, or
-// Group.Join) while the round is still arriving — while some member it
+// Member.Join) while the round is still arriving — while some member it
 // expects has not arrived — like a party registered during a phase of a
 // java.util.concurrent.Phaser. Once every expected member arrived the round
 // drains (or, for a Rendezvous, is released): a member that joins then
@@ -96,7 +96,7 @@
 //
 // # Leaving and failing
 //
-// A member whose run function returns nil, or that calls Group.Leave, leaves
+// A member whose run function returns nil, or that calls Member.Leave, leaves
 // gracefully, like java.util.concurrent.Phaser's arriveAndDeregister: every
 // open round that expected it and that it had not arrived at counts it as
 // in, goes on without it and lists it in Result.Left, and what it sent

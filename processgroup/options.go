@@ -11,8 +11,8 @@ import (
 type Option interface{ apply(*config) }
 
 type config struct {
-	logger        *slog.Logger
-	inboxCapacity int
+	logger *slog.Logger
+	window int
 }
 
 type optionFunc func(*config)
@@ -25,16 +25,15 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
-// DefaultInboxCapacity is the bound of each inbox lane when neither Spec
-// nor WithInboxCapacity sets one.
-const DefaultInboxCapacity = member.DefaultInboxCapacity
+// DefaultWindow is a member's window (see Spec.Window) when neither Spec nor
+// WithWindow sets one.
+const DefaultWindow = member.DefaultWindow
 
-// WithInboxCapacity sets the default bound of each inbox lane of members
-// whose Spec does not set one (see managedprocess). Zero keeps
-// DefaultInboxCapacity; a negative n makes Spawn fail with
+// WithWindow sets the window of members whose Spec does not set one (see
+// Spec.Window). Zero keeps DefaultWindow; a negative n makes Spawn fail with
 // fence.ErrInvalidArgument for such members.
-func WithInboxCapacity(n int) Option {
-	return optionFunc(func(c *config) { c.inboxCapacity = n })
+func WithWindow(n int) Option {
+	return optionFunc(func(c *config) { c.window = n })
 }
 
 func newConfig(opts []Option) config {

@@ -15,8 +15,8 @@ import (
 // reader and a supervisor running spec.Run. The member joins spec.Groups
 // before anything runs. Spawn does not block; ctx only gates the start (a
 // cancelled ctx starts nothing). Errors wrap fence.ErrInvalidName,
-// fence.ErrInvalidArgument (a nil ctx, a negative inbox capacity in spec or
-// in WithInboxCapacity), fence.ErrDuplicateName, fence.ErrUnknownGroup,
+// fence.ErrInvalidArgument (a nil ctx, a negative window in spec or
+// in WithWindow), fence.ErrDuplicateName, fence.ErrUnknownGroup,
 // fence.ErrClosed or ctx's cause, and leave the coordinator unchanged.
 func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (managedprocess.Member[T], error) {
 	if err := c.checkSpawn(ctx, spec); err != nil {
@@ -45,10 +45,10 @@ func (c *Coordinator[T]) checkSpawn(ctx context.Context, spec Spec[T]) error {
 	switch {
 	case ctx == nil:
 		return invalid("nil context")
-	case spec.InboxCapacity < 0:
-		return invalid("negative inbox capacity %d", spec.InboxCapacity)
-	case spec.InboxCapacity == 0 && c.cfg.inboxCapacity < 0:
-		return invalid("negative default inbox capacity %d (WithInboxCapacity)", c.cfg.inboxCapacity)
+	case spec.Window < 0:
+		return invalid("negative window %d", spec.Window)
+	case spec.Window == 0 && c.cfg.window < 0:
+		return invalid("negative default window %d (WithWindow)", c.cfg.window)
 	}
 	if err := context.Cause(ctx); err != nil {
 		return fmt.Errorf("processgroup: spawn %q: %w", spec.Name, err)
@@ -75,18 +75,18 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 		}
 		groups = append(groups, g)
 	}
-	capacity := spec.InboxCapacity
-	if capacity == 0 {
-		capacity = c.cfg.inboxCapacity
+	window := spec.Window
+	if window == 0 {
+		window = c.cfg.window
 	}
 	c.nextID++
 	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}
 	rec.m = member.New(member.Config[T]{
-		ID:            fence.Identity{Name: spec.Name, ID: c.nextID},
-		Handler:       spec.Handler,
-		Coordinator:   port[T]{c},
-		InboxCapacity: capacity,
-		OnCrash:       func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
+		ID:          fence.Identity{Name: spec.Name, ID: c.nextID},
+		Handler:     spec.Handler,
+		Coordinator: port[T]{c},
+		Window:      window,
+		OnCrash:     func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
 	})
 	for _, g := range groups {
 		rec.groups[g] = struct{}{}

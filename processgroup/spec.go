@@ -11,7 +11,7 @@ import (
 // cause. When RunFunc returns the member departs, and its reader handles the
 // messages already queued (with the handlers' context cancelled), then
 // stops. Returning nil is graceful: the member leaves its groups as by
-// Group.Leave, so rounds it had not arrived at go on without it, and what it
+// Member.Leave, so rounds it had not arrived at go on without it, and what it
 // sent stays fenced. Returning an error is a failure: the open rounds that
 // expect the member fail (or complete for the survivors) with
 // fence.ErrExited wrapping the error, and Coordinator.Wait reports it. Once
@@ -23,7 +23,7 @@ type Spec[T any] struct {
 	// Name is unique among running members; required.
 	Name string
 	// Groups are joined before the member starts, atomically with its start,
-	// as by Group.Join: the member is expected in every round of those
+	// as by Member.Join: the member is expected in every round of those
 	// groups that is still arriving. They must exist.
 	Groups []string
 	// Run is the member's body. Nil means the member only handles messages
@@ -31,7 +31,11 @@ type Spec[T any] struct {
 	Run RunFunc[T]
 	// Handler handles incoming messages; nil consumes them unhandled.
 	Handler managedprocess.Handler[T]
-	// InboxCapacity bounds each lane of the member's inbox; 0 takes the
-	// coordinator's default; negative is refused by Spawn.
-	InboxCapacity int
+	// Window bounds, for each sender, the messages it may have queued at
+	// this member that its handler has not finished with: a send outside a
+	// handler that would exceed it waits for room (see managedprocess).
+	// Each sender has its own window, so one sender's backlog never takes
+	// another's room. 0 takes the coordinator's default (WithWindow,
+	// DefaultWindow); negative is refused by Spawn.
+	Window int
 }

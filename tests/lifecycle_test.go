@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -190,15 +191,14 @@ func TestLifecycleABarrierRetriedAfterItsContextEndedAttachesToItsArrival(t *tes
 	}
 }
 
-// TestLifecyclePublishNeverQueuesBeyondTheBound: a Publish waits until
-// every recipient has room and then queues to all of them, so a recipient's
-// lane never holds more than its capacity of messages sent from outside
-// handlers — even when another sender fills one recipient while the publish
-// waits for another.
-func TestLifecyclePublishNeverQueuesBeyondTheBound(t *testing.T) {
-	const capacity = 4
+// TestLifecyclePublishWaitsForEveryWindow: a Publish waits until the
+// publisher's window at every recipient has room and then queues to all of
+// them at once; meanwhile it queues to none. Another sender's backlog at a
+// recipient does not count against the publisher's window there.
+func TestLifecyclePublishWaitsForEveryWindow(t *testing.T) {
+	const window = 4
 	ctx := testCtx(t)
-	c := newCoordinator(t, processgroup.WithInboxCapacity(capacity))
+	c := newCoordinator(t, processgroup.WithWindow(window))
 	newGroup(t, c, "g")
 	gates := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	entered := make(chan int, 2)
@@ -211,40 +211,66 @@ func TestLifecyclePublishNeverQueuesBeyondTheBound(t *testing.T) {
 			}
 		}, "g")
 	}
-	p := spawnIdle(t, c, "P", nil, "g") // ID 3
-	for _, name := range []string{"f4", "f5", "f6"} {
-		spawnIdle(t, c, name, nil)
-	}
-	s := spawnIdle(t, c, "S", nil) // ID 7: the same inbox lane as P (7 ≡ 3 mod 4)
-	require.Equal(t, p.ID().ID%4, s.ID().ID%4)
+	p := spawnIdle(t, c, "P", nil, "g")
+	s := spawnIdle(t, c, "S", nil)
 
-	// Each reader takes one message and blocks in its handler.
+	// Each reader takes one message of P's and blocks in its handler.
 	for _, r := range rs {
 		require.NoError(t, p.SendTo(ctx, r.ID(), msg{Hop: 0}))
 	}
 	within(t, entered)
 	within(t, entered)
-	for range capacity - 1 { // R1's lane: one slot left
+	for range window { // S's window at R1: full; P's has three slots left
 		require.NoError(t, s.SendTo(ctx, rs[0].ID(), msg{Hop: 1}))
 	}
-	for range capacity { // R2's lane: full
+	for range window - 1 { // P's window at R2: full
 		require.NoError(t, p.SendTo(ctx, rs[1].ID(), msg{Hop: 1}))
 	}
-	pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
 	published := make(chan error, 1)
-	go func() { published <- p.Publish(pctx, "g", msg{Hop: 2}) }()
-	// Give the publish time to wait for R2 (only the old rule needs it to
-	// show its overshoot; the verdict below does not depend on it).
-	time.Sleep(20 * time.Millisecond)
-	require.NoError(t, s.TrySend("R1", msg{Hop: 1}), "R1 has one slot left: nothing was published yet")
-	close(gates[1]) // R2 makes room; R1 stays full
-	assert.ErrorIs(t, within(t, published), context.DeadlineExceeded, "R1 is full: the publish waits, all or nothing")
-	st := rs[0].Snapshot()
-	assert.Equal(t, capacity, st.Queued, "R1's lane holds its capacity, never more:\n%s", c.Snapshot())
-	eventually(t, "R2 handled its backlog", func() bool { return rs[1].Snapshot().Handled == capacity+1 })
-	assert.Zero(t, rs[1].Snapshot().Queued, "nothing of the failed publish reached R2")
+	go func() { published <- p.Publish(ctx, "g", msg{Hop: 2}) }()
+	eventually(t, "the publish waits for R2", func() bool { return len(p.Snapshot().Waiting) == 1 })
+	assert.Equal(t, rs[1].ID(), p.Snapshot().Waiting[0].To)
+	assert.Equal(t, []managedprocess.StreamState{
+		{Recipient: rs[0].ID(), Sent: 1}, {Recipient: rs[1].ID(), Sent: window},
+	}, p.Snapshot().Streams, "nothing published while one window is full")
+	close(gates[1]) // R2 handles P's backlog
+	require.NoError(t, within(t, published), "room at R2: S's backlog at R1 is S's, not P's")
+	st := p.Snapshot()
+	require.Len(t, st.Streams, 2)
+	assert.EqualValues(t, 2, st.Streams[0].Sent, "R1: the first message and the publish")
+	assert.EqualValues(t, window+1, st.Streams[1].Sent, "R2: the window and the publish")
+	assert.EqualValues(t, 2+(window-1)+1, st.Leading, "the publish is one message of P's stream")
+	assert.Equal(t, window+1, rs[0].Snapshot().Queued, "R1: S's window and the publish, behind the handled message")
 	close(gates[0])
+}
+
+// TestLifecycleWindowsArePerSender: every sender has its own window at a
+// recipient, whatever its ID: two senders that share an inbox lane (IDs
+// equal modulo 4) can each queue a whole window, and only their own backlog
+// refuses them.
+func TestLifecycleWindowsArePerSender(t *testing.T) {
+	const window = 3
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	open, entered := make(chan struct{}), make(chan struct{}, 2*window)
+	r, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "R", Window: window,
+		Handler: func(hctx context.Context, _ managedprocess.Message[msg]) { entered <- struct{}{}; gate(hctx, open) }})
+	require.NoError(t, err)
+	senders := make([]managedprocess.Member[msg], 5) // IDs 2 … 6: the first and the last share a lane
+	for i := range senders {
+		senders[i] = spawnIdle(t, c, fmt.Sprintf("s%d", i), nil)
+	}
+	for _, s := range []managedprocess.Member[msg]{senders[0], senders[4]} {
+		for k := range window {
+			require.NoError(t, s.TrySend("R", msg{Hop: k}), "%v's message %d", s, k)
+		}
+		assert.ErrorIs(t, s.TrySend("R", msg{}), fence.ErrWouldBlock, "%v's window is full", s)
+	}
+	within(t, entered)
+	assert.Equal(t, 2*window-1, r.Snapshot().Queued, "both windows queued, behind the message being handled")
+	close(open)
+	require.NoError(t, r.WaitForDeliveryFence(ctx))
+	assert.EqualValues(t, 2*window, r.Snapshot().Handled)
 }
 
 // TestLifecycleSnapshotShowsAStuckHandler: with messages outstanding at a
@@ -299,11 +325,11 @@ func TestLifecycleBadArgumentsGetTypedErrors(t *testing.T) {
 	var err error
 	assert.NotPanics(t, func() { _, err = c.Spawn(nil, processgroup.Spec[msg]{Name: "a"}) })
 	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "Spawn(nil, …)")
-	_, err = c.Spawn(ctx, processgroup.Spec[msg]{Name: "b", InboxCapacity: -1})
-	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "negative Spec.InboxCapacity")
-	neg := newCoordinator(t, processgroup.WithInboxCapacity(-5))
+	_, err = c.Spawn(ctx, processgroup.Spec[msg]{Name: "b", Window: -1})
+	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "negative Spec.Window")
+	neg := newCoordinator(t, processgroup.WithWindow(-5))
 	_, err = neg.Spawn(ctx, processgroup.Spec[msg]{Name: "c"})
-	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "negative WithInboxCapacity")
+	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "negative WithWindow")
 	assert.NotPanics(t, func() { _, err = m.Barrier(nil, g.Name(), "x", fence.DeliveryFence) })
 	assert.ErrorIs(t, err, fence.ErrInvalidArgument, "Barrier(nil, …)")
 	assert.NotPanics(t, func() { err = m.Send(nil, "m", msg{}) })
@@ -353,12 +379,12 @@ func TestLifecycleAMemberThatCrashesMidChainIsNotWaitedFor(t *testing.T) {
 // TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible: a handler
 // that sends with a context not derived from its handler context is not
 // exempt from the bound, so two such handlers sending into each other's
-// full inboxes wait for each other. That must not be silent: each member's
+// full windows wait for each other. That must not be silent: each member's
 // Snapshot shows its send waiting for room at the other, and the sends'
 // errors say the inbox was full.
 func TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible(t *testing.T) {
 	ctx := testCtx(t)
-	c := newCoordinator(t, processgroup.WithInboxCapacity(1))
+	c := newCoordinator(t, processgroup.WithWindow(1))
 	own, cancel := context.WithCancel(context.Background()) // not the handlers' contexts
 	defer cancel()
 	errs := make(chan error, 2)
@@ -393,7 +419,7 @@ func TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible(t *testing.T)
 	for range 2 {
 		err := within(t, errs)
 		assert.ErrorIs(t, err, context.Canceled)
-		assert.ErrorContains(t, err, "inbox full for")
+		assert.ErrorContains(t, err, "window of 1 unhandled messages full for")
 	}
 	assert.Empty(t, ms[0].Snapshot().Waiting)
 }

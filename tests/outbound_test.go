@@ -91,10 +91,12 @@ func TestOutboundFenceRefusals(t *testing.T) {
 	ctx := testCtx(t)
 	c := newCoordinator(t)
 	inHandler := make(chan error, 1)
+	release := make(chan struct{}) // w's message stays unhandled until after the close
 	var p managedprocess.Member[msg]
 	w := spawnIdle(t, c, "w", func(hctx context.Context, _ managedprocess.Message[msg]) {
 		inHandler <- p.WaitForOutboundFence(hctx)
 		<-hctx.Done()
+		<-release
 	})
 	p = spawnIdle(t, c, "p", nil)
 	require.NoError(t, p.WaitForOutboundFence(ctx), "nothing sent: nothing to wait for")
@@ -102,21 +104,24 @@ func TestOutboundFenceRefusals(t *testing.T) {
 	assert.ErrorIs(t, within(t, inHandler), fence.ErrInHandler)
 
 	waiting := make(chan error, 1)
-	go func() { waiting <- p.WaitForOutboundFence(ctx) }() // w's handler never returns
-	require.NoError(t, c.Close(ctx))
+	go func() { waiting <- p.WaitForOutboundFence(ctx) }()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(ctx) }() // returns once w's handler does
 	assert.ErrorIs(t, within(t, waiting), fence.ErrClosed)
+	close(release)
+	require.NoError(t, within(t, closed))
 	assert.ErrorIs(t, p.WaitForOutboundFence(ctx), fence.ErrClosed, "after Close: p's departure cause")
 }
 
 // TestAHandlerRepliesThroughItsMessage: a handler replies with msg.Reply,
 // with no closure over its member, and reaches its member with
 // msg.Recipient(); a reply from a handler's context is exempt from the bound,
-// so two members ping-ponging through full inboxes never block their
+// so two members ping-ponging through full windows never block their
 // readers.
 func TestAHandlerRepliesThroughItsMessage(t *testing.T) {
 	const rounds = 200
 	ctx := testCtx(t)
-	c := newCoordinator(t, processgroup.WithInboxCapacity(1))
+	c := newCoordinator(t, processgroup.WithWindow(1))
 	got := make(chan int, 1)
 	spawnIdle(t, c, "echo", func(hctx context.Context, m managedprocess.Message[msg]) {
 		if m.Recipient() == nil || m.Recipient().ID().Name != "echo" {

@@ -453,11 +453,11 @@ func TestScenarioJoinWhileDraining(t *testing.T) {
 }
 
 // TestScenarioHandlersSendIntoFullInboxes: two members whose handlers send
-// into each other's full inboxes (capacity 1) at the same time must not
+// into each other's full windows (window 1) at the same time must not
 // deadlock: handler sends are exempt from the bound.
 func TestScenarioHandlersSendIntoFullInboxes(t *testing.T) {
 	ctx := testCtx(t)
-	c := newCoordinator(t, processgroup.WithInboxCapacity(1))
+	c := newCoordinator(t, processgroup.WithWindow(1))
 	g := newGroup(t, c, "g")
 	const burst = 3
 	entered := make(chan struct{}, 2)
@@ -505,17 +505,17 @@ func TestScenarioHandlersSendIntoFullInboxes(t *testing.T) {
 	assert.EqualValues(t, burst+1, handled[1].Load())
 }
 
-// TestScenarioSendBlocksOnFullInbox: a Send from outside a handler to a full
-// inbox blocks until the reader makes room; cancelled, it returns the
-// context's error and sent nothing.
-func TestScenarioSendBlocksOnFullInbox(t *testing.T) {
+// TestScenarioSendBlocksOnFullWindow: a Send from outside a handler whose
+// window at the recipient is full blocks until the recipient handles a
+// message; cancelled, it returns the context's error and sent nothing.
+func TestScenarioSendBlocksOnFullWindow(t *testing.T) {
 	ctx := testCtx(t)
 	c := newCoordinator(t)
 	open := make(chan struct{})
 	entered := make(chan int, 4)
 	var got []int
 	var mu sync.Mutex
-	r, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "R", InboxCapacity: 1,
+	r, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "R", Window: 2,
 		Handler: func(hctx context.Context, m managedprocess.Message[msg]) {
 			entered <- m.Body.Hop
 			gate(hctx, open)
@@ -529,7 +529,7 @@ func TestScenarioSendBlocksOnFullInbox(t *testing.T) {
 	s, err = c.Spawn(ctx, processgroup.Spec[msg]{Name: "S",
 		Run: func(rctx context.Context, s managedprocess.Member[msg]) error {
 			// Message 1 is taken by R's reader and held in the handler;
-			// message 2 fills the inbox.
+			// message 2 fills S's window.
 			if err := s.Send(rctx, "R", msg{Hop: 1}); err != nil {
 				sendErr <- err
 				return err
@@ -545,16 +545,16 @@ func TestScenarioSendBlocksOnFullInbox(t *testing.T) {
 		}})
 	require.NoError(t, err)
 	require.NoError(t, within(t, sendErr))
-	eventually(t, "inbox full", func() bool { return r.Snapshot().Queued == 1 })
+	eventually(t, "window full", func() bool { return r.Snapshot().Queued == 1 })
 
-	// A cancelled send to the full inbox returns the context error and
+	// A cancelled send into the full window returns the context error and
 	// sends nothing.
 	sctx, cancel := context.WithCancel(ctx)
 	blocked := make(chan error, 1)
 	go func() { blocked <- s.Send(sctx, "R", msg{Hop: 99}) }()
 	select {
 	case err := <-blocked:
-		t.Fatalf("send to a full inbox returned %v without waiting", err)
+		t.Fatalf("send into a full window returned %v without waiting", err)
 	case <-time.After(20 * time.Millisecond):
 	}
 	cancel()

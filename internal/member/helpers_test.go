@@ -89,18 +89,18 @@ func newWorld[T any](t testing.TB) *world[T] {
 	return w
 }
 
-func (w *world[T]) add(name string, capacity int, h managedprocess.Handler[T]) *member.Member[T] {
-	m := w.addStopped(name, capacity, h)
+func (w *world[T]) add(name string, window int, h managedprocess.Handler[T]) *member.Member[T] {
+	m := w.addStopped(name, window, h)
 	m.Start(w.ctx)
 	return m
 }
 
-func (w *world[T]) addStopped(name string, capacity int, h managedprocess.Handler[T]) *member.Member[T] {
+func (w *world[T]) addStopped(name string, window int, h managedprocess.Handler[T]) *member.Member[T] {
 	w.dir.mu.Lock()
 	defer w.dir.mu.Unlock()
 	id := fence.Identity{Name: name, ID: uint64(len(w.dir.members) + 1)}
 	m := member.New(member.Config[T]{
-		ID: id, Handler: h, Coordinator: w.dir, InboxCapacity: capacity,
+		ID: id, Handler: h, Coordinator: w.dir, Window: window,
 		OnCrash: func(m *member.Member[T], perr error) {
 			select {
 			case w.crashes <- perr:

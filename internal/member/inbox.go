@@ -19,7 +19,8 @@ const (
 // whose marker is set).
 type entry[T any] struct {
 	link *link[T]
-	seq  uint64
+	seq  uint64 // in the sender's stream
+	n    uint64 // in the link: its progress once consumed
 	body T
 }
 
@@ -57,16 +58,15 @@ func laneOf(id uint64) int { return int(id % Lanes) }
 type lane[T any] struct {
 	mu     sync.Mutex
 	items  []entry[T]
-	space  chan struct{} // closed when room frees; nil while no sender waits
-	closed error         // non-nil: sends are refused with it
-	_      [64]byte      // keeps lanes off each other's cache lines
+	closed error    // non-nil: sends are refused with it
+	_      [64]byte // keeps lanes off each other's cache lines
 }
 
 // inbox is a member's bounded set of incoming queues. It must not be copied
 // after first use.
 type inbox[T any] struct {
 	lanes    [Lanes]lane[T]
-	capacity int // per lane
+	window   int // each sender's window at this inbox, for the reader's buffers
 	wake     chan struct{}
 	sleeping atomic.Bool   // the reader is about to wait, or waits, on wake
 	ready    atomic.Uint32 // bit i: lane i is not empty; changed under lane i's lock
@@ -79,19 +79,19 @@ type inbox[T any] struct {
 	next int      // the lane the reader looks at first
 }
 
-func newInbox[T any](capacity int) *inbox[T] {
-	return &inbox[T]{capacity: capacity, wake: make(chan struct{}, 1)}
+func newInbox[T any](window int) *inbox[T] {
+	return &inbox[T]{window: window, wake: make(chan struct{}, 1)}
 }
 
 // idleSpins is how many times the reader and a blocked sender yield before
 // parking.
 const idleSpins = 4
 
-// errFull is push's answer to a bounded push into a full lane; errForeign
+// errFull is a bounded send's answer when its window is full; errForeign
 // sendOne's to a recipient of another coordinator.
 var (
-	errFull    = errors.New("managedprocess: inbox full")
-	errForeign = errors.New("managedprocess: a member of another coordinator")
+	errFull    = errors.New("member: window full")
+	errForeign = errors.New("member: a member of another coordinator")
 )
 
 // err returns the close error, or nil while the inbox is open.

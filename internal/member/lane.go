@@ -4,44 +4,16 @@ import (
 	"context"
 	"runtime"
 	"slices"
-
-	"github.com/muster-go/muster/fence"
 )
 
-// waitRoom blocks until lane i has room, the inbox is closed (push then
-// reports it) or ctx ends.
-func (ib *inbox[T]) waitRoom(ctx context.Context, i int) error {
-	ln := &ib.lanes[i]
-	for spin := 0; ; spin++ {
-		ln.mu.Lock()
-		if len(ln.items) < ib.capacity || ln.closed != nil {
-			ln.mu.Unlock()
-			return nil
-		}
-		if ln.space == nil {
-			ln.space = make(chan struct{})
-		}
-		space := ln.space
-		ln.mu.Unlock()
-		if spin < idleSpins {
-			runtime.Gosched() // the reader usually makes room within a few rounds
-			continue
-		}
-		select {
-		case <-space:
-		case <-ctx.Done():
-			return fence.ContextError(ctx)
-		}
-	}
-}
-
 // push appends a message to its sender's lane and wakes the reader if it
-// sleeps. It returns the inbox's close error once it is closed, and errFull
-// if bounded is set and the lane is full; either leaves the inbox unchanged.
-func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
+// sleeps. Once the inbox is closed it returns the close error instead and
+// leaves the inbox unchanged. Lanes have no bound of their own: the senders'
+// windows bound what they hold (see credit).
+func (ib *inbox[T]) push(l *link[T], seq uint64, body *T) error {
 	ln := &ib.lanes[l.lane]
 	ln.mu.Lock()
-	err := ib.refuses(ln, bounded)
+	err := ln.closed
 	if err == nil {
 		ib.appendLocked(l, seq, body)
 	}
@@ -52,20 +24,8 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, bounded bool) error {
 	return err
 }
 
-// refuses returns why a push into ln would be refused: the inbox's close
-// error, errFull (bounded, and ln is full), or nil. Callers hold ln.mu.
-func (ib *inbox[T]) refuses(ln *lane[T], bounded bool) error {
-	switch {
-	case ln.closed != nil:
-		return ln.closed
-	case bounded && len(ln.items) >= ib.capacity:
-		return errFull
-	}
-	return nil
-}
-
 // appendLocked appends a message to l's lane and raises l's sent counter,
-// before the reader can see the message. Callers hold the lane's mu and wake
+// numbering the message in the link, before the reader can see it. Callers hold the lane's mu and wake
 // the reader after releasing it. It is small enough to be inlined into push,
 // the hot path; growing the queue is not.
 func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
@@ -79,8 +39,8 @@ func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
 	}
 	ln.items = ln.items[:n+1]
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
-	e.link, e.seq, e.body = l, seq, *body
-	l.sent = seq // before the reader can see the message: it takes the lane under mu
+	l.sent++          // before the reader can see the message: it takes the lane under mu
+	e.link, e.seq, e.n, e.body = l, seq, l.sent, *body
 }
 
 // grow makes room for one more queued entry. Callers hold mu.
@@ -141,21 +101,12 @@ func (ib *inbox[T]) close(cause error, mode readerMode) {
 		ln := &ib.lanes[i]
 		ln.mu.Lock()
 		ln.closed = first
-		ln.releaseSenders()
 		ln.mu.Unlock()
 	}
 	if mode > ib.readerMode() {
 		ib.mode.Store(uint32(mode))
 	}
 	ib.signal()
-}
-
-// releaseSenders wakes senders waiting for room. Callers hold mu.
-func (ln *lane[T]) releaseSenders() {
-	if ln.space != nil {
-		close(ln.space)
-		ln.space = nil
-	}
 }
 
 // take returns the queued entries of the next non-empty lane, reusing buf
@@ -205,7 +156,6 @@ func (ib *inbox[T]) takeLane(buf []entry[T]) []entry[T] {
 		batch := ln.items
 		ln.items = buf[:0]
 		ib.ready.And(^uint32(1 << i))
-		ln.releaseSenders()
 		ln.mu.Unlock()
 		ib.next = (i + 1) % Lanes
 		return batch

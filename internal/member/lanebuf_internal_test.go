@@ -23,10 +23,10 @@ func (ib *inbox[T]) laneCaps() []int {
 }
 
 // TestLaneBuffersDoNotKeepABurstsCapacity: after a burst of 2 000 messages
-// in one lane of an inbox bounded at 64 (sent from a handler's context, which
-// is exempt from the bound), single messages follow; after 2 × leanBatches
+// in one lane of an inbox whose window is 64 (sent from a handler's context, which
+// is exempt from the window), single messages follow; after 2 × leanBatches
 // of them no lane's queue keeps the burst's capacity (the reader drops a
-// buffer beyond the bound that leanBatches batches barely used instead of
+// buffer beyond the window that leanBatches batches barely used instead of
 // handing it back to a lane; the reader and the lane swap two buffers, so
 // the big one holds every second batch).
 func TestLaneBuffersDoNotKeepABurstsCapacity(t *testing.T) {
@@ -35,7 +35,7 @@ func TestLaneBuffersDoNotKeepABurstsCapacity(t *testing.T) {
 	defer cancel()
 	entered, release := make(chan struct{}), make(chan struct{})
 	handled := make(chan uint64, burst+8)
-	r := New(Config[int]{ID: fence.Identity{Name: "r", ID: 1}, InboxCapacity: 64,
+	r := New(Config[int]{ID: fence.Identity{Name: "r", ID: 1}, Window: 64,
 		Handler: func(_ context.Context, m managedprocess.Message[int]) {
 			if m.Seq == 1 {
 				close(entered)

@@ -11,8 +11,10 @@ import (
 // writes the last ones for every message. The padding keeps them on
 // different cache lines, so the two cores do not trade the line per message.
 //
-// The link's two counters are what the quiescence check of a processing
-// fence reads: sent is raised before a message becomes visible to the
+// A link numbers its messages 1, 2, 3, … (the link sequence, apart from the
+// stream's sequence every message also has); its two counters count in it.
+// They are what the quiescence check of a processing fence reads, and what
+// the window bounds: sent is raised before a message becomes visible to the
 // recipient's reader, progress only after its handler and post-handler work
 // returned, so sent >= delivered at every instant. Progress is an atomic the
 // reader publishes without a lock; sent is a plain field of the sender's
@@ -20,20 +22,21 @@ import (
 type link[T any] struct {
 	to       *Member[T]
 	sender   fence.Identity
-	progress *progress.Counter // delivered: the last sequence consumed
+	progress *progress.Counter // delivered: the link sequence of the last message consumed
 	marker   *marker           // set only on the pseudo-link of a local fence marker
 	lane     int               // the recipient's inbox lane the sender uses
 	_        [64]byte
-	// sent is the last sequence addressed to the recipient. It is written
+	// sent is the link sequence of the last message queued. It is written
 	// under the recipient's lane lock (so before the reader can take the
 	// message) while the sender's stream lock is held, and read under the
 	// stream lock.
-	sent  uint64
-	dirty bool // in the sender's dirty list; guarded by the sender's stream lock
+	sent   uint64
+	dirty  bool // in the sender's dirty list; guarded by the sender's stream lock
+	credit credit
 }
 
 // Target is one drain target of a member's stream: the recipient's delivery
-// progress on the link must reach Seq. Its counter is the coordinator's to
+// progress on the link must reach Seq, a link sequence. Its counter is the coordinator's to
 // watch; a Target only reports it (Lag) and hands it to the watcher (Watch).
 type Target struct {
 	fence.Target

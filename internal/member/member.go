@@ -10,10 +10,6 @@ import (
 	"github.com/muster-go/muster/watcher"
 )
 
-// DefaultInboxCapacity is the bound of each inbox lane when
-// Config.InboxCapacity is zero.
-const DefaultInboxCapacity = 1024
-
 // Coordinator is what a member reaches its coordinator for: resolving
 // recipients, barriers and membership, and watching progress. processgroup
 // implements it; it must be safe for concurrent use.
@@ -46,9 +42,10 @@ type Config[T any] struct {
 	ID          fence.Identity
 	Handler     managedprocess.Handler[T] // nil: messages are consumed unhandled
 	Coordinator Coordinator[T]            // required for everything but the local fence
-	// InboxCapacity bounds the messages queued in each of the inbox's lanes;
-	// 0 means DefaultInboxCapacity.
-	InboxCapacity int
+	// Window bounds the messages each sender may have queued at this member
+	// and not yet consumed (handler sends are exempt); 0 means
+	// DefaultWindow.
+	Window int
 	// OnCrash is called once, on the reader goroutine, when the handler or its
 	// post-handler work panics (cause is a *fence.PanicError) or calls
 	// runtime.Goexit (fence.ErrGoexit). It must not block.
@@ -75,9 +72,9 @@ type Member[T any] struct {
 
 // New returns a member that accepts messages but handles none until Start.
 func New[T any](cfg Config[T]) *Member[T] {
-	capacity := cfg.InboxCapacity
-	if capacity <= 0 {
-		capacity = DefaultInboxCapacity
+	window := cfg.Window
+	if window <= 0 {
+		window = DefaultWindow
 	}
 	return &Member[T]{
 		id:      cfg.ID,
@@ -85,7 +82,7 @@ func New[T any](cfg Config[T]) *Member[T] {
 		handler: cfg.Handler,
 		coord:   cfg.Coordinator,
 		onCrash: cfg.OnCrash,
-		inbox:   newInbox[T](capacity),
+		inbox:   newInbox[T](window),
 		done:    make(chan struct{}),
 	}
 }

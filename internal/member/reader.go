@@ -45,7 +45,7 @@ func (m *Member[T]) readLoop(ctx context.Context) {
 			m.drop(&rest[i])
 		}
 		clear(batch)
-		buf, lean = reusable(batch, lean, m.inbox.capacity)
+		buf, lean = reusable(batch, lean, m.inbox.window)
 	}
 }
 
@@ -129,11 +129,16 @@ func (m *Member[T]) drop(e *entry[T]) {
 }
 
 // notifyDeliveryProgress publishes that e was consumed and, only if that
-// crossed a threshold the watcher armed, notifies the watcher. While nothing
-// waits this is one atomic store and one atomic load.
+// crossed a threshold the watcher armed, notifies the watcher; if it crossed
+// the threshold of the sender's sends waiting for room, it wakes them. While
+// nothing waits this is one atomic store and two atomic loads.
 func (m *Member[T]) notifyDeliveryProgress(e *entry[T]) {
-	if e.link.progress.Publish(e.seq) && m.coord != nil {
-		m.coord.Notify(e.link.progress)
+	p := e.link.progress
+	if p.Publish(e.n) && m.coord != nil {
+		m.coord.Notify(p)
+	}
+	if p.CreditDue(e.n) {
+		e.link.grantCredit()
 	}
 }
 
@@ -184,21 +189,21 @@ func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
 }
 
 // bigBatchBuffer is the capacity, in entries, up to which the reader always
-// keeps a batch buffer, whatever the inbox's bound.
+// keeps a batch buffer, whatever the inbox's window.
 const bigBatchBuffer = 256
 
 // leanBatches is how many batches must use at most a quarter of a buffer
-// larger than the lane's bound before the reader drops it.
+// larger than the window before the reader drops it.
 const leanBatches = 16
 
 // reusable returns buf, which held a batch, for the reader's next take, which
-// hands it to a lane as its next queue — or nil when buf is larger than the
-// lane's bound (room that only sends exempt from the bound, a handler's, can
-// have grown) and the last leanBatches batches used little of it: the lane
-// then gives that room back instead of keeping a burst's peak for the
-// member's whole life. Up to the bound a lane keeps its room, so a busy
-// stream allocates nothing. lean counts the lean batches; the reader keeps
-// it between calls.
+// hands it to a lane as its next queue — or nil when buf is larger than
+// bound (one sender's window: room that several senders of a lane, or a
+// handler's sends, exempt from the window, can have grown) and the last
+// leanBatches batches used little of it: the lane then gives that room back
+// instead of keeping a burst's peak for the member's whole life. Up to the
+// bound a lane keeps its room, so a busy stream allocates nothing. lean
+// counts the lean batches; the reader keeps it between calls.
 func reusable[T any](buf []entry[T], lean, bound int) ([]entry[T], int) {
 	switch {
 	case cap(buf) <= max(bigBatchBuffer, bound):

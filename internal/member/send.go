@@ -9,19 +9,7 @@ import (
 	"github.com/muster-go/muster/internal/names"
 )
 
-// Send queues msg for the member called to, as the next message of m's
-// stream.
-//
-// If the recipient's inbox is full, Send blocks until the recipient's reader
-// makes room or ctx ends; then it returns the context's cause and nothing was
-// sent. Sends made with a handler's context are exempt from the bound and
-// never block. A nil return means the message will be handled (or, if the
-// recipient crashes first, consumed and counted as dropped): it is never
-// silently lost. Errors: the recipient is unknown, departed, or a member of
-// another coordinator (fence.ErrUnknownMember, or its departure cause); m
-// itself departed (m's departure cause, such as fence.ErrExited,
-// fence.ErrCrashed or fence.ErrClosed); ctx is nil
-// (fence.ErrInvalidArgument). Nothing is sent then.
+// Send implements managedprocess.Member.Send.
 func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 	r, err := m.lookup(to)
 	if err != nil {
@@ -46,21 +34,20 @@ func (m *Member[T]) sendTo(ctx context.Context, to *Member[T], msg T) error {
 	}
 	bounded := true
 	for {
-		err := m.out.sendOne(to, &msg, bounded)
+		full, sent, err := m.out.sendOne(to, &msg, bounded)
 		if err != errFull {
 			return m.sendError(to, err)
 		}
-		// Only a full inbox asks whether this is a handler's send (exempt).
+		// Only a full window asks whether this is a handler's send (exempt).
 		if bounded = !m.inHandlerOf(ctx); bounded {
-			if err := m.waitRoom(ctx, to); err != nil {
+			if err := m.waitRoom(ctx, full, sent); err != nil {
 				return m.sendError(to, err)
 			}
 		}
 	}
 }
 
-// TrySend is Send that never blocks: if the recipient's inbox is full it
-// returns an error wrapping fence.ErrWouldBlock and sends nothing.
+// TrySend implements managedprocess.Member.TrySend.
 func (m *Member[T]) TrySend(to string, msg T) error {
 	r, err := m.lookup(to)
 	if err != nil {
@@ -69,7 +56,7 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 	if err := m.checkSend(context.Background(), r); err != nil {
 		return err
 	}
-	err = m.out.sendOne(r, &msg, true)
+	_, _, err = m.out.sendOne(r, &msg, true)
 	if err == errFull {
 		err = fence.ErrWouldBlock
 	}
@@ -98,13 +85,7 @@ func (m *Member[T]) sendError(to *Member[T], err error) error {
 	return m.errorf("send to %s: %w", to.id, err)
 }
 
-// Publish queues msg, as one message of m's stream, for every member of group
-// except m itself: all of them or, while any recipient's inbox is full, none
-// of them. It blocks like Send until every recipient has room (a handler's
-// publish is exempt from the bound and never blocks) or ctx ends; then it
-// returns the context's cause and nothing was sent. A member that departs
-// while the message is being published is skipped. Other errors are Send's,
-// and an unknown group (fence.ErrUnknownGroup).
+// Publish implements managedprocess.Member.Publish.
 func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 	to, err := m.recipients(ctx, group)
 	if err != nil {
@@ -112,23 +93,23 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 	}
 	bounded := true
 	for {
-		full, err := m.out.sendAll(to, &msg, bounded)
-		if err != nil {
-			return m.errorf("publish to %s: %w", names.Quote(group), err)
-		}
-		if full == nil {
+		full, sent, err := m.out.sendAll(to, &msg, bounded)
+		if err != errFull {
+			if err != nil {
+				return m.errorf("publish to %s: %w", names.Quote(group), err)
+			}
 			return nil
 		}
 		if bounded = !m.inHandlerOf(ctx); bounded {
-			if err := m.waitRoom(ctx, full); err != nil {
+			if err := m.waitRoom(ctx, full, sent); err != nil {
 				return m.errorf("publish to %s: %w", names.Quote(group), err)
 			}
 		}
 	}
 }
 
-// recipients returns the members of group other than m, ordered by ID (the
-// order sendAll locks their lanes in), after Publish's checks.
+// recipients returns the members of group other than m, ordered by ID,
+// after Publish's checks.
 func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T], error) {
 	if ctx == nil {
 		return nil, m.errorf("publish: nil context: %w", fence.ErrInvalidArgument)

@@ -88,34 +88,35 @@ func TestFullInboxPushesBackOnItsSender(t *testing.T) {
 	w := newWorld[int](t)
 	g := make(gate)
 	handled := make(chan int, 8)
-	r := w.add("r", 2, func(_ context.Context, msg managedprocess.Message[int]) {
+	w.add("r", 2, func(_ context.Context, msg managedprocess.Message[int]) {
 		<-g
 		handled <- msg.Body
 	})
 	s := w.add("s", 0, nil)
 	ctx := context.Background()
 	require.NoError(t, s.Send(ctx, "r", 1)) // taken by the reader, blocked in the handler
-	require.Eventually(t, func() bool { return r.Snapshot().Queued == 0 }, 5*time.Second, time.Millisecond)
-	require.NoError(t, s.Send(ctx, "r", 2))
-	require.NoError(t, s.Send(ctx, "r", 3)) // inbox now holds 2: full
-	assert.ErrorIs(t, s.TrySend("r", 4), fence.ErrWouldBlock)
+	require.NoError(t, s.Send(ctx, "r", 2)) // s's window at r (2) is now full
+	assert.ErrorIs(t, s.TrySend("r", 3), fence.ErrWouldBlock)
 
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	err := s.Send(short, "r", 4)
+	err := s.Send(short, "r", 3)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Equal(t, 2, r.Snapshot().Queued, "a refused send queues nothing")
+	assert.Contains(t, err.Error(), "window of 2 unhandled messages full")
+	assert.Equal(t, uint64(2), s.Snapshot().Leading, "a refused send takes no sequence")
 
 	sent := make(chan error, 1)
-	go func() { sent <- s.Send(ctx, "r", 4) }()
+	go func() { sent <- s.Send(ctx, "r", 3) }()
+	require.Eventually(t, func() bool { return len(s.Snapshot().Waiting) == 1 }, 5*time.Second, time.Millisecond,
+		"the blocked send shows in the sender's Snapshot")
 	select {
 	case err := <-sent:
-		t.Fatalf("send to a full inbox returned %v before room was made", err)
+		t.Fatalf("send into a full window returned %v before room was made", err)
 	default:
 	}
 	g.open()
 	within(t, sent)
-	for want := 1; want <= 4; want++ {
+	for want := 1; want <= 3; want++ {
 		select {
 		case got := <-handled:
 			assert.Equal(t, want, got)

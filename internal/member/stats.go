@@ -59,7 +59,7 @@ func (c *counters[T]) reading(now time.Time) (handled uint64, waiting int, cur *
 		switch {
 		case e.link.marker != nil:
 			continue
-		case e.link.progress.Delivered() >= e.seq:
+		case e.link.progress.Delivered() >= e.n:
 			handled++
 		case cur == nil:
 			cur = &managedprocess.Handling{From: e.link.sender, Seq: e.seq, Since: c.since(e, first, now)}

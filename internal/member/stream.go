@@ -63,6 +63,7 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 		s.links = make(map[*Member[T]]*link[T])
 	}
 	l := &link[T]{to: to, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
+	l.credit.window = uint64(to.inbox.window)
 	s.links[to] = l
 	s.order = append(s.order, l)
 	return l
@@ -79,27 +80,28 @@ func (s *stream[T]) lastTo() *Member[T] {
 }
 
 // sendOne queues body for one recipient as the next message of the stream.
-// With bounded set it refuses with errFull, taking no sequence, when the
-// recipient's inbox is full. It never waits.
-func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) error {
+// With bounded set it refuses with errFull, taking no sequence, while the
+// window of the link is full, and returns the link and its last sequence to
+// wait on (see waitRoom). It never waits.
+func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.refused != nil {
-		err := s.refused
-		s.mu.Unlock()
-		return err
+		return nil, 0, s.refused
 	}
 	l := s.linkTo(to)
-	if l == nil {
-		s.mu.Unlock()
-		return errForeign
+	switch {
+	case l == nil:
+		return nil, 0, errForeign
+	case bounded && l.full():
+		return l, l.sent, errFull
 	}
 	seq := s.leading + 1
-	err := to.inbox.push(l, seq, body, bounded)
-	if err == nil {
-		s.sent(l, seq)
+	if err := to.inbox.push(l, seq, body); err != nil {
+		return nil, 0, err
 	}
-	s.mu.Unlock()
-	return err
+	s.sent(l, seq)
+	return nil, 0, nil
 }
 
 // refuse makes every later send of the stream fail with an error wrapping
@@ -113,55 +115,34 @@ func (s *stream[T]) refuse(cause error) {
 }
 
 // sendAll queues body for every recipient under one new sequence number,
-// all or none: with bounded set, while a recipient's lane is full it queues
-// nothing and returns that recipient. Recipients that refuse it (they
-// departed) are skipped. to must be ordered by ID: their lanes are locked
-// together, in that order, so two publishers never wait on each other. It
-// never waits for room. Once the stream's owner departed it queues nothing
-// and returns the refusal, as sendOne does.
-func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *Member[T], err error) {
+// all or none: with bounded set, while the window of a link to one of them
+// is full it queues nothing and returns that link and its last sequence to
+// wait on. Recipients that refuse the message (they departed) are skipped.
+// It never waits for room. Once the stream's owner departed it queues
+// nothing and returns the refusal, as sendOne does. The stream lock makes
+// the message appear in every link at once to arrivals and quiescence
+// checks, which read the links under it.
+func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refused != nil {
-		return nil, s.refused
-	}
-	lane := laneOf(s.owner.ID)
-	for _, r := range to {
-		r.inbox.lanes[lane].mu.Lock()
+		return nil, 0, s.refused
 	}
 	if bounded {
-		full = fullAmong(to, lane)
-	}
-	if full == nil {
-		seq := s.leading + 1
 		for _, r := range to {
-			if r.inbox.refuses(&r.inbox.lanes[lane], false) != nil {
-				continue
-			}
-			if l := s.linkTo(r); l != nil { // nil: another coordinator's (never from the own directory)
-				r.inbox.appendLocked(l, seq, body)
-				s.sent(l, seq)
+			if l := s.linkTo(r); l != nil && l.full() {
+				return l, l.sent, errFull
 			}
 		}
 	}
+	seq := s.leading + 1
 	for _, r := range to {
-		r.inbox.lanes[lane].mu.Unlock()
-		if full == nil {
-			r.inbox.wakeReader()
+		l := s.linkTo(r) // nil: another coordinator's (never from the own directory)
+		if l != nil && r.inbox.push(l, seq, body) == nil {
+			s.sent(l, seq)
 		}
 	}
-	return full, nil
-}
-
-// fullAmong returns the first recipient whose lane is full. Callers hold the
-// lanes' locks.
-func fullAmong[T any](to []*Member[T], lane int) *Member[T] {
-	for _, r := range to {
-		if r.inbox.refuses(&r.inbox.lanes[lane], true) == errFull {
-			return r
-		}
-	}
-	return nil
+	return nil, 0, nil
 }
 
 // sent records that seq was queued on l (push raised l.sent). Callers

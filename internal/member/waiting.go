@@ -1,8 +1,6 @@
 package member
 
 import (
-	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -13,7 +11,7 @@ import (
 
 // waitingSends are a member's sends waiting for room, for Snapshot. Adding
 // and removing one allocates nothing once the list has room: a sender that
-// keeps an inbox full waits often.
+// keeps its window full waits often.
 type waitingSends struct {
 	mu   sync.Mutex
 	next uint64 // the token of the next wait
@@ -55,17 +53,4 @@ func (w *waitingSends) snapshot() []managedprocess.WaitingSend {
 		out[i] = ws.WaitingSend
 	}
 	return out
-}
-
-// waitRoom waits, as a send of m, until to's inbox has room for m's messages
-// or ctx ends, showing the wait in m's Snapshot meanwhile. The error says
-// how long the inbox was full.
-func (m *Member[T]) waitRoom(ctx context.Context, to *Member[T]) error {
-	token, since := m.waiting.add(to.id)
-	err := to.inbox.waitRoom(ctx, laneOf(m.id.ID))
-	m.waiting.remove(token)
-	if err != nil {
-		return fmt.Errorf("inbox full for %v: %w", time.Since(since).Round(time.Microsecond), err)
-	}
-	return nil
 }

@@ -26,6 +26,7 @@ const None = math.MaxUint64
 type Counter struct {
 	delivered atomic.Uint64
 	threshold atomic.Uint64
+	credit    atomic.Uint64 // a blocked sender's threshold, apart from the watcher's
 	_         noCopy
 }
 
@@ -33,6 +34,7 @@ type Counter struct {
 func NewCounter() *Counter {
 	c := &Counter{}
 	c.threshold.Store(None)
+	c.credit.Store(None)
 	return c
 }
 
@@ -59,6 +61,30 @@ func (c *Counter) Disarm() { c.threshold.Store(None) }
 
 // Threshold returns the armed threshold, or None.
 func (c *Counter) Threshold() uint64 { return c.threshold.Load() }
+
+// ArmCredit is Arm for the sender of the pair, waiting for room in its
+// window: CreditDue reports the first sequence at or above t. After arming,
+// the sender must read Delivered. A lower t replaces a higher one, never the
+// reverse, so that two waiting sends of one sender share the threshold.
+func (c *Counter) ArmCredit(t uint64) {
+	for {
+		old := c.credit.Load()
+		if t >= old || c.credit.CompareAndSwap(old, t) {
+			return
+		}
+	}
+}
+
+// DisarmCredit removes the sender's threshold.
+func (c *Counter) DisarmCredit() { c.credit.Store(None) }
+
+// CreditDue is Publish's check for the sender's threshold, called after
+// Publish(seq): it reports whether seq crossed it, to exactly one caller per
+// ArmCredit. The hot path is one atomic load.
+func (c *Counter) CreditDue(seq uint64) bool {
+	t := c.credit.Load()
+	return seq >= t && c.credit.CompareAndSwap(t, None)
+}
 
 // noCopy lets go vet's copylocks check flag copies of a Counter.
 type noCopy struct{}

@@ -54,3 +54,46 @@ func TestArmThenReadNeverLosesACrossing(t *testing.T) {
 		assert.LessOrEqual(t, claimed.Load(), int32(1))
 	}
 }
+
+func TestCreditDueIsApartFromTheWatchersThreshold(t *testing.T) {
+	c := progress.NewCounter()
+	c.Arm(5)
+	c.ArmCredit(3)
+	c.ArmCredit(4) // a higher credit threshold does not replace a lower one
+	assert.False(t, c.Publish(2))
+	assert.False(t, c.CreditDue(2))
+	assert.False(t, c.Publish(3), "the watcher's threshold is 5")
+	assert.True(t, c.CreditDue(3), "the sender's is 3")
+	assert.False(t, c.CreditDue(4), "claimed once")
+	assert.True(t, c.Publish(5))
+	c.ArmCredit(9)
+	c.DisarmCredit()
+	c.Publish(9)
+	assert.False(t, c.CreditDue(9))
+}
+
+// TestArmCreditThenReadNeverLosesACrossing is TestArmThenReadNeverLosesACrossing
+// for the sender's threshold.
+func TestArmCreditThenReadNeverLosesACrossing(t *testing.T) {
+	for range 200 {
+		c := progress.NewCounter()
+		const target = 50
+		var claimed atomic.Int32
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := uint64(1); s <= 100; s++ {
+				c.Publish(s)
+				if c.CreditDue(s) {
+					claimed.Add(1)
+				}
+			}
+		}()
+		c.ArmCredit(target)
+		seen := c.Delivered() >= target
+		wg.Wait()
+		assert.True(t, seen || claimed.Load() == 1, "crossing lost: read %v, claims %d", seen, claimed.Load())
+		assert.LessOrEqual(t, claimed.Load(), int32(1))
+	}
+}

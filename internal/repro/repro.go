@@ -172,7 +172,7 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 		Run:     s.member(start, results, s.consume),
 		// One iteration's markers always fit: workers are never held at
 		// Send by a consumer whose Gate waits for their arrival.
-		InboxCapacity: max(processgroup.DefaultInboxCapacity, s.cfg.Workers*s.cfg.Burst),
+		Window: max(processgroup.DefaultWindow, s.cfg.Workers*s.cfg.Burst),
 	})
 	if err != nil {
 		return err

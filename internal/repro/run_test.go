@@ -148,7 +148,7 @@ func TestRunTimeoutDiagnosis(t *testing.T) {
 
 // A member that has not arrived shows in the diagnosis. The consumer never
 // finishes its first marker, and a Rendezvous does not wait for it, so the
-// workers run ahead until one blocks sending to the consumer's full inbox:
+// workers run ahead until one blocks sending to the consumer with its window full:
 // the round it has not arrived at waits for it.
 func TestRunTimeoutNotArrived(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

@@ -131,7 +131,7 @@ func newMusterHarness(ctx context.Context, s shape) (*musterHarness, error) {
 	// consumer can hold n×refBuffer messages; muster's inboxes get the same,
 	// spread over their lanes (senders share a lane by ID modulo Lanes).
 	perLane := (s.n + 3) / 4 * refBuffer
-	c := processgroup.New[int](processgroup.WithInboxCapacity(perLane))
+	c := processgroup.New[int](processgroup.WithWindow(perLane))
 	h := &musterHarness{s: s, c: c, crew: newCrew(s.n),
 		counts: make([]paddedCount, s.n), members: make([]managedprocess.Member[int], s.n)}
 	g, err := h.c.NewGroup("bench")

@@ -93,8 +93,8 @@ func BenchmarkMemoryQueuedMessages(b *testing.B) {
 		c := processgroup.New[Payload]()
 		gate, entered := make(chan struct{}), make(chan struct{}, 1)
 		recv, err := c.Spawn(ctx, processgroup.Spec[Payload]{
-			Name:          "blocked",
-			InboxCapacity: 2 * msgs,
+			Name:   "blocked",
+			Window: 2 * msgs,
 			Handler: func(context.Context, managedprocess.Message[Payload]) {
 				select {
 				case entered <- struct{}{}:
