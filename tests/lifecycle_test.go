@@ -260,13 +260,15 @@ func TestLifecycleWindowsArePerSender(t *testing.T) {
 	for i := range senders {
 		senders[i] = spawnIdle(t, c, fmt.Sprintf("s%d", i), nil)
 	}
-	for _, s := range []managedprocess.Member[msg]{senders[0], senders[4]} {
-		for k := range window {
-			require.NoError(t, s.TrySend("R", msg{Hop: k}), "%v's message %d", s, k)
+	first, last := senders[0], senders[4]
+	require.NoError(t, first.TrySend("R", msg{})) // taken alone: R's handler holds it
+	within(t, entered)
+	for s, n := range map[managedprocess.Member[msg]]int{first: window - 1, last: window} {
+		for k := range n {
+			require.NoError(t, s.TrySend("R", msg{Hop: k}), "%v's message %d of %d", s, k+1, n)
 		}
 		assert.ErrorIs(t, s.TrySend("R", msg{}), fence.ErrWouldBlock, "%v's window is full", s)
 	}
-	within(t, entered)
 	assert.Equal(t, 2*window-1, r.Snapshot().Queued, "both windows queued, behind the message being handled")
 	close(open)
 	require.NoError(t, r.WaitForDeliveryFence(ctx))
