@@ -36,6 +36,7 @@ type memberRecord[T any] struct {
 	m      *member.Member[T]
 	cancel context.CancelCauseFunc
 	groups map[*Group[T]]struct{} // guarded by the coordinator's mu
+	wire   *wireEnd[T]            // the member is behind a loopback wire; nil if not
 }
 
 // New returns a running coordinator. Close it to stop its goroutines.

@@ -8,6 +8,7 @@ import (
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/internal/names"
+	"github.com/muster-go/muster/internal/wire"
 	"github.com/muster-go/muster/managedprocess"
 )
 
@@ -22,7 +23,7 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (managedproces
 	if err := c.checkSpawn(ctx, spec); err != nil {
 		return nil, err
 	}
-	rec, err := c.register(spec)
+	rec, err := c.register(spec, wire.Loopback(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -30,6 +31,14 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (managedproces
 	rec.cancel = cancel
 	rec.m.Start(mctx)
 	c.cfg.logger.Debug("member spawned", "member", rec.m.ID(), "groups", spec.Groups)
+	if ep := rec.wire; ep != nil {
+		ep.start(mctx)
+		if spec.Run != nil {
+			spec.Run = ep.runFar
+		}
+		go c.supervise(mctx, rec, spec.Run)
+		return ep.remote, nil
+	}
 	go c.supervise(mctx, rec, spec.Run)
 	return rec.m, nil
 }
@@ -57,8 +66,9 @@ func (c *Coordinator[T]) checkSpawn(ctx context.Context, spec Spec[T]) error {
 }
 
 // register validates spec, records the new member and joins its groups,
-// all under the lock.
-func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
+// all under the lock. A member for which behind holds is put behind a
+// loopback wire (see wireEnd).
+func (c *Coordinator[T]) register(spec Spec[T], behind func(fence.Identity) bool) (*memberRecord[T], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -80,14 +90,25 @@ func (c *Coordinator[T]) register(spec Spec[T]) (*memberRecord[T], error) {
 		window = c.cfg.window
 	}
 	c.nextID++
+	id := fence.Identity{Name: spec.Name, ID: c.nextID}
 	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}
+	handler := spec.Handler
+	if behind != nil && behind(id) {
+		rec.wire = newWireEnd(c, id, spec)
+		if handler != nil {
+			handler = rec.wire.forward
+		}
+	}
 	rec.m = member.New(member.Config[T]{
-		ID:          fence.Identity{Name: spec.Name, ID: c.nextID},
-		Handler:     spec.Handler,
+		ID:          id,
+		Handler:     handler,
 		Coordinator: port[T]{c},
 		Window:      window,
 		OnCrash:     func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
 	})
+	if rec.wire != nil {
+		rec.wire.shadow = rec.m
+	}
 	for _, g := range groups {
 		rec.groups[g] = struct{}{}
 		g.join(rec.m)
@@ -115,6 +136,9 @@ type exit struct {
 // the way out, as crashed with fence.ErrGoexit.
 func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], run RunFunc[T]) {
 	defer c.running.Done()
+	if rec.wire != nil {
+		defer func() { <-c.ctx.Done(); rec.wire.close() }() // after retire: the connection lasts until Close
+	}
 	if run == nil {
 		<-ctx.Done()
 		c.retire(ctx, rec, exit{})

@@ -69,7 +69,7 @@ func TestFailureLeaveMidRound(t *testing.T) {
 // then returns body().
 func failingAs(t *testing.T, c *processgroup.Coordinator[msg], g *processgroup.Group[msg], name string, arrived chan<- struct{}, body func() error) (exit chan<- struct{}) {
 	ex := make(chan struct{})
-	_, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Groups: []string{g.Name()},
+	_, err := c.Spawn(withWire(context.Background()), processgroup.Spec[msg]{Name: name, Groups: []string{g.Name()},
 		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
 			if arrived != nil {
 				if _, err := m.Arrive(ctx, g.Name(), "x", fence.DeliveryFence); err != nil {
@@ -124,7 +124,7 @@ func TestFailureDepartureCompleteForSurvivors(t *testing.T) {
 				assert.EqualValues(t, 1, o.res.Round)
 				require.Equal(t, []string{"F"}, departedNames(o.res.Departed))
 				assert.ErrorIs(t, o.res.Departed[0].Cause, fence.ErrExited)
-				assert.ErrorIs(t, o.res.Departed[0].Cause, errBoom)
+				assertCausedBy(t, o.res.Departed[0].Cause, errBoom)
 				assert.Empty(t, o.res.Left)
 			}
 		})
@@ -155,7 +155,7 @@ func TestFailureRunExits(t *testing.T) {
 			outA := goWait(ctx, arrive(t, ctx, g, a, "x", fence.DeliveryFence))
 			close(exit)
 			fe := fenceErr(t, within(t, outA).err, fence.ErrExited)
-			assert.ErrorIs(t, fe, errBoom)
+			assertCausedBy(t, fe, errBoom)
 			assert.Equal(t, "A", fe.Member.Name)
 			assert.Equal(t, []string{"E"}, departedNames(fe.Departed))
 			assert.ErrorIs(t, fe.Departed[0].Cause, fence.ErrExited)
@@ -163,7 +163,7 @@ func TestFailureRunExits(t *testing.T) {
 			eventually(t, "E gone", func() bool { _, ok := memberSnap(c, "E"); return !ok })
 			assert.Equal(t, []string{"A", "B"}, names(groupSnap(c, "g").Members))
 			err := c.Wait(ctx)
-			assert.ErrorIs(t, err, errBoom, "Wait reports the failure")
+			assertCausedBy(t, err, errBoom, "Wait reports the failure")
 			assert.ErrorIs(t, err, fence.ErrExited)
 		})
 	}
@@ -183,7 +183,7 @@ func TestFailureRunPanics(t *testing.T) {
 	fe := fenceErr(t, within(t, outA).err, fence.ErrCrashed)
 	var pe *fence.PanicError
 	require.ErrorAs(t, fe, &pe)
-	assert.Equal(t, 42, pe.Value)
+	assertPanicValue(t, 42, pe.Value)
 	assert.NotEmpty(t, pe.Stack)
 	assert.NotErrorIs(t, fe, fence.ErrExited)
 	assert.Equal(t, []string{"E"}, departedNames(fe.Departed))

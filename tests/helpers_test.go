@@ -3,13 +3,17 @@ package tests
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/wire"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -25,10 +29,26 @@ type msg struct {
 }
 
 // testCtx returns a context bounded by twice bound, cancelled at cleanup.
+// Members spawned with it are placed as MUSTER_WIRE says (see withWire).
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*bound)
+	ctx, cancel := context.WithTimeout(withWire(context.Background()), 2*bound)
 	t.Cleanup(cancel)
+	return ctx
+}
+
+// withWire returns ctx with which Spawn places members as the environment
+// variable MUSTER_WIRE says: unset, in process; "all", every member behind
+// a loopback wire (its handler and run function reach the coordinator only
+// through frames encoded to bytes and decoded on another goroutine); "mix",
+// every member with an even ID behind one.
+func withWire(ctx context.Context) context.Context {
+	switch os.Getenv("MUSTER_WIRE") {
+	case "all":
+		return wire.WithLoopback(ctx, func(fence.Identity) bool { return true })
+	case "mix":
+		return wire.WithLoopback(ctx, func(id fence.Identity) bool { return id.ID%2 == 0 })
+	}
 	return ctx
 }
 
@@ -64,7 +84,7 @@ func newGroup(t *testing.T, c *processgroup.Coordinator[msg], name string, opts 
 // spawnIdle spawns a handler-only member (nil Run) in groups.
 func spawnIdle(t *testing.T, c *processgroup.Coordinator[msg], name string, h managedprocess.Handler[msg], groups ...string) managedprocess.Member[msg] {
 	t.Helper()
-	m, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Groups: groups, Handler: h})
+	m, err := c.Spawn(withWire(context.Background()), processgroup.Spec[msg]{Name: name, Groups: groups, Handler: h})
 	require.NoError(t, err)
 	return m
 }
@@ -208,3 +228,32 @@ func memberSnap(c *processgroup.Coordinator[msg], name string) (processgroup.Mem
 }
 
 var errBoom = errors.New("boom")
+
+// assertCausedBy asserts that err is a failure caused by target, an error a
+// run function returned. In process errors.Is finds target itself; from a
+// member behind the wire (MUSTER_WIRE) a user's error crosses as its text,
+// as it would from another process, so there its text must be in err's.
+func assertCausedBy(t *testing.T, err, target error, msgAndArgs ...any) {
+	t.Helper()
+	if os.Getenv("MUSTER_WIRE") != "" && !errors.Is(err, target) {
+		assert.ErrorContains(t, err, target.Error(), msgAndArgs...)
+		return
+	}
+	assert.ErrorIs(t, err, target, msgAndArgs...)
+}
+
+// assertPanicValue asserts that a PanicError's value is want: itself in
+// process, its text from a member behind the wire.
+func assertPanicValue(t *testing.T, want, got any) {
+	t.Helper()
+	if os.Getenv("MUSTER_WIRE") != "" && got != want {
+		assert.Equal(t, fmt.Sprint(want), got)
+		return
+	}
+	assert.Equal(t, want, got)
+}
+
+// behindWire reports whether the suite runs with members behind the
+// loopback wire (MUSTER_WIRE), where every message costs two frames each
+// way: the stress tests run fewer rounds there.
+func behindWire() bool { return os.Getenv("MUSTER_WIRE") != "" }

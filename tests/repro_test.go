@@ -22,7 +22,7 @@ const reproBound = 15 * time.Second
 
 func reproCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), reproBound)
+	ctx, cancel := context.WithTimeout(withWire(context.Background()), reproBound)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -17,7 +17,7 @@ import (
 // spawnRun spawns a member called name, in no group, running run.
 func spawnRun(t *testing.T, c *processgroup.Coordinator[msg], name string, run processgroup.RunFunc[msg]) managedprocess.Member[msg] {
 	t.Helper()
-	m, err := c.Spawn(context.Background(), processgroup.Spec[msg]{Name: name, Run: run})
+	m, err := c.Spawn(withWire(context.Background()), processgroup.Spec[msg]{Name: name, Run: run})
 	require.NoError(t, err)
 	return m
 }
@@ -71,7 +71,7 @@ func TestWaitReportsEveryFailure(t *testing.T) {
 	failed := memberFailures(t, err)
 	assert.Len(t, failed, 4, "%v", err)
 	assert.ErrorIs(t, failed["erring"], fence.ErrExited)
-	assert.ErrorIs(t, failed["erring"], errBoom)
+	assertCausedBy(t, failed["erring"], errBoom)
 	var pe *fence.PanicError
 	if assert.ErrorAs(t, failed["panicking"], &pe) {
 		assert.Equal(t, "run bug", pe.Value)
@@ -80,7 +80,7 @@ func TestWaitReportsEveryFailure(t *testing.T) {
 	if assert.ErrorAs(t, failed["crasher"], &pe) {
 		assert.Equal(t, "handler bug", pe.Value)
 	}
-	assert.ErrorIs(t, err, errBoom, "errors.Is sees through the join")
+	assertCausedBy(t, err, errBoom, "errors.Is sees through the join")
 	assert.Contains(t, err.Error(), "muster: member erring#3 failed: muster: member exited: boom")
 
 	again := c.Wait(ctx)
@@ -119,7 +119,7 @@ func TestWaitBlocksUntilRunFunctionsReturn(t *testing.T) {
 	err := c.Wait(short)
 	cancel()
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.ErrorIs(t, err, errBoom, "with the failures so far")
+	assertCausedBy(t, err, errBoom, "with the failures so far")
 
 	waited := make(chan error, 1)
 	go func() { waited <- c.Wait(ctx) }()

@@ -15,3 +15,11 @@ func (m *Member[T]) inHandlerOf(ctx context.Context) bool {
 	v, ok := ctx.Value(handlerKey{}).(*Member[T])
 	return ok && v == m
 }
+
+// AsHandler returns ctx marked as the handler context of m: what a call
+// made with it is exempt from, or refused for, is what a call made by m's
+// handler would be. The coordinator's side of a wire serves the calls of a
+// member's remote handler with it.
+func AsHandler[T any](ctx context.Context, m *Member[T]) context.Context {
+	return context.WithValue(ctx, handlerKey{}, m)
+}

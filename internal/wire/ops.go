@@ -1,0 +1,123 @@
+// Package wire is the boundary between a member and its coordinator as
+// frames: every operation a member makes on its coordinator, and every one
+// the coordinator makes on a member, is a Frame of one Op, with member
+// identities and values only — never a pointer into the other side. Frames
+// cross a Pipe as bytes (see Encode and Decode), so a member behind a Pipe
+// could as well be behind a socket.
+//
+// The operations, by direction:
+//
+//	member → coordinator              coordinator → member
+//	call send / try-send / publish    deliver (sender, sequence, payload)
+//	     (payload, "from a handler")  reply (a call's result or error)
+//	call arrive / barrier / wait      (released: the reply of a barrier or wait)
+//	call join / leave                 start (run the member's body)
+//	call local / outbound fence       depart (the member's context ends, cause)
+//	call snapshot / err               done (the member's inbox is drained)
+//	cancel (a call's context ended)   close (the connection ends)
+//	handled (progress: the delivered message's handler and post-handler
+//	     work returned) / crashed (they panicked or called Goexit)
+//	exit (the body returned, panicked or called Goexit)
+//
+// Credit and arm are carried by these: a send's reply comes once the message
+// fits its window at the recipient (the reply is the credit), and every
+// delivered message is answered by handled or crashed (the progress report
+// an armed threshold would ask for), so the coordinator's counters are exact
+// at all times.
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+)
+
+// Op is a frame's operation.
+type Op uint8
+
+// The operations a member makes.
+const (
+	OpSend          Op = iota + 1 // Name or To, Body, Handler
+	OpTrySend                     // Name, Body
+	OpPublish                     // Group, Body, Handler
+	OpArrive                      // Group, Barrier, Mode, Handler; the reply carries Arrival and Round
+	OpBarrier                     // Group, Barrier, Mode, Handler; the reply carries Result
+	OpWait                        // Arrival, Handler; the reply carries Result
+	OpJoin                        // Group
+	OpLeave                       // Group
+	OpLocalFence                  // Handler
+	OpOutboundFence               // Handler
+	OpSnapshot                    // the reply carries State
+	OpErr                         // the reply carries Err
+	OpCancel                      // Call: the context of that call ended with Err
+	OpHandled                     // the message last delivered was handled
+	OpCrashed                     // its handler panicked (Err) or called Goexit (Goexit)
+	OpExit                        // the body returned Err, panicked (Panic) or called Goexit
+)
+
+// The operations the coordinator makes.
+const (
+	OpDeliver Op = iota + 64 // From, Seq, Body
+	OpReply                  // Call, Err and the call's result
+	OpStart                  // run the member's body
+	OpDepart                 // Err: the member's context ends with this cause
+	OpDone                   // the member departed and its inbox is drained
+	OpClose                  // Err, State: the connection ends; later calls fail with Err, Snapshot returns State
+)
+
+// Frame is one operation. Calls carry a Call number, unique per member, that
+// their reply repeats; a call whose context has a deadline carries it.
+type Frame struct {
+	Op       Op              `json:"op"`
+	Call     uint64          `json:"call,omitempty"`
+	Deadline time.Time       `json:"deadline,omitzero"`
+	Handler  bool            `json:"handler,omitempty"` // made with the member's handler context
+	Foreign  bool            `json:"foreign,omitempty"` // made with another member's handler context
+	Name     string          `json:"name,omitempty"`    // a recipient's name
+	To       *fence.Identity `json:"to,omitempty"`      // a recipient's identity
+	Group    string          `json:"group,omitempty"`
+	Barrier  string          `json:"barrier,omitempty"`
+	Mode     fence.Mode      `json:"mode,omitempty"`
+	Arrival  uint64          `json:"arrival,omitempty"`
+	Round    uint64          `json:"round,omitempty"`
+	From     fence.Identity  `json:"from,omitzero"`
+	Seq      uint64          `json:"seq,omitempty"`
+	Body     json.RawMessage `json:"body,omitempty"`
+	Err      *Error          `json:"err,omitempty"`
+	Panic    *Panic          `json:"panic,omitempty"`
+	Goexit   bool            `json:"goexit,omitempty"`
+	Result   *Result         `json:"result,omitempty"`
+	State    *State          `json:"state,omitempty"`
+}
+
+// Encode returns f as bytes.
+func Encode(f *Frame) ([]byte, error) { return json.Marshal(f) }
+
+// Decode returns the frame b holds.
+func Decode(b []byte) (*Frame, error) {
+	f := new(Frame)
+	if err := json.Unmarshal(b, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// loopbackKey marks a context whose Spawn calls put members behind a wire.
+type loopbackKey struct{}
+
+// WithLoopback returns ctx with which a coordinator's Spawn puts every
+// member for which behind(its identity) holds behind a loopback wire: its
+// handler and run function run on the member side of a pair of Pipes and
+// reach the coordinator only through frames. Tests use it to run their
+// suites through the boundary.
+func WithLoopback(ctx context.Context, behind func(fence.Identity) bool) context.Context {
+	return context.WithValue(ctx, loopbackKey{}, behind)
+}
+
+// Loopback returns what WithLoopback stored in ctx, or nil.
+func Loopback(ctx context.Context) func(fence.Identity) bool {
+	f, _ := ctx.Value(loopbackKey{}).(func(fence.Identity) bool)
+	return f
+}

@@ -1,0 +1,207 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
+	"github.com/muster-go/muster/managedprocess"
+)
+
+// Remote is a member behind a wire, as its own code sees it: every method
+// is a call framed onto the pipe to the coordinator, and the coordinator's
+// deliveries run its handler here, one at a time. Payloads cross as JSON.
+type Remote[T any] struct {
+	id      fence.Identity
+	out     *Pipe // to the coordinator
+	handler managedprocess.Handler[T]
+	run     func(context.Context, managedprocess.Member[T]) error
+
+	ctx    context.Context // the member's: run's and the handlers'
+	cancel context.CancelCauseFunc
+	hctx   context.Context // the handlers': ctx marked as this member's
+
+	mu       sync.Mutex
+	next     uint64
+	calls    map[uint64]chan *Frame
+	departed error                // set by close: calls after it fail with it
+	final    managedprocess.State // the member's state at close
+	done     chan struct{}
+	doneOnce sync.Once
+
+	deliveries chan *Frame   // to the handler goroutine, one at a time
+	post       []func()      // post-handler work; the handler goroutine's only
+	handlerOut chan struct{} // closed when the handler goroutine returned
+}
+
+// handlerKey marks a handler's context; its value is the *Remote.
+type handlerKey struct{}
+
+// NewRemote returns the member side of a wire for the member id, sending its
+// calls on out. Feed it what the coordinator sends with Receive.
+func NewRemote[T any](id fence.Identity, out *Pipe, handler managedprocess.Handler[T],
+	run func(context.Context, managedprocess.Member[T]) error) *Remote[T] {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r := &Remote[T]{id: id, out: out, handler: handler, run: run, ctx: ctx, cancel: cancel,
+		calls: make(map[uint64]chan *Frame), done: make(chan struct{}),
+		deliveries: make(chan *Frame, 1), handlerOut: make(chan struct{})}
+	r.hctx = context.WithValue(ctx, handlerKey{}, r)
+	go r.handle()
+	return r
+}
+
+// Receive takes one frame from the coordinator. The pipe's goroutine calls
+// it; it never blocks for long.
+func (r *Remote[T]) Receive(f *Frame) {
+	switch f.Op {
+	case OpReply:
+		r.mu.Lock()
+		ch := r.calls[f.Call]
+		delete(r.calls, f.Call)
+		r.mu.Unlock()
+		if ch != nil {
+			ch <- f
+		}
+	case OpDeliver:
+		r.deliveries <- f // the coordinator sends the next one only after handled
+	case OpStart:
+		go r.body()
+	case OpDepart:
+		r.cancel(f.Err.Decode())
+	case OpDone:
+		r.doneOnce.Do(func() { close(r.done) })
+	case OpClose:
+		r.finish(f.Err.Decode(), f.State.Decode())
+	}
+}
+
+// finish ends the member: pending and later calls fail with cause, and
+// Snapshot returns final.
+func (r *Remote[T]) finish(cause error, final managedprocess.State) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.departed != nil {
+		return
+	}
+	r.departed, r.final = cause, final
+	for call, ch := range r.calls {
+		ch <- &Frame{Op: OpReply, Call: call, Err: EncodeError(fmt.Errorf("wire: %s: %w", r.id, cause))}
+		delete(r.calls, call)
+	}
+	r.cancel(cause)
+	close(r.deliveries)
+	r.doneOnce.Do(func() { close(r.done) })
+}
+
+// Wait blocks until the handler goroutine returned (after close).
+func (r *Remote[T]) Wait() { <-r.handlerOut }
+
+// call sends f as a call and waits for its reply. If ctx ends first it says
+// so to the coordinator, whose call then ends as it would in process, and
+// still waits for the reply.
+func (r *Remote[T]) call(ctx context.Context, f *Frame) *Frame {
+	if ctx != nil {
+		f.Handler = r.inHandler(ctx)
+		f.Foreign = !f.Handler && (member.InHandler(ctx) || ctx.Value(handlerKey{}) != nil)
+		f.Deadline, _ = ctx.Deadline()
+	}
+	ch := make(chan *Frame, 1)
+	r.mu.Lock()
+	if r.departed != nil {
+		err := r.departed
+		r.mu.Unlock()
+		return &Frame{Op: OpReply, Err: EncodeError(fmt.Errorf("wire: %s: %w", r.id, err))}
+	}
+	r.next++
+	f.Call = r.next
+	r.calls[f.Call] = ch
+	r.mu.Unlock()
+	r.out.Send(f)
+	var cancelled <-chan struct{}
+	if ctx != nil {
+		cancelled = ctx.Done()
+	}
+	select {
+	case reply := <-ch:
+		return reply
+	case <-cancelled:
+		r.out.Send(&Frame{Op: OpCancel, Call: f.Call, Err: EncodeError(context.Cause(ctx))})
+		return <-ch
+	}
+}
+
+// callCtx is call for the methods that take a context: a nil one is
+// refused here, as in process.
+func (r *Remote[T]) callCtx(ctx context.Context, op string, f *Frame) *Frame {
+	if ctx == nil {
+		err := fmt.Errorf("wire: %s: %s: nil context: %w", r.id, op, fence.ErrInvalidArgument)
+		return &Frame{Op: OpReply, Err: EncodeError(err)}
+	}
+	return r.call(ctx, f)
+}
+
+// inHandler reports whether ctx is (derived from) this member's handler
+// context.
+func (r *Remote[T]) inHandler(ctx context.Context) bool {
+	v, _ := ctx.Value(handlerKey{}).(*Remote[T])
+	return v == r
+}
+
+// errOf returns a reply's error.
+func errOf(f *Frame) error { return f.Err.Decode() }
+
+// body runs the member's body and reports how it ended.
+func (r *Remote[T]) body() {
+	exit := &Frame{Op: OpExit, Goexit: true} // unless run returns or panics
+	defer func() { r.out.Send(exit) }()
+	defer func() {
+		if v := recover(); v != nil {
+			exit = &Frame{Op: OpExit, Panic: EncodePanic(v, nil)}
+		}
+	}()
+	var err error
+	if r.run != nil {
+		err = r.run(r.ctx, r)
+	}
+	exit = &Frame{Op: OpExit, Err: EncodeError(err)}
+}
+
+// handle is the handler goroutine: it runs the handler for each delivery
+// and answers it with handled, or with crashed when the handler or its
+// post-handler work panicked or called Goexit.
+func (r *Remote[T]) handle() {
+	defer close(r.handlerOut)
+	for f := range r.deliveries {
+		r.out.Send(r.handleOne(f))
+	}
+}
+
+func (r *Remote[T]) handleOne(f *Frame) (answer *Frame) {
+	answer = &Frame{Op: OpCrashed, Goexit: true} // unless the handler returns or panics
+	done := make(chan struct{})
+	go func() { // a goroutine of its own, so that Goexit ends it and not the loop
+		defer close(done)
+		defer func() {
+			r.post = r.post[:0]
+			if v := recover(); v != nil {
+				answer = &Frame{Op: OpCrashed, Panic: EncodePanic(v, nil)}
+			}
+		}()
+		var body T
+		if err := json.Unmarshal(f.Body, &body); err != nil {
+			panic(fmt.Sprintf("wire: message from %s does not decode: %v", f.From, err))
+		}
+		if r.handler != nil {
+			r.handler(r.hctx, managedprocess.NewMessage[T](r, f.From, f.Seq, body))
+		}
+		for i := 0; i < len(r.post); i++ {
+			r.post[i]()
+		}
+		answer = &Frame{Op: OpHandled}
+	}()
+	<-done
+	return answer
+}

@@ -1,0 +1,154 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+)
+
+// ID implements managedprocess.Member.
+func (r *Remote[T]) ID() fence.Identity { return r.id }
+
+// String implements managedprocess.Member.
+func (r *Remote[T]) String() string { return r.id.String() }
+
+// Done implements managedprocess.Member.
+func (r *Remote[T]) Done() <-chan struct{} { return r.done }
+
+// body encodes msg, or returns the error a send gets for it.
+func (r *Remote[T]) encode(op string, msg T) (json.RawMessage, error) {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("wire: %s: %s: the message does not encode: %v: %w", r.id, op, err, fence.ErrInvalidArgument)
+	}
+	return b, nil
+}
+
+// Send implements managedprocess.Member.
+func (r *Remote[T]) Send(ctx context.Context, to string, msg T) error {
+	b, err := r.encode("send", msg)
+	if err != nil {
+		return err
+	}
+	return errOf(r.callCtx(ctx, "send", &Frame{Op: OpSend, Name: to, Body: b}))
+}
+
+// SendTo implements managedprocess.Member.
+func (r *Remote[T]) SendTo(ctx context.Context, to fence.Identity, msg T) error {
+	b, err := r.encode("send", msg)
+	if err != nil {
+		return err
+	}
+	return errOf(r.callCtx(ctx, "send", &Frame{Op: OpSend, To: &to, Body: b}))
+}
+
+// TrySend implements managedprocess.Member.
+func (r *Remote[T]) TrySend(to string, msg T) error {
+	b, err := r.encode("send", msg)
+	if err != nil {
+		return err
+	}
+	return errOf(r.call(context.Background(), &Frame{Op: OpTrySend, Name: to, Body: b}))
+}
+
+// Publish implements managedprocess.Member.
+func (r *Remote[T]) Publish(ctx context.Context, group string, msg T) error {
+	b, err := r.encode("publish", msg)
+	if err != nil {
+		return err
+	}
+	return errOf(r.callCtx(ctx, "publish", &Frame{Op: OpPublish, Group: group, Body: b}))
+}
+
+// Barrier implements managedprocess.Member.
+func (r *Remote[T]) Barrier(ctx context.Context, group, name string, mode fence.Mode) (fence.Result, error) {
+	reply := r.callCtx(ctx, "barrier", &Frame{Op: OpBarrier, Group: group, Barrier: name, Mode: mode})
+	return reply.Result.Decode(), errOf(reply)
+}
+
+// Arrive implements managedprocess.Member.
+func (r *Remote[T]) Arrive(ctx context.Context, group, name string, mode fence.Mode) (managedprocess.Arrival, error) {
+	reply := r.callCtx(ctx, "arrive", &Frame{Op: OpArrive, Group: group, Barrier: name, Mode: mode})
+	if err := errOf(reply); err != nil {
+		return nil, err
+	}
+	return &arrival[T]{r: r, id: reply.Arrival, round: reply.Round}, nil
+}
+
+// arrival is an Arrival kept by the coordinator's side of the wire.
+type arrival[T any] struct {
+	r     *Remote[T]
+	id    uint64
+	round uint64
+}
+
+func (a *arrival[T]) Round() uint64 { return a.round }
+
+func (a *arrival[T]) Wait(ctx context.Context) (fence.Result, error) {
+	reply := a.r.callCtx(ctx, "wait", &Frame{Op: OpWait, Arrival: a.id})
+	return reply.Result.Decode(), errOf(reply)
+}
+
+// Join implements managedprocess.Member.
+func (r *Remote[T]) Join(group string) error {
+	return errOf(r.call(nil, &Frame{Op: OpJoin, Group: group}))
+}
+
+// Leave implements managedprocess.Member.
+func (r *Remote[T]) Leave(group string) error {
+	return errOf(r.call(nil, &Frame{Op: OpLeave, Group: group}))
+}
+
+// WaitForDeliveryFence implements managedprocess.Member.
+func (r *Remote[T]) WaitForDeliveryFence(ctx context.Context) error {
+	return errOf(r.callCtx(ctx, "delivery fence", &Frame{Op: OpLocalFence}))
+}
+
+// WaitForOutboundFence implements managedprocess.Member.
+func (r *Remote[T]) WaitForOutboundFence(ctx context.Context) error {
+	return errOf(r.callCtx(ctx, "outbound fence", &Frame{Op: OpOutboundFence}))
+}
+
+// Snapshot implements managedprocess.Member.
+func (r *Remote[T]) Snapshot() managedprocess.State {
+	reply := r.call(nil, &Frame{Op: OpSnapshot})
+	if reply.Call == 0 { // not sent: the connection ended
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.final
+	}
+	return reply.State.Decode()
+}
+
+// Err implements managedprocess.Member.
+func (r *Remote[T]) Err() error {
+	reply := r.call(nil, &Frame{Op: OpErr})
+	if reply.Call == 0 { // not sent: the member is done
+		return r.departedErr()
+	}
+	return errOf(reply)
+}
+
+func (r *Remote[T]) departedErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.departed
+}
+
+// RunAfterCurrentHandler implements managedprocess.Member: the work runs
+// here, on the handler goroutine, before the message is answered handled.
+func (r *Remote[T]) RunAfterCurrentHandler(ctx context.Context, fn func()) error {
+	if ctx == nil || !r.inHandler(ctx) {
+		return fmt.Errorf("wire: %s: run after the current handler: %w", r.id, fence.ErrNotInHandler)
+	}
+	if fn == nil {
+		return fmt.Errorf("wire: %s: run after the current handler: nil function: %w", r.id, fence.ErrInvalidArgument)
+	}
+	r.post = append(r.post, fn)
+	return nil
+}
+
+var _ managedprocess.Member[int] = (*Remote[int])(nil)
