@@ -388,7 +388,11 @@ func spawnSinks(t *testing.T, c *processgroup.Coordinator[msg], n int, senders [
 // read; Z's handler yields a while. Each round is released only once Z
 // handled the forwarded message.
 func TestQuiescenceWaitsForEveryForwardedHopAmongThree(t *testing.T) {
-	const n, rounds, sinks = 3, 3000, 300
+	const n, sinks = 3, 300
+	rounds := 3000
+	if behindWire() {
+		rounds = 300 // every handler's Snapshot of another member crosses the wire
+	}
 	q := newQuiescence(t, rounds, func(int) int64 { return 2 })
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
@@ -430,7 +434,11 @@ func TestQuiescenceWaitsForEveryForwardedHopAmongThree(t *testing.T) {
 // is the group's first member and X its last. X, Y and Z may return only
 // once Z handled the forwarded message.
 func TestQuiescenceWaitsForTheLastArrivalsForwardedMessageInALargeGroup(t *testing.T) {
-	const size, rounds = 5000, 60
+	const size = 5000
+	rounds := 60
+	if behindWire() {
+		rounds = 6 // 5 000 members behind wires arrive each round
+	}
 	q := newQuiescence(t, rounds, func(int) int64 { return 2 })
 	c := newCoordinator(t)
 	g := newGroup(t, c, "g")
