@@ -26,6 +26,9 @@ type Coordinator[T any] struct {
 	nextID  uint64
 	members map[string]*memberRecord[T]
 	groups  map[string]*Group[T]
+	// groupIndex is groups for lookups without the lock: a sync.Map of
+	// name to *Group[T], written with groups (groups are never removed).
+	groupIndex sync.Map
 
 	closeOnce sync.Once
 	closeDone chan struct{}

@@ -123,19 +123,18 @@ func (c *Coordinator[T]) NewGroup(name string, opts ...GroupOption) (*Group[T], 
 		return nil, fmt.Errorf("processgroup: new group %q: %w", name, fence.ErrDuplicateName)
 	}
 	c.groups[name] = g
+	c.groupIndex.Store(name, g)
 	return g, nil
 }
 
 // Group returns the group called name, or an error wrapping
 // fence.ErrUnknownGroup.
+// It takes no lock: every barrier call of a member looks its group up.
 func (c *Coordinator[T]) Group(name string) (*Group[T], error) {
-	c.mu.RLock()
-	g := c.groups[name]
-	c.mu.RUnlock()
-	if g == nil {
-		return nil, fmt.Errorf("processgroup: group %s: %w", names.Quote(name), fence.ErrUnknownGroup)
+	if g, ok := c.groupIndex.Load(name); ok {
+		return g.(*Group[T]), nil
 	}
-	return g, nil
+	return nil, fmt.Errorf("processgroup: group %s: %w", names.Quote(name), fence.ErrUnknownGroup)
 }
 
 // Name returns the group's name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
@@ -59,6 +60,7 @@ type Member[T any] struct {
 	id      fence.Identity
 	handler managedprocess.Handler[T]
 	coord   Coordinator[T]
+	lastTo  atomic.Pointer[Member[T]] // the recipient SendTo resolved last
 	onCrash func(*Member[T], error)
 	inbox   *inbox[T]
 	out     stream[T]

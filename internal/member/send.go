@@ -126,10 +126,11 @@ func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T],
 	return to, nil
 }
 
-// resolve returns the running member with identity id; the last recipient
-// of m's stream is found without asking the coordinator.
+// resolve returns the running member with identity id; the recipient it
+// resolved last is found without asking the coordinator. (A departed one is
+// found too: the send then fails with its departure cause.)
 func (m *Member[T]) resolve(id fence.Identity) (*Member[T], error) {
-	if r := m.out.lastTo(); r != nil && r.id == id {
+	if r := m.lastTo.Load(); r != nil && r.id == id {
 		return r, nil
 	}
 	if m.coord == nil {
@@ -139,6 +140,7 @@ func (m *Member[T]) resolve(id fence.Identity) (*Member[T], error) {
 	if err != nil {
 		return nil, m.errorf("send to %s: %w", id, err)
 	}
+	m.lastTo.Store(r)
 	return r, nil
 }
 

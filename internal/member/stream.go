@@ -69,16 +69,6 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 	return l
 }
 
-// lastTo returns the recipient of the link used last, or nil.
-func (s *stream[T]) lastTo() *Member[T] {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.last == nil {
-		return nil
-	}
-	return s.last.to
-}
-
 // sendOne queues body for one recipient as the next message of the stream.
 // With bounded set it refuses with errFull, taking no sequence, while the
 // window of the link is full, and returns the link and its last sequence to

@@ -51,9 +51,10 @@ func (b *condBarrier) Wait() {
 }
 
 // condRef is the Rendezvous reference: a condBarrier, and for k > 0 every
-// worker sends its k messages on one shared channel (capacity 1024, like
-// muster's default inbox) to a consumer goroutine, without a fence — as a
-// Rendezvous round does not wait for delivery either.
+// worker sends its k messages on one shared channel to a consumer goroutine,
+// without a fence — as a Rendezvous round does not wait for delivery either.
+// The channel holds n × refBuffer messages: what muster's consumer can hold,
+// one window of refBuffer per sender.
 type condRef struct {
 	s       shape
 	bar     *condBarrier
@@ -69,7 +70,7 @@ type condRef struct {
 }
 
 func newCondRef(s shape, verify bool) *condRef {
-	r := &condRef{s: s, bar: newCondBarrier(s.n), msgs: make(chan int, 1024), crew: newCrew(s.n), verify: verify}
+	r := &condRef{s: s, bar: newCondBarrier(s.n), msgs: make(chan int, s.n*refBuffer), crew: newCrew(s.n), verify: verify}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -134,7 +135,8 @@ type fenceRef struct {
 
 const arrivedMarker = -1
 
-// refBuffer is the capacity of every channel of the references.
+// refBuffer is the capacity of every sender's channel of the references,
+// and muster's window in the benchmarks.
 const refBuffer = 1024
 
 func newFenceRef(s shape) *fenceRef {
