@@ -25,14 +25,14 @@ import (
 type stream[T any] struct {
 	mu      sync.Mutex
 	owner   fence.Identity
-	leading uint64 // last sequence assigned
-	links   map[*Member[T]]*link[T]
-	order   []*link[T]     // every kept link, in creation order
-	last    *link[T]       // the most recent link used: most sends repeat a recipient
-	dirty   []*link[T]     // links that may have undelivered messages
-	coord   Coordinator[T] // the owner's coordinator: links only to its members
-	refused error          // non-nil once the owner departed: every send fails with it
-	swept   int            // len(order) after the previous sweep
+	leading uint64              // last sequence assigned
+	links   map[uint64]*link[T] // by recipient ID
+	order   []*link[T]          // every kept link, in creation order
+	last    *link[T]            // the most recent link used: most sends repeat a recipient
+	dirty   []*link[T]          // links that may have undelivered messages
+	coord   Coordinator[T]      // the owner's coordinator: links only to its members
+	refused error               // non-nil once the owner departed: every send fails with it
+	swept   int                 // len(order) after the previous sweep
 }
 
 // linkTo returns the link to recipient, creating it, or nil if recipient
@@ -41,7 +41,7 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 	if s.last != nil && s.last.to == to {
 		return s.last
 	}
-	l := s.links[to]
+	l := s.links[to.id.ID]
 	if l == nil {
 		l = s.newLink(to)
 	}
@@ -60,11 +60,11 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 		s.sweep()
 	}
 	if s.links == nil {
-		s.links = make(map[*Member[T]]*link[T])
+		s.links = make(map[uint64]*link[T])
 	}
 	l := &link[T]{to: to, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
 	l.credit.window = uint64(to.inbox.window)
-	s.links[to] = l
+	s.links[to.id.ID] = l
 	s.order = append(s.order, l)
 	return l
 }
@@ -171,8 +171,8 @@ func (s *stream[T]) states() []managedprocess.StreamState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]managedprocess.StreamState, 0, len(s.links))
-	for r, l := range s.links {
-		out = append(out, managedprocess.StreamState{Recipient: r.id, Sent: l.sent, Delivered: l.progress.Delivered()})
+	for _, l := range s.links {
+		out = append(out, managedprocess.StreamState{Recipient: l.to.id, Sent: l.sent, Delivered: l.progress.Delivered()})
 	}
 	slices.SortFunc(out, func(a, b managedprocess.StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out

@@ -34,7 +34,7 @@ func (s *stream[T]) sweep() {
 			keep = append(keep, l)
 			continue
 		}
-		delete(s.links, l.to)
+		delete(s.links, l.to.id.ID)
 		if s.last == l {
 			s.last = nil
 		}
@@ -42,7 +42,7 @@ func (s *stream[T]) sweep() {
 	clear(s.order[len(keep):])
 	s.order = keep
 	s.swept = len(keep)
-	s.dirty = slices.DeleteFunc(s.dirty, func(l *link[T]) bool { return s.links[l.to] != l })
+	s.dirty = slices.DeleteFunc(s.dirty, func(l *link[T]) bool { return s.links[l.to.id.ID] != l })
 	if cap(s.order) > 4*max(len(s.order), linkSweepFloor) {
 		s.shrink()
 	}
@@ -53,8 +53,8 @@ func (s *stream[T]) sweep() {
 // hold mu.
 func (s *stream[T]) shrink() {
 	s.order = slices.Clone(s.order)
-	s.links = make(map[*Member[T]]*link[T], len(s.order))
+	s.links = make(map[uint64]*link[T], len(s.order))
 	for _, l := range s.order {
-		s.links[l.to] = l
+		s.links[l.to.id.ID] = l
 	}
 }

@@ -55,14 +55,14 @@ func TestSweepFreesOnlySettledLinksAndKeepsOrder(t *testing.T) {
 	var order []*Member[int]
 	for _, l := range s.out.order {
 		order = append(order, l.to)
-		assert.Same(t, l, s.out.links[l.to])
+		assert.Same(t, l, s.out.links[l.to.id.ID])
 	}
 	assert.Equal(t, kept, order, "kept links, in creation order")
 	assert.Len(t, s.out.links, len(kept))
 	for _, l := range s.out.dirty {
-		assert.Same(t, l, s.out.links[l.to], "dirty link freed")
+		assert.Same(t, l, s.out.links[l.to.id.ID], "dirty link freed")
 	}
-	assert.True(t, s.out.last == nil || s.out.links[s.out.last.to] == s.out.last, "last link freed")
+	assert.True(t, s.out.last == nil || s.out.links[s.out.last.to.id.ID] == s.out.last, "last link freed")
 	s.out.mu.Unlock()
 	assert.Len(t, s.Snapshot().Streams, len(kept))
 }
