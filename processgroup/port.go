@@ -3,6 +3,7 @@ package processgroup
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/member"
@@ -11,12 +12,17 @@ import (
 	"github.com/muster-go/muster/watcher"
 )
 
-// port is the coordinator as its members reach it (member.Coordinator).
-type port[T any] struct{ c *Coordinator[T] }
+// port is the coordinator as one member reaches it (member.Coordinator). It
+// remembers the group the member called last: a member's barrier calls
+// mostly repeat one group, and then find it without a lookup.
+type port[T any] struct {
+	c    *Coordinator[T]
+	last atomic.Pointer[Group[T]]
+}
 
 // Lookup returns the running member called name, or an error wrapping
 // fence.ErrUnknownMember (fence.ErrClosed once closed).
-func (p port[T]) Lookup(name string) (*member.Member[T], error) {
+func (p *port[T]) Lookup(name string) (*member.Member[T], error) {
 	c := p.c
 	c.mu.RLock()
 	rec, closed := c.members[name], c.closed
@@ -32,7 +38,7 @@ func (p port[T]) Lookup(name string) (*member.Member[T], error) {
 
 // Resolve is Lookup by identity: a name that now belongs to a later member
 // does not resolve.
-func (p port[T]) Resolve(id fence.Identity) (*member.Member[T], error) {
+func (p *port[T]) Resolve(id fence.Identity) (*member.Member[T], error) {
 	m, err := p.Lookup(id.Name)
 	if err != nil {
 		return nil, err
@@ -44,7 +50,7 @@ func (p port[T]) Resolve(id fence.Identity) (*member.Member[T], error) {
 }
 
 // GroupMembers appends the current members of group to dst.
-func (p port[T]) GroupMembers(group string, dst []*member.Member[T]) ([]*member.Member[T], error) {
+func (p *port[T]) GroupMembers(group string, dst []*member.Member[T]) ([]*member.Member[T], error) {
 	g, err := p.c.Group(group)
 	if err != nil {
 		return dst, err
@@ -53,7 +59,7 @@ func (p port[T]) GroupMembers(group string, dst []*member.Member[T]) ([]*member.
 }
 
 // Arrive, Barrier, Join and Leave are m's calls on group.
-func (p port[T]) Arrive(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (managedprocess.Arrival, error) {
+func (p *port[T]) Arrive(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (managedprocess.Arrival, error) {
 	g, err := p.group(group)
 	if err != nil {
 		return nil, err
@@ -65,7 +71,7 @@ func (p port[T]) Arrive(ctx context.Context, m *member.Member[T], group, name st
 	return a, nil
 }
 
-func (p port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (fence.Result, error) {
+func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (fence.Result, error) {
 	g, err := p.group(group)
 	if err != nil {
 		return fence.Result{}, err
@@ -73,7 +79,7 @@ func (p port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name s
 	return g.barrierCall(ctx, m, name, mode)
 }
 
-func (p port[T]) Join(m *member.Member[T], group string) error {
+func (p *port[T]) Join(m *member.Member[T], group string) error {
 	g, err := p.group(group)
 	if err != nil {
 		return err
@@ -81,7 +87,7 @@ func (p port[T]) Join(m *member.Member[T], group string) error {
 	return g.joinCall(m)
 }
 
-func (p port[T]) Leave(m *member.Member[T], group string) error {
+func (p *port[T]) Leave(m *member.Member[T], group string) error {
 	g, err := p.group(group)
 	if err != nil {
 		return err
@@ -90,16 +96,23 @@ func (p port[T]) Leave(m *member.Member[T], group string) error {
 }
 
 // AwaitTargets waits for the targets of an outbound fence.
-func (p port[T]) AwaitTargets(ctx context.Context, targets []member.Target) error {
+func (p *port[T]) AwaitTargets(ctx context.Context, targets []member.Target) error {
 	return p.c.awaitTargets(ctx, targets)
 }
 
 // Notify hands a crossing to the progress watcher.
-func (p port[T]) Notify(c watcher.Counter) { p.c.watcher.Notify(c) }
+func (p *port[T]) Notify(c watcher.Counter) { p.c.watcher.Notify(c) }
 
 // group returns the group called name.
-func (p port[T]) group(name string) (*Group[T], error) {
-	return p.c.Group(name)
+func (p *port[T]) group(name string) (*Group[T], error) {
+	if g := p.last.Load(); g != nil && g.name == name {
+		return g, nil
+	}
+	g, err := p.c.Group(name)
+	if err == nil {
+		p.last.Store(g)
+	}
+	return g, err
 }
 
-var _ member.Coordinator[int] = port[int]{}
+var _ member.Coordinator[int] = (*port[int])(nil)
