@@ -87,12 +87,8 @@ func newInbox[T any](window int) *inbox[T] {
 // parking.
 const idleSpins = 4
 
-// errFull is a bounded send's answer when its window is full; errForeign
-// sendOne's to a recipient of another coordinator.
-var (
-	errFull    = errors.New("member: window full")
-	errForeign = errors.New("member: a member of another coordinator")
-)
+// errFull is a bounded send's answer when its window is full.
+var errFull = errors.New("member: window full")
 
 // err returns the close error, or nil while the inbox is open.
 func (ib *inbox[T]) err() error {

@@ -64,7 +64,7 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 }
 
 // checkSend refuses a nil context or recipient. The stream refuses a
-// departed sender and a recipient of another coordinator (see sendOne).
+// departed sender (see sendOne).
 func (m *Member[T]) checkSend(ctx context.Context, to *Member[T]) error {
 	if ctx == nil {
 		return m.errorf("send: nil context: %w", fence.ErrInvalidArgument)
@@ -76,11 +76,8 @@ func (m *Member[T]) checkSend(ctx context.Context, to *Member[T]) error {
 }
 
 func (m *Member[T]) sendError(to *Member[T], err error) error {
-	switch err {
-	case nil:
+	if err == nil {
 		return nil
-	case errForeign:
-		return m.errorf("send to %s: a member of another coordinator: %w", to.id, fence.ErrUnknownMember)
 	}
 	return m.errorf("send to %s: %w", to.id, err)
 }

@@ -35,8 +35,8 @@ type stream[T any] struct {
 	swept   int                 // len(order) after the previous sweep
 }
 
-// linkTo returns the link to recipient, creating it, or nil if recipient
-// is a member of another coordinator. Callers hold mu.
+// linkTo returns the link to recipient, creating it. Recipients come from
+// the owner's coordinator (they are resolved through it). Callers hold mu.
 func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 	if s.last != nil && s.last.to == to {
 		return s.last
@@ -53,9 +53,6 @@ func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
 // members first when the stream doubled since the previous sweep. Callers
 // hold mu.
 func (s *stream[T]) newLink(to *Member[T]) *link[T] {
-	if to.coord != s.coord {
-		return nil // its progress would reach another coordinator's watcher
-	}
 	if len(s.order) >= max(2*s.swept, linkSweepFloor) {
 		s.sweep()
 	}
@@ -80,10 +77,7 @@ func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) (full *link[T]
 		return nil, 0, s.refused
 	}
 	l := s.linkTo(to)
-	switch {
-	case l == nil:
-		return nil, 0, errForeign
-	case bounded && l.full():
+	if bounded && l.full() {
 		return l, l.sent, errFull
 	}
 	seq := s.leading + 1
@@ -120,15 +114,14 @@ func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *link[
 	}
 	if bounded {
 		for _, r := range to {
-			if l := s.linkTo(r); l != nil && l.full() {
+			if l := s.linkTo(r); l.full() {
 				return l, l.sent, errFull
 			}
 		}
 	}
 	seq := s.leading + 1
 	for _, r := range to {
-		l := s.linkTo(r) // nil: another coordinator's (never from the own directory)
-		if l != nil && r.inbox.push(l, seq, body) == nil {
+		if l := s.linkTo(r); r.inbox.push(l, seq, body) == nil {
 			s.sent(l, seq)
 		}
 	}
