@@ -3,8 +3,6 @@ package processgroup
 import (
 	"io"
 	"log/slog"
-
-	"github.com/muster-go/muster/internal/member"
 )
 
 // Option configures a Coordinator.
@@ -27,7 +25,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // DefaultWindow is a member's window (see Spec.Window) when neither Spec nor
 // WithWindow sets one.
-const DefaultWindow = member.DefaultWindow
+const DefaultWindow = 1024
 
 // WithWindow sets the window of members whose Spec does not set one (see
 // Spec.Window). Zero keeps DefaultWindow; a negative n makes Spawn fail with

@@ -89,6 +89,9 @@ func (c *Coordinator[T]) register(spec Spec[T], behind func(fence.Identity) bool
 	if window == 0 {
 		window = c.cfg.window
 	}
+	if window == 0 {
+		window = DefaultWindow
+	}
 	c.nextID++
 	id := fence.Identity{Name: spec.Name, ID: c.nextID}
 	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}

@@ -40,6 +40,9 @@ func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
 	ln.items = ln.items[:n+1]
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
 	l.sent++          // before the reader can see the message: it takes the lane under mu
+	if l.room > 0 {
+		l.room--
+	}
 	e.link, e.seq, e.n, e.body = l, seq, l.sent, *body
 }
 

@@ -30,7 +30,11 @@ type link[T any] struct {
 	// under the recipient's lane lock (so before the reader can take the
 	// message) while the sender's stream lock is held, and read under the
 	// stream lock.
-	sent   uint64
+	sent uint64
+	// room is how many more messages fit in the window for certain, as of
+	// the last time the sender read progress: sends spend it without reading
+	// the counter the reader writes (see full). Written with sent.
+	room   uint64
 	dirty  bool // in the sender's dirty list; guarded by the sender's stream lock
 	credit credit
 }

@@ -45,7 +45,7 @@ func (m *Member[T]) readLoop(ctx context.Context) {
 			m.drop(&rest[i])
 		}
 		clear(batch)
-		buf, lean = reusable(batch, lean, m.inbox.window)
+		buf, lean = reusable(batch, lean, 2*m.inbox.window)
 	}
 }
 

@@ -127,7 +127,7 @@ func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T],
 // resolved last is found without asking the coordinator. (A departed one is
 // found too: the send then fails with its departure cause.)
 func (m *Member[T]) resolve(id fence.Identity) (*Member[T], error) {
-	if r := m.lastTo.Load(); r != nil && r.id == id {
+	if r := m.lastTo.Load(); r != nil && r.id.ID == id.ID && r.id.Name == id.Name {
 		return r, nil
 	}
 	if m.coord == nil {

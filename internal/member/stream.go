@@ -72,20 +72,23 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 // wait on (see waitRoom). It never waits.
 func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.refused != nil {
-		return nil, 0, s.refused
+		err = s.refused
+		s.mu.Unlock()
+		return nil, 0, err
 	}
 	l := s.linkTo(to)
 	if bounded && l.full() {
-		return l, l.sent, errFull
+		sent = l.sent
+		s.mu.Unlock()
+		return l, sent, errFull
 	}
 	seq := s.leading + 1
-	if err := to.inbox.push(l, seq, body); err != nil {
-		return nil, 0, err
+	if err = to.inbox.push(l, seq, body); err == nil {
+		s.sent(l, seq)
 	}
-	s.sent(l, seq)
-	return nil, 0, nil
+	s.mu.Unlock()
+	return nil, 0, err
 }
 
 // refuse makes every later send of the stream fail with an error wrapping

@@ -3,13 +3,15 @@ package member
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
 	"github.com/muster-go/muster/fence"
 )
 
-// DefaultWindow is a member's window when Config.Window is zero.
+// DefaultWindow is a member's window when Config.Window is zero (the
+// coordinator always sets one: processgroup.DefaultWindow by default).
 const DefaultWindow = 1024
 
 // credit is the flow control of one link: its window and the sends of its
@@ -26,9 +28,21 @@ type credit struct {
 }
 
 // full reports whether l's window is used up: a bounded send must wait.
-// Callers hold the sender's stream lock (l.sent).
+// While room is left from the last reading it reads nothing: progress is on
+// the line the recipient's reader writes for every message, and reading it
+// for every send would move that line between the two cores each time. So
+// a reader that keeps up costs the sender one read per window. Callers hold
+// the sender's stream lock (l.sent, l.room).
 func (l *link[T]) full() bool {
-	return l.sent-l.progress.Delivered() >= l.credit.window
+	if l.room > 0 {
+		return false
+	}
+	unhandled := l.sent - l.progress.Delivered()
+	if unhandled >= l.credit.window {
+		return true
+	}
+	l.room = l.credit.window - unhandled
+	return false
 }
 
 // waitCredit blocks until the recipient consumed enough of what l's sender
@@ -39,6 +53,12 @@ func (l *link[T]) full() bool {
 func (l *link[T]) waitCredit(ctx context.Context, sent uint64) error {
 	c := &l.credit
 	at := sent - c.window + max(1, c.window/2) // delivered >= at leaves room
+	for range idleSpins {                      // the reader usually makes room within a few rounds
+		if l.progress.Delivered() >= at {
+			return nil
+		}
+		runtime.Gosched()
+	}
 	c.mu.Lock()
 	if c.ch == nil {
 		c.ch = make(chan struct{})
