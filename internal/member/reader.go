@@ -193,12 +193,13 @@ func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
 const bigBatchBuffer = 256
 
 // leanBatches is how many batches must use at most a quarter of a buffer
-// larger than the window before the reader drops it.
+// larger than its bound (see reusable) before the reader drops it.
 const leanBatches = 16
 
 // reusable returns buf, which held a batch, for the reader's next take, which
 // hands it to a lane as its next queue — or nil when buf is larger than
-// bound (one sender's window: room that several senders of a lane, or a
+// bound (the reader passes two windows: one sender's backlog fits, with the
+// slack of slice growth; more is room that several senders of a lane, or a
 // handler's sends, exempt from the window, can have grown) and the last
 // leanBatches batches used little of it: the lane then gives that room back
 // instead of keeping a burst's peak for the member's whole life. Up to the
