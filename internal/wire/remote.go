@@ -3,6 +3,7 @@ package wire
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -128,7 +129,11 @@ func (r *Remote[T]) call(ctx context.Context, f *Frame) *Frame {
 	case reply := <-ch:
 		return reply
 	case <-cancelled:
-		r.out.Send(&Frame{Op: OpCancel, Call: f.Call, Err: EncodeError(context.Cause(ctx))})
+		// A deadline the frame carried ends the coordinator's call by
+		// itself, with the same error; anything else must be told.
+		if !(errors.Is(ctx.Err(), context.DeadlineExceeded) && !f.Deadline.IsZero()) {
+			r.out.Send(&Frame{Op: OpCancel, Call: f.Call, Err: EncodeError(context.Cause(ctx))})
+		}
 		return <-ch
 	}
 }
