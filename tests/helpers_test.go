@@ -140,7 +140,7 @@ type outcome struct {
 	err error
 }
 
-// goBarrier runs g.Barrier on its own goroutine and returns its outcome channel.
+// goBarrier runs m.Barrier at g on its own goroutine and returns its outcome channel.
 func goBarrier(ctx context.Context, g *processgroup.Group[msg], m managedprocess.Member[msg], name string, mode fence.Mode) <-chan outcome {
 	ch := make(chan outcome, 1)
 	go func() {

@@ -62,8 +62,8 @@ type lane[T any] struct {
 	_      [64]byte // keeps lanes off each other's cache lines
 }
 
-// inbox is a member's bounded set of incoming queues. It must not be copied
-// after first use.
+// inbox is a member's set of incoming queues, bounded by its senders'
+// windows. It must not be copied after first use.
 type inbox[T any] struct {
 	lanes    [Lanes]lane[T]
 	window   int // each sender's window at this inbox, for the reader's buffers

@@ -113,7 +113,7 @@ type paddedCount struct {
 
 // musterHarness is s on muster: n members of one group; each member's Run
 // waits for a chunk, then per round sends k messages with SendTo and calls
-// g.Barrier. Every member's handler increments its own counter (the same
+// m.Barrier. Every member's handler increments its own counter (the same
 // atomic add the references' consumer does). In the fence modes every member
 // checks after each release that its recipient's counter covers every round
 // so far — the fence's guarantee, at the cost of one atomic load, which the
