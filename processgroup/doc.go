@@ -87,7 +87,8 @@
 //
 // Arrival records, in a short critical section that never waits, the
 // arriving member's drain targets: for each recipient it sent to that has not
-// consumed everything, the last sequence it addressed to it. When the last
+// consumed everything, the number of the last message it addressed to it (each
+// sender, recipient pair numbers its messages 1, 2, 3, …). When the last
 // member arrives, a round with nothing left to drain is released at once;
 // otherwise its targets go to the progress watcher, one goroutine that arms
 // thresholds on the recipients' progress counters, then reads them

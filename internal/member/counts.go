@@ -14,8 +14,8 @@ func (m *Member[T]) ReadDelivered(dst []Target) []Target {
 	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.progress.Delivered() })
 }
 
-// ReadSent is ReadDelivered for the links' sent counters: Seq is the last
-// sequence m queued on the link. Links created since a ReadDelivered come
+// ReadSent is ReadDelivered for the links' sent counters: Seq is the link
+// sequence of the last message m queued on the link. Links created since a ReadDelivered come
 // after the ones it listed; links freed since (their recipient departed and
 // consumed everything, see the package documentation) are missing, and the
 // others keep their order.

@@ -80,7 +80,7 @@ func New[T any](cfg Config[T]) *Member[T] {
 	}
 	return &Member[T]{
 		id:      cfg.ID,
-		out:     stream[T]{owner: cfg.ID, coord: cfg.Coordinator},
+		out:     stream[T]{owner: cfg.ID},
 		handler: cfg.Handler,
 		coord:   cfg.Coordinator,
 		onCrash: cfg.OnCrash,
@@ -136,8 +136,8 @@ func (m *Member[T]) Err() error {
 }
 
 // PendingTargets appends to dst the drain targets of m's stream: for every
-// recipient that has not consumed everything m sent it, the last sequence m
-// addressed to it. It never waits for progress.
+// recipient that has not consumed everything m sent it, the link sequence of
+// the last message m addressed to it. It never waits for progress.
 func (m *Member[T]) PendingTargets(dst []Target) []Target { return m.out.pending(dst) }
 
 func (m *Member[T]) errorf(format string, args ...any) error {

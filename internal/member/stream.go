@@ -30,7 +30,6 @@ type stream[T any] struct {
 	order   []*link[T]          // every kept link, in creation order
 	last    *link[T]            // the most recent link used: most sends repeat a recipient
 	dirty   []*link[T]          // links that may have undelivered messages
-	coord   Coordinator[T]      // the owner's coordinator: links only to its members
 	refused error               // non-nil once the owner departed: every send fails with it
 	swept   int                 // len(order) after the previous sweep
 }
