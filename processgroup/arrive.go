@@ -97,7 +97,9 @@ func modeMismatch(round, called fence.Mode) error {
 // the last one. Callers hold mu.
 func (g *Group[T]) record(r *round[T], i int, m *member.Member[T], pin bool) {
 	r.state[i] |= arrivedFlag
-	r.pinned = r.pinned || pin
+	if pin {
+		r.pinned.Store(true)
+	}
 	g.countIn(r, m)
 }
 
@@ -140,7 +142,7 @@ func (g *Group[T]) giveUp(m *member.Member[T], a arrival[T]) {
 	g.mu.Lock()
 	defer g.unlock()
 	a.r.state[a.idx] &^= waitingFlag
-	a.r.pinned = true
+	a.r.pinned.Store(true)
 	if g.abandoned == nil {
 		g.abandoned = make(map[standing[T]]*round[T])
 	}

@@ -21,51 +21,6 @@ type arrivalHandle[T any] struct {
 // package documentation).
 func (a *arrivalHandle[T]) Round() uint64 { return a.r.num }
 
-// Barrier is Arrive followed by Wait: m arrives at the next round of the
-// barrier called name and blocks until that round is released. It returns the
-// round's Result, or a *fence.Error that wraps the cause:
-//
-//   - the caller's context ended: the context's error, with who had not
-//     arrived and which streams lagged behind which targets. The arrival
-//     still stands and the others' round still completes. m's next Barrier
-//     (or Arrive) call for name attaches to that arrival instead of arriving
-//     again, and returns its round's outcome, at once if the round already
-//     finished: retrying after a timeout never skips a round.
-//   - a member the round expected failed while it was open: its cause
-//     (fence.ErrExited wrapping its run function's error, fence.ErrCrashed),
-//     unless the group completes rounds for survivors. A member that left
-//     gracefully fails nothing (see managedprocess.Member.Leave).
-//   - fence.ErrClosed: the coordinator closed.
-//   - refused before arriving, leaving everything unchanged:
-//     fence.ErrInvalidName, fence.ErrInvalidMode, fence.ErrInvalidArgument
-//     (a nil ctx), fence.ErrNotMember, m's departure cause (m departed),
-//     fence.ErrBusy (a call of m for this name is in progress: m's arrival
-//     in an open round of this name has a Barrier or Wait waiting on it, or
-//     an Arrival handle that owns it), fence.ErrModeMismatch (the round's
-//     first arrival chose another mode), fence.ErrInHandler (ctx is a
-//     handler's context: waiting there could only deadlock the reader).
-//
-// Calls must be made by m itself (its run function or goroutines it owns):
-// the coordinator cannot tell who holds a *Member, so an arrival made with
-// another member's handle counts as that member's.
-func (g *Group[T]) barrierCall(ctx context.Context, m *member.Member[T], name string, mode fence.Mode) (fence.Result, error) {
-	a, err := g.arrive(ctx, "barrier", m, name, mode, false)
-	if err != nil {
-		return fence.Result{}, err
-	}
-	res, err, gaveUp := g.await(ctx, "barrier", a, m)
-	switch {
-	case gaveUp:
-		g.giveUp(m, a)
-	case a.attached:
-		g.endCall(a.r, a.idx)
-		g.returned(a.r)
-	default:
-		g.returned(a.r)
-	}
-	return res, err
-}
-
 // Arrive records m's arrival at the next round of the barrier called name
 // and returns at once; the arrival is irrevocable. Errors are those Barrier
 // refuses with before arriving.
@@ -89,8 +44,12 @@ func (a *arrivalHandle[T]) Wait(ctx context.Context) (fence.Result, error) {
 		return fence.Result{}, err
 	}
 	defer g.endCall(a.r, a.idx)
-	res, err, _ := g.await(ctx, "wait", arrival[T]{r: a.r, idx: a.idx, spins: spins}, a.m)
-	return res, err
+	r := a.r
+	rel, err, _ := g.await(ctx, "wait", arrival[T]{r: r, idx: a.idx, spins: spins}, a.m)
+	if err != nil {
+		return fence.Result{}, err
+	}
+	return rel.Result(g.name, r.barrier.name, r.mode), nil
 }
 
 // waitSpins is how many times a waiter yields, polling its round, before it
@@ -105,12 +64,12 @@ const (
 
 // await blocks until a's round finishes or ctx ends; gaveUp reports the
 // latter. It yields a.spins times before it parks.
-func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T]) (res fence.Result, err error, gaveUp bool) {
+func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T]) (rel member.Released, err error, gaveUp bool) {
 	r := a.r
 	for range a.spins {
 		if r.finished.Load() {
-			res, err = r.outcome(op, m.ID())
-			return res, err, false
+			rel, err = r.outcome(op, m)
+			return rel, err, false
 		}
 		runtime.Gosched()
 	}
@@ -124,10 +83,10 @@ func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member
 		}
 	}
 	if r.finished.Load() { // released at the same time as ctx ended: the release wins
-		res, err = r.outcome(op, m.ID())
-		return res, err, false
+		rel, err = r.outcome(op, m)
+		return rel, err, false
 	}
-	return fence.Result{}, g.diagnose(op, r, m, fence.ContextError(ctx)), true
+	return member.Released{}, g.diagnose(op, r, m, fence.ContextError(ctx)), true
 }
 
 // diagnose builds the error for a waiter whose context ended.

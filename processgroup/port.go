@@ -58,7 +58,7 @@ func (p *port[T]) GroupMembers(group string, dst []*member.Member[T]) ([]*member
 	return g.appendMembers(dst), nil
 }
 
-// Arrive, Barrier, Join and Leave are m's calls on group.
+// Arrive, Join and Leave are m's calls on group; Barrier follows.
 func (p *port[T]) Arrive(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (managedprocess.Arrival, error) {
 	g, err := p.group(group)
 	if err != nil {
@@ -71,12 +71,54 @@ func (p *port[T]) Arrive(ctx context.Context, m *member.Member[T], group, name s
 	return a, nil
 }
 
-func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (fence.Result, error) {
+// Barrier is Arrive followed by Wait: m arrives at the next round of the
+// barrier called name and blocks until that round is released. It returns the
+// round's release (the member makes it a fence.Result), or a *fence.Error
+// that wraps the cause:
+//
+//   - the caller's context ended: the context's error, with who had not
+//     arrived and which streams lagged behind which targets. The arrival
+//     still stands and the others' round still completes. m's next Barrier
+//     (or Arrive) call for name attaches to that arrival instead of arriving
+//     again, and returns its round's outcome, at once if the round already
+//     finished: retrying after a timeout never skips a round.
+//   - a member the round expected failed while it was open: its cause
+//     (fence.ErrExited wrapping its run function's error, fence.ErrCrashed),
+//     unless the group completes rounds for survivors. A member that left
+//     gracefully fails nothing (see managedprocess.Member.Leave).
+//   - fence.ErrClosed: the coordinator closed.
+//   - refused before arriving, leaving everything unchanged:
+//     fence.ErrInvalidName, fence.ErrInvalidMode, fence.ErrInvalidArgument
+//     (a nil ctx), fence.ErrNotMember, m's departure cause (m departed),
+//     fence.ErrBusy (a call of m for this name is in progress: m's arrival
+//     in an open round of this name has a Barrier or Wait waiting on it, or
+//     an Arrival handle that owns it), fence.ErrModeMismatch (the round's
+//     first arrival chose another mode), fence.ErrInHandler (ctx is a
+//     handler's context: waiting there could only deadlock the reader).
+//
+// Calls must be made by m itself (its run function or goroutines it owns):
+// the coordinator cannot tell who holds a Member, so an arrival made with
+// another member's handle counts as that member's.
+func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (member.Released, error) {
 	g, err := p.group(group)
 	if err != nil {
-		return fence.Result{}, err
+		return member.Released{}, err
 	}
-	return g.barrierCall(ctx, m, name, mode)
+	a, err := g.arrive(ctx, "barrier", m, name, mode, false)
+	if err != nil {
+		return member.Released{}, err
+	}
+	rel, err, gaveUp := g.await(ctx, "barrier", a, m)
+	switch {
+	case gaveUp:
+		g.giveUp(m, a)
+	case a.attached:
+		g.endCall(a.r, a.idx)
+		g.returned(a.r)
+	default:
+		g.returned(a.r)
+	}
+	return rel, err
 }
 
 func (p *port[T]) Join(m *member.Member[T], group string) error {

@@ -31,7 +31,9 @@ type barrier[T any] struct {
 	// standing counts the group's standing arrivals at this barrier: while
 	// there is one, the barrier is not evicted.
 	standing int
-	spare    *round[T] // a finished round nobody refers to, for reuse
+	// spare is a finished round nobody refers to any more, for reuse: the
+	// last member to return from it stores it, without the lock.
+	spare atomic.Pointer[round[T]]
 }
 
 // round is one use of a barrier name. Its fields are guarded by the group's
@@ -60,7 +62,7 @@ type round[T any] struct {
 	// Recycling: once every member returned from Barrier, nothing refers
 	// to the round any more and the next round of its barrier reuses it.
 	unreturned atomic.Int32 // members of view that have not returned from Barrier
-	pinned     bool         // an Arrival handle refers to it: never recycled
+	pinned     atomic.Bool  // an Arrival handle or a standing arrival refers to it: never recycled
 
 	inline [inlineMembers]memberState // backs state in small rounds
 }
@@ -88,9 +90,9 @@ const inlineMembers = 16
 func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	b.latest++
 	n := len(g.view.members)
-	r := b.spare
+	r := b.spare.Swap(nil)
 	if r != nil {
-		b.spare = nil
+		clear(r.targets)
 		targets, scratch := r.targets[:0], r.scratch[:0]
 		*r = round[T]{targets: targets, scratch: scratch}
 	} else {
@@ -146,18 +148,15 @@ func (r *round[T]) spins() int {
 // is reports whether member i of the round's view has flag f.
 func (r *round[T]) is(i int, f memberState) bool { return r.state[i]&f != 0 }
 
-// returned records that a member returned from Barrier in r; the last one
-// hands a finished, unpinned round back for reuse.
+// returned records that a member returned from Barrier in r. The last one
+// hands r back for reuse unless something pins it, without the lock: every
+// member returns only after r finished, and a pin is set before its holder's
+// arrival counts (an Arrive) or before it stops counting (a Barrier that gave
+// up never returns), so once the count reaches zero nothing refers to r.
 func (g *Group[T]) returned(r *round[T]) {
-	if r.unreturned.Add(-1) != 0 {
-		return
+	if r.unreturned.Add(-1) == 0 && !r.pinned.Load() {
+		r.barrier.spare.CompareAndSwap(nil, r)
 	}
-	g.mu.Lock()
-	if r.phase == finished && !r.pinned && r.barrier.spare == nil {
-		clear(r.targets)
-		r.barrier.spare = r
-	}
-	g.unlock()
 }
 
 // parkChan returns the channel a waiter parks on, or nil if r already
@@ -199,30 +198,41 @@ func (r *round[T]) lagging() []fence.Lag {
 	return lags
 }
 
-// outcome is what a waiter of r gets once it finished.
-func (r *round[T]) outcome(op string, caller fence.Identity) (fence.Result, error) {
-	if f := r.failure; f != nil {
-		return fence.Result{}, &fence.Error{
-			Op: op, Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode,
-			Member: caller, Missing: f.missing, Departed: r.departed, Err: f.cause,
+// without removes r from the open rounds rs, keeping their order. Most
+// lists hold one or two rounds and r is the oldest.
+func without[T any](rs []*round[T], r *round[T]) []*round[T] {
+	for i, o := range rs {
+		if o == r {
+			last := len(rs) - 1
+			copy(rs[i:], rs[i+1:])
+			rs[last] = nil
+			return rs[:last]
 		}
 	}
-	return fence.Result{
-		Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode,
-		Departed: r.departed, Left: r.left,
-	}, nil
+	return rs
+}
+
+// outcome is what caller, waiting on r, gets once it finished.
+func (r *round[T]) outcome(op string, caller *member.Member[T]) (member.Released, error) {
+	if f := r.failure; f != nil {
+		return member.Released{}, &fence.Error{
+			Op: op, Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode,
+			Member: caller.ID(), Missing: f.missing, Departed: r.departed, Err: f.cause,
+		}
+	}
+	rel := member.Released{Round: r.num}
+	if len(r.departed) > 0 || len(r.left) > 0 {
+		rel.Changes = &member.Changes{Departed: r.departed, Left: r.left}
+	}
+	return rel, nil
 }
 
 // finish ends r, released (failure nil) or failed, and wakes its waiters
 // once the group's mu is released. Callers hold the group's mu.
 func (r *round[T]) finish() {
 	r.phase = finished
-	if i := slices.Index(r.barrier.open, r); i >= 0 {
-		r.barrier.open = slices.Delete(r.barrier.open, i, i+1)
-	}
-	if i := slices.Index(r.g.open, r); i >= 0 {
-		r.g.open = slices.Delete(r.g.open, i, i+1)
-	}
+	r.barrier.open = without(r.barrier.open, r)
+	r.g.open = without(r.g.open, r)
 	r.finished.Store(true)
 	if r.done != nil {
 		r.g.wakeAfterUnlock(r.done)
