@@ -80,13 +80,24 @@ func TestContextErrorKeepsBothTheErrorAndTheCause(t *testing.T) {
 }
 
 func TestResultString(t *testing.T) {
-	r := fence.Result{Group: "g", Barrier: "b", Round: 2, Mode: fence.Rendezvous,
-		Departed: []fence.Departure{{Member: fence.Identity{Name: "x", ID: 4}, Cause: fence.ErrExited}}}
-	assert.Equal(t, "g/b#2 rendezvous departed=[x#4: muster: member exited]", r.String())
-	r.Left = []fence.Identity{{Name: "y", ID: 5}, {Name: "z", ID: 6}}
-	assert.Equal(t, "g/b#2 rendezvous departed=[x#4: muster: member exited] left=[y#5 z#6]", r.String())
-	r.Departed = nil
-	assert.Equal(t, "g/b#2 rendezvous left=[y#5 z#6]", r.String())
+	x := fence.Departure{Member: fence.Identity{Name: "x", ID: 4}, Cause: fence.ErrExited}
+	yz := []fence.Identity{{Name: "y", ID: 5}, {Name: "z", ID: 6}}
+	assert.Equal(t, "round 2", fence.NewResult(2, nil, nil).String())
+	assert.Equal(t, "round 2 departed=[x#4: muster: member exited]", fence.NewResult(2, []fence.Departure{x}, nil).String())
+	assert.Equal(t, "round 2 departed=[x#4: muster: member exited] left=[y#5 z#6]", fence.NewResult(2, []fence.Departure{x}, yz).String())
+	assert.Equal(t, "round 2 left=[y#5 z#6]", fence.NewResult(2, nil, yz).String())
+}
+
+func TestResultListsAreCopies(t *testing.T) {
+	left := []fence.Identity{{Name: "y", ID: 5}}
+	r := fence.NewResult(1, nil, left)
+	left[0].Name = "changed"
+	got := r.Left()
+	assert.Equal(t, "y", got[0].Name, "NewResult keeps its own copy")
+	got[0].Name = "changed"
+	assert.Equal(t, "y", r.Left()[0].Name, "Left returns a copy")
+	assert.Nil(t, r.Departed())
+	assert.Nil(t, fence.Result{Round: 3}.Left())
 }
 
 func TestMemberErrorNamesTheMemberAndUnwrapsToItsFailure(t *testing.T) {

@@ -44,12 +44,8 @@ func (a *arrivalHandle[T]) Wait(ctx context.Context) (fence.Result, error) {
 		return fence.Result{}, err
 	}
 	defer g.endCall(a.r, a.idx)
-	r := a.r
-	rel, err, _ := g.await(ctx, "wait", arrival[T]{r: r, idx: a.idx, spins: spins}, a.m)
-	if err != nil {
-		return fence.Result{}, err
-	}
-	return rel.Result(g.name, r.barrier.name, r.mode), nil
+	res, err, _ := g.await(ctx, "wait", arrival[T]{r: a.r, idx: a.idx, spins: spins}, a.m)
+	return res, err
 }
 
 // waitSpins is how many times a waiter yields, polling its round, before it
@@ -64,12 +60,12 @@ const (
 
 // await blocks until a's round finishes or ctx ends; gaveUp reports the
 // latter. It yields a.spins times before it parks.
-func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T]) (rel member.Released, err error, gaveUp bool) {
+func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T]) (res fence.Result, err error, gaveUp bool) {
 	r := a.r
 	for range a.spins {
 		if r.finished.Load() {
-			rel, err = r.outcome(op, m)
-			return rel, err, false
+			res, err = r.outcome(op, m)
+			return res, err, false
 		}
 		runtime.Gosched()
 	}
@@ -83,10 +79,10 @@ func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member
 		}
 	}
 	if r.finished.Load() { // released at the same time as ctx ended: the release wins
-		rel, err = r.outcome(op, m)
-		return rel, err, false
+		res, err = r.outcome(op, m)
+		return res, err, false
 	}
-	return member.Released{}, g.diagnose(op, r, m, fence.ContextError(ctx)), true
+	return fence.Result{}, g.diagnose(op, r, m, fence.ContextError(ctx)), true
 }
 
 // diagnose builds the error for a waiter whose context ended.

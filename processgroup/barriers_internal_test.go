@@ -133,7 +133,7 @@ func TestLeaveAfterManyNamesSettlesOnlyOpenRounds(t *testing.T) {
 	require.NoError(t, p.b.Leave(p.g.Name()))
 	res, err := pending.Wait(p.ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []fence.Identity{p.b.ID()}, res.Left)
+	assert.Equal(t, []fence.Identity{p.b.ID()}, res.Left())
 	p.g.mu.Lock()
 	assert.Empty(t, p.g.open, "open rounds after the Leave")
 	p.g.unlock()

@@ -42,10 +42,10 @@ func Example_rendezvous() {
 	}
 	fmt.Println(c.Wait(ctx)) // every run function returned nil
 	// Output:
-	// crew/start#1 rendezvous <nil>
-	// crew/start#1 rendezvous
-	// crew/start#1 rendezvous
-	// crew/start#1 rendezvous
+	// round 1 <nil>
+	// round 1
+	// round 1
+	// round 1
 	// <nil>
 }
 
@@ -85,7 +85,7 @@ func Example_deliveryFence() {
 	fmt.Println(res, err, "sum at release:", sum.Load())
 	fmt.Println("workers:", c.Wait(ctx))
 	// Output:
-	// phase/end of phase#1 delivery <nil> sum at release: 10100
+	// round 1 <nil> sum at release: 10100
 	// workers: <nil>
 }
 
@@ -104,7 +104,7 @@ func Example_leaveMidRound() {
 	res, err := arrival.Wait(ctx)
 	fmt.Println(res, err)
 	// Output:
-	// pair/sync#1 delivery left=[bob#2] <nil>
+	// round 1 left=[bob#2] <nil>
 }
 
 // A member that fails — its run function returns an error, panics or calls

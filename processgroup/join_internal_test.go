@@ -80,10 +80,10 @@ func TestJoinWhileArrivingGrowsEveryArrivingRound(t *testing.T) {
 		res, err := a.Wait(ctx)
 		require.NoError(t, err)
 		if a.(*arrivalHandle[int]).r == z {
-			assert.Empty(t, res.Departed)
+			assert.Empty(t, res.Departed())
 		} else {
-			require.Len(t, res.Departed, 1)
-			assert.Equal(t, departed.ID(), res.Departed[0].Member)
+			require.Len(t, res.Departed(), 1)
+			assert.Equal(t, departed.ID(), res.Departed()[0].Member)
 		}
 	}
 }

@@ -73,8 +73,7 @@ func (p *port[T]) Arrive(ctx context.Context, m *member.Member[T], group, name s
 
 // Barrier is Arrive followed by Wait: m arrives at the next round of the
 // barrier called name and blocks until that round is released. It returns the
-// round's release (the member makes it a fence.Result), or a *fence.Error
-// that wraps the cause:
+// round's Result, or a *fence.Error that wraps the cause:
 //
 //   - the caller's context ended: the context's error, with who had not
 //     arrived and which streams lagged behind which targets. The arrival
@@ -99,16 +98,16 @@ func (p *port[T]) Arrive(ctx context.Context, m *member.Member[T], group, name s
 // Calls must be made by m itself (its run function or goroutines it owns):
 // the coordinator cannot tell who holds a Member, so an arrival made with
 // another member's handle counts as that member's.
-func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (member.Released, error) {
+func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name string, mode fence.Mode) (fence.Result, error) {
 	g, err := p.group(group)
 	if err != nil {
-		return member.Released{}, err
+		return fence.Result{}, err
 	}
 	a, err := g.arrive(ctx, "barrier", m, name, mode, false)
 	if err != nil {
-		return member.Released{}, err
+		return fence.Result{}, err
 	}
-	rel, err, gaveUp := g.await(ctx, "barrier", a, m)
+	res, err, gaveUp := g.await(ctx, "barrier", a, m)
 	switch {
 	case gaveUp:
 		g.giveUp(m, a)
@@ -118,7 +117,7 @@ func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name 
 	default:
 		g.returned(a.r)
 	}
-	return rel, err
+	return res, err
 }
 
 func (p *port[T]) Join(m *member.Member[T], group string) error {

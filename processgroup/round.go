@@ -213,18 +213,14 @@ func without[T any](rs []*round[T], r *round[T]) []*round[T] {
 }
 
 // outcome is what caller, waiting on r, gets once it finished.
-func (r *round[T]) outcome(op string, caller *member.Member[T]) (member.Released, error) {
+func (r *round[T]) outcome(op string, caller *member.Member[T]) (fence.Result, error) {
 	if f := r.failure; f != nil {
-		return member.Released{}, &fence.Error{
+		return fence.Result{}, &fence.Error{
 			Op: op, Group: r.g.name, Barrier: r.barrier.name, Round: r.num, Mode: r.mode,
 			Member: caller.ID(), Missing: f.missing, Departed: r.departed, Err: f.cause,
 		}
 	}
-	rel := member.Released{Round: r.num}
-	if len(r.departed) > 0 || len(r.left) > 0 {
-		rel.Changes = &member.Changes{Departed: r.departed, Left: r.left}
-	}
-	return rel, nil
+	return fence.NewResult(r.num, r.departed, r.left), nil
 }
 
 // finish ends r, released (failure nil) or failed, and wakes its waiters

@@ -56,8 +56,8 @@ func TestFailureLeaveMidRound(t *testing.T) {
 					o := within(t, out)
 					require.NoError(t, o.err)
 					assert.EqualValues(t, 1, o.res.Round)
-					assert.Empty(t, o.res.Departed)
-					assert.Equal(t, wantLeft, names(o.res.Left))
+					assert.Empty(t, o.res.Departed())
+					assert.Equal(t, wantLeft, names(o.res.Left()))
 				}
 			})
 		}
@@ -122,10 +122,10 @@ func TestFailureDepartureCompleteForSurvivors(t *testing.T) {
 				o := within(t, out)
 				require.NoError(t, o.err)
 				assert.EqualValues(t, 1, o.res.Round)
-				require.Equal(t, []string{"F"}, departedNames(o.res.Departed))
-				assert.ErrorIs(t, o.res.Departed[0].Cause, fence.ErrExited)
-				assertCausedBy(t, o.res.Departed[0].Cause, errBoom)
-				assert.Empty(t, o.res.Left)
+				require.Equal(t, []string{"F"}, departedNames(o.res.Departed()))
+				assert.ErrorIs(t, o.res.Departed()[0].Cause, fence.ErrExited)
+				assertCausedBy(t, o.res.Departed()[0].Cause, errBoom)
+				assert.Empty(t, o.res.Left())
 			}
 		})
 	}
@@ -239,7 +239,7 @@ func TestFailureHandlerPanics(t *testing.T) {
 	outA2 := goBarrier(ctx, g, a, "y", fence.DeliveryFence)
 	res, err := b.Barrier(ctx, g.Name(), "y", fence.DeliveryFence)
 	require.NoError(t, err)
-	assert.Empty(t, res.Departed)
+	assert.Empty(t, res.Departed())
 	require.NoError(t, within(t, outA2).err)
 }
 
@@ -432,7 +432,7 @@ func TestFailureSurvivorsDepartedRecipient(t *testing.T) {
 				select {
 				case o := <-out:
 					require.NoError(t, o.err)
-					assert.Equal(t, []string{"D"}, departedNames(o.res.Departed))
+					assert.Equal(t, []string{"D"}, departedNames(o.res.Departed()))
 				case <-time.After(time.Second):
 					t.Fatalf("survivors' round still open 1s after D departed:\n%s", c.Snapshot())
 				}

@@ -118,8 +118,8 @@ func TestGracefulLeaverBeforeArrivingIsNotWaitedForAndItsMessagesStayFenced(t *t
 					rel := within(t, released)
 					require.NoError(t, rel.err)
 					assert.EqualValues(t, burst, rel.handled, "R had handled L's messages at the release")
-					assert.Equal(t, []string{"L"}, names(rel.res.Left))
-					assert.Empty(t, rel.res.Departed)
+					assert.Equal(t, []string{"L"}, names(rel.res.Left()))
+					assert.Empty(t, rel.res.Departed())
 					assert.Contains(t, rel.res.String(), "left=[L#")
 				}
 				if how == "return nil" {
@@ -152,8 +152,8 @@ func TestGracefulExitAfterArrivingLeavesTheRoundUnchanged(t *testing.T) {
 	for _, out := range []<-chan outcome{outA, goBarrier(ctx, g, b, "x", fence.DeliveryFence)} {
 		o := within(t, out)
 		require.NoError(t, o.err)
-		assert.Empty(t, o.res.Left)
-		assert.Empty(t, o.res.Departed)
+		assert.Empty(t, o.res.Left())
+		assert.Empty(t, o.res.Departed())
 	}
 	require.NoError(t, c.Wait(ctx))
 }
@@ -170,7 +170,7 @@ func TestGracefulLeaveOfTheLastExpectedMemberReleasesTheRound(t *testing.T) {
 	require.NoError(t, l.Leave(g.Name()))
 	o := within(t, outA)
 	require.NoError(t, o.err)
-	assert.Equal(t, []string{"L"}, names(o.res.Left))
+	assert.Equal(t, []string{"L"}, names(o.res.Left()))
 }
 
 // TestGracefulLeaverThatJoinsAgainIsExpectedAgain: a member that left a
@@ -204,6 +204,6 @@ func TestGracefulLeaverThatJoinsAgainIsExpectedAgain(t *testing.T) {
 		o := within(t, out)
 		require.NoError(t, o.err)
 		assert.EqualValues(t, 1, o.res.Round)
-		assert.Empty(t, o.res.Left)
+		assert.Empty(t, o.res.Left())
 	}
 }

@@ -375,8 +375,8 @@ func TestLifecycleAMemberThatCrashesMidChainIsNotWaitedFor(t *testing.T) {
 	require.NoError(t, self[0].SendTo(ctx, self[1].ID(), msg{Hop: 1}))
 	res, err := self[0].Barrier(ctx, g.Name(), "x", fence.ProcessingFence)
 	require.NoError(t, err, "B never arrives: the round completes once it crashed")
-	assert.Equal(t, []string{"B"}, departedNames(res.Departed))
-	assert.ErrorIs(t, res.Departed[0].Cause, fence.ErrCrashed)
+	assert.Equal(t, []string{"B"}, departedNames(res.Departed()))
+	assert.ErrorIs(t, res.Departed()[0].Cause, fence.ErrCrashed)
 }
 
 // TestLifecycleHandlersBlockedOnEachOthersFullInboxesAreVisible: a handler

@@ -60,8 +60,6 @@ func TestScenarioRapidReuse(t *testing.T) {
 					stop()
 					return false
 				}
-				assert.Equal(t, name, res.Barrier)
-				assert.Equal(t, mode, res.Mode)
 				if name == "a" && res.Round <= wantA {
 					assert.EqualValues(t, n, handledA[res.Round].Load(), "a#%d released before its messages were handled", res.Round)
 				}

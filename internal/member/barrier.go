@@ -12,11 +12,7 @@ func (m *Member[T]) Barrier(ctx context.Context, group, name string, mode fence.
 	if m.coord == nil {
 		return fence.Result{}, m.errorf("barrier %s: no coordinator: %w", name, fence.ErrUnknownGroup)
 	}
-	rel, err := m.coord.Barrier(ctx, m, group, name, mode)
-	if err != nil {
-		return fence.Result{}, err
-	}
-	return rel.Result(group, name, mode), nil
+	return m.coord.Barrier(ctx, m, group, name, mode)
 }
 
 // Arrive implements managedprocess.Member.Arrive through the coordinator.

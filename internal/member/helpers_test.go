@@ -57,8 +57,8 @@ func (d *directory[T]) Arrive(context.Context, *member.Member[T], string, string
 	return nil, errNoGroups
 }
 
-func (d *directory[T]) Barrier(context.Context, *member.Member[T], string, string, fence.Mode) (member.Released, error) {
-	return member.Released{}, errNoGroups
+func (d *directory[T]) Barrier(context.Context, *member.Member[T], string, string, fence.Mode) (fence.Result, error) {
+	return fence.Result{}, errNoGroups
 }
 
 func (d *directory[T]) Join(*member.Member[T], string) error  { return errNoGroups }

@@ -25,9 +25,9 @@ type Coordinator[T any] interface {
 	// wrapping fence.ErrUnknownGroup.
 	GroupMembers(group string, dst []*Member[T]) ([]*Member[T], error)
 	// Arrive, Barrier, Join and Leave are the member's calls of the same
-	// names, made by m. Barrier reports a release as a Released.
+	// names, made by m.
 	Arrive(ctx context.Context, m *Member[T], group, name string, mode fence.Mode) (managedprocess.Arrival, error)
-	Barrier(ctx context.Context, m *Member[T], group, name string, mode fence.Mode) (Released, error)
+	Barrier(ctx context.Context, m *Member[T], group, name string, mode fence.Mode) (fence.Result, error)
 	Join(m *Member[T], group string) error
 	Leave(m *Member[T], group string) error
 	// AwaitTargets blocks until every target is met or ctx ends (then it

@@ -7,18 +7,14 @@ import (
 
 // Result is a fence.Result.
 type Result struct {
-	Group    string           `json:"group"`
-	Barrier  string           `json:"barrier"`
 	Round    uint64           `json:"round"`
-	Mode     fence.Mode       `json:"mode"`
 	Departed []Departure      `json:"departed,omitempty"`
 	Left     []fence.Identity `json:"left,omitempty"`
 }
 
 // EncodeResult returns r as it crosses.
 func EncodeResult(r fence.Result) *Result {
-	return &Result{Group: r.Group, Barrier: r.Barrier, Round: r.Round, Mode: r.Mode,
-		Departed: encodeDepartures(r.Departed), Left: r.Left}
+	return &Result{Round: r.Round, Departed: encodeDepartures(r.Departed()), Left: r.Left()}
 }
 
 // Decode returns the result r describes; the zero Result for nil.
@@ -26,8 +22,7 @@ func (r *Result) Decode() fence.Result {
 	if r == nil {
 		return fence.Result{}
 	}
-	return fence.Result{Group: r.Group, Barrier: r.Barrier, Round: r.Round, Mode: r.Mode,
-		Departed: decodeDepartures(r.Departed), Left: r.Left}
+	return fence.NewResult(r.Round, decodeDepartures(r.Departed), r.Left)
 }
 
 // State is a managedprocess.State.

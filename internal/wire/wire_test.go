@@ -61,13 +61,14 @@ func TestErrorsKeepTheirSentinelsAndFieldsAcross(t *testing.T) {
 }
 
 func TestResultsAndStatesCross(t *testing.T) {
-	res := fence.Result{Group: "g", Barrier: "b", Round: 2, Mode: fence.DeliveryFence,
-		Departed: []fence.Departure{{Member: fence.Identity{Name: "e", ID: 5}, Cause: fence.ErrCrashed}},
-		Left:     []fence.Identity{{Name: "l", ID: 6}}}
+	res := fence.NewResult(2,
+		[]fence.Departure{{Member: fence.Identity{Name: "e", ID: 5}, Cause: fence.ErrCrashed}},
+		[]fence.Identity{{Name: "l", ID: 6}})
 	got := cross(t, &wire.Frame{Op: wire.OpReply, Result: wire.EncodeResult(res)}).Result.Decode()
-	assert.Equal(t, res.Left, got.Left)
+	assert.Equal(t, res.Round, got.Round)
+	assert.Equal(t, res.Left(), got.Left())
 	assert.Equal(t, res.String(), got.String())
-	assert.ErrorIs(t, got.Departed[0].Cause, fence.ErrCrashed)
+	assert.ErrorIs(t, got.Departed()[0].Cause, fence.ErrCrashed)
 }
 
 // TestPipeKeepsOrderAndDrainsOnClose: frames arrive in the order sent, each
