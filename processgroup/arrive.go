@@ -30,45 +30,57 @@ type standing[T any] struct {
 // attaches to m's arrival that stands from an earlier call. pin keeps the
 // round from being recycled: an Arrival handle refers to it.
 func (g *Group[T]) arrive(ctx context.Context, op string, m *member.Member[T], name string, mode fence.Mode, pin bool) (arrival[T], error) {
-	refuse := func(round uint64, err error) (arrival[T], error) {
-		return arrival[T]{}, &fence.Error{Op: op, Group: g.name, Barrier: name, Round: round, Mode: mode, Member: idOf(m), Err: err}
+	err := checkCall(ctx, m, mode)
+	if err == nil {
+		err = checkName("barrier", name)
 	}
-	if err := checkCall(ctx, m, mode); err != nil {
-		return refuse(0, err)
-	}
-	if err := checkName("barrier", name); err != nil {
-		return refuse(0, err)
+	if err != nil {
+		return arrival[T]{}, g.refused(op, m, name, mode, 0, err)
 	}
 	g.mu.Lock()
-	defer g.unlock()
+	a, round, err := g.arriveLocked(m, name, mode, pin)
+	g.unlock()
+	if err != nil {
+		return arrival[T]{}, g.refused(op, m, name, mode, round, err)
+	}
+	return a, nil
+}
+
+// arriveLocked is arrive's work under the lock. A refusal names the round
+// it concerns, if any. Callers hold mu.
+func (g *Group[T]) arriveLocked(m *member.Member[T], name string, mode fence.Mode, pin bool) (arrival[T], uint64, error) {
 	if g.closed {
-		return refuse(0, fence.ErrClosed)
+		return arrival[T]{}, 0, fence.ErrClosed
 	}
 	idx, ok := g.view.find(m)
 	if !ok {
-		return refuse(0, fence.ErrNotMember)
+		return arrival[T]{}, 0, fence.ErrNotMember
 	}
 	b := g.barrier(name)
-	if r := g.abandoned[standing[T]{m, b}]; r != nil {
-		a, err := g.attach(r, m, mode, pin)
-		if err != nil {
-			return refuse(r.num, err)
+	if b.standing > 0 {
+		if r := g.abandoned[standing[T]{m, b}]; r != nil {
+			a, err := g.attach(r, m, mode, pin)
+			a.spins = r.spins()
+			return a, r.num, err
 		}
-		a.spins = r.spins()
-		return a, nil
 	}
 	r, i, busy := b.pick(m, g.view, idx)
 	if busy != nil {
-		return refuse(busy.num, fence.ErrBusy)
+		return arrival[T]{}, busy.num, fence.ErrBusy
 	}
 	if r == nil {
 		r, i = newRound(g, b, mode), idx
 	}
 	if r.mode != mode {
-		return refuse(r.num, modeMismatch(r.mode, mode))
+		return arrival[T]{}, r.num, modeMismatch(r.mode, mode)
 	}
 	g.record(r, i, m, pin)
-	return arrival[T]{r: r, idx: i, spins: r.spins()}, nil
+	return arrival[T]{r: r, idx: i, spins: r.spins()}, r.num, nil
+}
+
+// refused is the error of an arrive call that was refused with err.
+func (g *Group[T]) refused(op string, m *member.Member[T], name string, mode fence.Mode, round uint64, err error) error {
+	return &fence.Error{Op: op, Group: g.name, Barrier: name, Round: round, Mode: mode, Member: idOf(m), Err: err}
 }
 
 // checkCall refuses, before any lock, what no round could accept.
@@ -76,12 +88,12 @@ func checkCall[T any](ctx context.Context, m *member.Member[T], mode fence.Mode)
 	switch {
 	case ctx == nil:
 		return fmt.Errorf("nil context: %w", fence.ErrInvalidArgument)
-	case member.InHandler(ctx):
+	case m == nil:
+		return fence.ErrNotMember
+	case !m.IsRunContext(ctx) && member.InHandler(ctx):
 		return fence.ErrInHandler
 	case !mode.Valid():
 		return fence.ErrInvalidMode
-	case m == nil:
-		return fence.ErrNotMember
 	}
 	if err := m.Err(); err != nil {
 		return fmt.Errorf("%s departed: %w", m.ID(), err)

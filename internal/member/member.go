@@ -70,6 +70,7 @@ type Member[T any] struct {
 	waiting waitingSends
 	startMu sync.Mutex
 	started bool
+	runCtx  context.Context // Start's ctx; set before anything can call m
 }
 
 // New returns a member that accepts messages but handles none until Start.
@@ -105,6 +106,7 @@ func (m *Member[T]) Start(ctx context.Context) {
 		return
 	}
 	m.started = true
+	m.runCtx = ctx
 	hctx := context.WithValue(ctx, handlerKey{}, m)
 	go m.read(hctx)
 }

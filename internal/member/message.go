@@ -10,6 +10,10 @@ type handlerKey struct{}
 // member.
 func InHandler(ctx context.Context) bool { return ctx.Value(handlerKey{}) != nil }
 
+// IsRunContext reports whether ctx is the context m was started with (its
+// run function's): then it is no handler's, and InHandler need not walk it.
+func (m *Member[T]) IsRunContext(ctx context.Context) bool { return ctx == m.runCtx }
+
 // inHandlerOf reports whether ctx is the handler context of m.
 func (m *Member[T]) inHandlerOf(ctx context.Context) bool {
 	v, ok := ctx.Value(handlerKey{}).(*Member[T])
