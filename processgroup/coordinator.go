@@ -18,8 +18,11 @@ type Coordinator[T any] struct {
 	ctx     context.Context // the coordinator's lifetime; cancelled by Close with cause fence.ErrClosed
 	cancel  context.CancelCauseFunc
 	watcher *watcher.Watcher[*drain[T]]
-	running sync.WaitGroup // one per member supervisor goroutine
-	exits   exitLog        // members with a run function still running, and failures
+	// drainBuf is onDrained's buffer for the targets it returns; only the
+	// watcher's goroutine touches it.
+	drainBuf []watcher.Target
+	running  sync.WaitGroup // one per member supervisor goroutine
+	exits    exitLog        // members with a run function still running, and failures
 
 	mu      sync.RWMutex
 	closed  bool

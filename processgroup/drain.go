@@ -54,17 +54,42 @@ func (g *Group[T]) settleQuiet(r *round[T]) {
 // submit hands r.targets to the watcher as a new drain, dropping the
 // previous one, or releases r when there are none. Callers hold mu.
 func (g *Group[T]) submit(r *round[T]) {
-	if r.drain != nil {
-		g.c.watcher.Drop(r.drain)
-		r.drain = nil
-	}
+	g.dropDrain(r)
 	if len(r.targets) == 0 {
 		r.finish()
 		return
 	}
 	r.phase = draining
-	r.drain = &drain[T]{r: r}
-	g.c.watcher.Submit(r.drain, watcherTargets(r.targets))
+	r.drain = r.newDrain()
+	g.watchBuf = appendWatch(g.watchBuf[:0], r.targets)
+	g.c.watcher.Submit(r.drain, g.watchBuf) // Submit copies them
+	clear(g.watchBuf)
+}
+
+// dropDrain withdraws r's drain from the watcher, if it has one. A drain
+// the watcher may still call back with must not be reused: if it was r's
+// own, r is never recycled. Callers hold mu.
+func (g *Group[T]) dropDrain(r *round[T]) {
+	if r.drain == nil {
+		return
+	}
+	g.c.watcher.Drop(r.drain)
+	if r.drain == &r.own {
+		r.pinned.Store(true)
+	}
+	r.drain = nil
+}
+
+// newDrain returns the drain of r's next submission: the one r holds
+// itself the first time (a round is usually submitted once, and the watcher
+// forgets a drain it completed), a new one after that. Callers hold mu.
+func (r *round[T]) newDrain() *drain[T] {
+	if r.ownUsed {
+		return &drain[T]{r: r}
+	}
+	r.ownUsed = true
+	r.own = drain[T]{r: r}
+	return &r.own
 }
 
 // onDrained is the watcher's callback, on its goroutine, once every target
@@ -89,7 +114,8 @@ func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
 		return nil
 	}
 	if r.mode == fence.ProcessingFence && !r.checkQuiet() {
-		return watcherTargets(r.targets)
+		c.drainBuf = appendWatch(c.drainBuf[:0], r.targets) // only this goroutine uses it
+		return c.drainBuf
 	}
 	r.targets = r.targets[:0]
 	r.drain = nil
@@ -99,10 +125,7 @@ func (c *Coordinator[T]) onDrained(d *drain[T]) []watcher.Target {
 
 // fail completes r with cause for every waiter. Callers hold mu.
 func (g *Group[T]) fail(r *round[T], cause error) {
-	if r.drain != nil {
-		g.c.watcher.Drop(r.drain)
-		r.drain = nil
-	}
+	g.dropDrain(r)
 	r.failure = &failure{cause: cause, missing: r.notArrived()}
 	r.finish()
 	g.c.cfg.logger.Warn("round failed", "group", g.name, "barrier", r.barrier.name, "round", r.num, "cause", cause)
@@ -184,10 +207,10 @@ func (r *round[T]) involvesDeparted(t fence.Target) bool {
 	return false
 }
 
-func watcherTargets(ts []member.Target) []watcher.Target {
-	out := make([]watcher.Target, len(ts))
-	for i, t := range ts {
-		out[i] = t.Watch()
+// appendWatch appends ts to dst as the watcher waits for them.
+func appendWatch(dst []watcher.Target, ts []member.Target) []watcher.Target {
+	for _, t := range ts {
+		dst = append(dst, t.Watch())
 	}
-	return out
+	return dst
 }

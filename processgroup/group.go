@@ -9,6 +9,7 @@ import (
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/member"
 	"github.com/muster-go/muster/internal/names"
+	"github.com/muster-go/muster/watcher"
 )
 
 // Group is a named set of members that meet at barriers. Its methods are
@@ -26,6 +27,7 @@ type Group[T any] struct {
 	open        []*round[T]               // every open round of every barrier, oldest first
 	idle        barrierSweep              // evicts idle barriers from barriers (see evict.go)
 	abandoned   map[standing[T]]*round[T] // arrivals whose Barrier call gave up waiting
+	watchBuf    []watcher.Target          // submit's buffer for the watcher (which copies it)
 
 	// Channels of rounds finished under mu, closed by unlock once mu is
 	// released, so that woken waiters do not queue on the lock.

@@ -15,7 +15,7 @@ import (
 // closes.
 func (c *Coordinator[T]) awaitTargets(ctx context.Context, targets []member.Target) error {
 	d := &drain[T]{out: make(chan struct{})}
-	c.watcher.Submit(d, watcherTargets(targets))
+	c.watcher.Submit(d, appendWatch(nil, targets))
 	select {
 	case <-d.out:
 		return nil

@@ -54,6 +54,8 @@ type round[T any] struct {
 	targets  []member.Target   // recorded at arrivals; while draining, what the watcher waits for
 	scratch  []member.Target   // a processing fence's first pass (see checkQuiet)
 	drain    *drain[T]         // the watcher's current hand-over, while draining
+	own      drain[T]          // the first hand-over's drain (see newDrain)
+	ownUsed  bool
 
 	finished atomic.Bool
 	done     chan struct{} // made by the first waiter that parks; closed by finish
@@ -62,7 +64,7 @@ type round[T any] struct {
 	// Recycling: once every member returned from Barrier, nothing refers
 	// to the round any more and the next round of its barrier reuses it.
 	unreturned atomic.Int32 // members of view that have not returned from Barrier
-	pinned     atomic.Bool  // an Arrival handle or a standing arrival refers to it: never recycled
+	pinned     atomic.Bool  // an Arrival handle, a standing arrival or the watcher (see dropDrain) refers to it: never recycled
 
 	inline [inlineMembers]memberState // backs state in small rounds
 }

@@ -46,6 +46,7 @@ type Core[R comparable] struct {
 	touched  []*counterState[R]
 	met      []R                // scratch for settle
 	free     []*counterState[R] // idle counter states kept for reuse
+	idle     []*roundState      // idle round states kept for reuse
 	epoch    uint64             // marks counters touched by the current Add
 
 	// afterArm, when set by a test, runs between an Arm and the read that
@@ -95,7 +96,7 @@ func (c *Core[R]) Add(r R, targets []Target) (drained bool) {
 			continue // already met, and counters only grow
 		}
 		if rs == nil {
-			rs = &roundState{counters: make([]Counter, 0, len(targets))}
+			rs = c.newRoundState()
 			c.rounds[r] = rs
 		}
 		cs := c.counter(t.Counter)
@@ -154,6 +155,7 @@ func (c *Core[R]) Drop(r R) {
 		}
 		c.settle(cs)
 	}
+	c.releaseRoundState(rs)
 }
 
 // Pending reports how many rounds have unmet targets.
@@ -191,6 +193,7 @@ func (c *Core[R]) reset() {
 	}
 	clear(c.counters)
 	c.free = nil
+	c.idle = nil
 	clear(c.rounds)
 	clear(c.drained)
 	c.drained = c.drained[:0]
@@ -263,8 +266,28 @@ func (c *Core[R]) satisfied(r R) {
 	}
 	if rs.unmet--; rs.unmet == 0 {
 		delete(c.rounds, r)
+		c.releaseRoundState(rs)
 		c.drained = append(c.drained, r)
 	}
+}
+
+// newRoundState returns an empty round state, reusing an idle one: a round
+// a fence registers every time should not cost an allocation each.
+func (c *Core[R]) newRoundState() *roundState {
+	if n := len(c.idle); n > 0 {
+		rs := c.idle[n-1]
+		c.idle[n-1] = nil
+		c.idle = c.idle[:n-1]
+		return rs
+	}
+	return &roundState{}
+}
+
+// releaseRoundState keeps the state of a forgotten round for reuse.
+func (c *Core[R]) releaseRoundState(rs *roundState) {
+	clear(rs.counters)
+	*rs = roundState{counters: rs.counters[:0]}
+	c.idle = append(c.idle, rs)
 }
 
 // removeFrom deletes the first r at or after index from in s, keeping order.

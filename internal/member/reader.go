@@ -193,8 +193,11 @@ func (m *Member[T]) WaitForDeliveryFence(ctx context.Context) error {
 const bigBatchBuffer = 256
 
 // leanBatches is how many batches must use at most a quarter of a buffer
-// larger than its bound (see reusable) before the reader drops it.
-const leanBatches = 16
+// larger than its bound (see reusable) before the reader drops it. A fenced
+// round whose senders all send to one member fills that member's lanes in
+// a burst and then hands them over in many small batches; a buffer dropped
+// within a round would be grown again in the next one.
+const leanBatches = 1024
 
 // reusable returns buf, which held a batch, for the reader's next take, which
 // hands it to a lane as its next queue — or nil when buf is larger than
