@@ -11,9 +11,10 @@ import (
 // Arrival is a member's irrevocable arrival at one round, returned by Arrive.
 // Wait for its release with Wait.
 type arrivalHandle[T any] struct {
-	r   *round[T]
-	m   *member.Member[T]
-	idx int
+	r    *round[T]
+	m    *member.Member[T]
+	idx  int
+	wake chan struct{} // what Wait parks on (one Wait at a time: see beginCall)
 }
 
 // Round returns the round's number, strictly increasing per (group, barrier
@@ -29,7 +30,7 @@ func (g *Group[T]) arriveCall(ctx context.Context, m *member.Member[T], name str
 	if err != nil {
 		return nil, err
 	}
-	return &arrivalHandle[T]{r: a.r, m: m, idx: a.idx}, nil
+	return &arrivalHandle[T]{r: a.r, m: m, idx: a.idx, wake: make(chan struct{}, 1)}, nil
 }
 
 // Wait blocks until the arrival's round is released and returns what
@@ -44,7 +45,7 @@ func (a *arrivalHandle[T]) Wait(ctx context.Context) (fence.Result, error) {
 		return fence.Result{}, err
 	}
 	defer g.endCall(a.r, a.idx)
-	res, err, _ := g.await(ctx, "wait", arrival[T]{r: a.r, idx: a.idx, spins: spins}, a.m)
+	res, err, _ := g.await(ctx, "wait", arrival[T]{r: a.r, idx: a.idx, spins: spins}, a.m, a.wake)
 	return res, err
 }
 
@@ -59,8 +60,9 @@ const (
 )
 
 // await blocks until a's round finishes or ctx ends; gaveUp reports the
-// latter. It yields a.spins times before it parks.
-func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T]) (res fence.Result, err error, gaveUp bool) {
+// latter. It yields a.spins times before it parks on wake, a channel of
+// capacity 1 that no other call parks on meanwhile.
+func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T], wake chan struct{}) (res fence.Result, err error, gaveUp bool) {
 	r := a.r
 	for range a.spins {
 		if r.finished.Load() {
@@ -70,12 +72,13 @@ func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member
 		runtime.Gosched()
 	}
 	g.mu.Lock()
-	done := r.parkChan()
+	parked := r.park(wake)
 	g.unlock()
-	if done != nil {
+	for parked && !r.finished.Load() {
 		select {
-		case <-done:
+		case <-wake: // r finished, or a token left from an earlier round: look again
 		case <-ctx.Done():
+			parked = false
 		}
 	}
 	if r.finished.Load() { // released at the same time as ctx ended: the release wins

@@ -29,20 +29,20 @@ type Group[T any] struct {
 	abandoned   map[standing[T]]*round[T] // arrivals whose Barrier call gave up waiting
 	watchBuf    []watcher.Target          // submit's buffer for the watcher (which copies it)
 
-	// Channels of rounds finished under mu, closed by unlock once mu is
-	// released, so that woken waiters do not queue on the lock.
-	wake     chan struct{}
-	wakeMore []chan struct{}
+	// Rounds finished under mu with parked waiters, woken by unlock once mu
+	// is released, so that the waiters do not queue on the lock.
+	wake     *round[T]
+	wakeMore []*round[T]
 }
 
-// wakeAfterUnlock schedules done to be closed when mu is released. Callers
-// hold mu.
-func (g *Group[T]) wakeAfterUnlock(done chan struct{}) {
+// wakeAfterUnlock schedules r's parked waiters to be woken when mu is
+// released. Callers hold mu.
+func (g *Group[T]) wakeAfterUnlock(r *round[T]) {
 	if g.wake == nil {
-		g.wake = done
+		g.wake = r
 		return
 	}
-	g.wakeMore = append(g.wakeMore, done)
+	g.wakeMore = append(g.wakeMore, r)
 }
 
 // unlock releases mu, then wakes the waiters of the rounds that finished
@@ -52,11 +52,26 @@ func (g *Group[T]) unlock() {
 	g.wake, g.wakeMore = nil, nil
 	g.mu.Unlock()
 	if one != nil {
-		close(one)
+		g.wakeParked(one)
 	}
-	for _, ch := range more {
-		close(ch)
+	for _, r := range more {
+		g.wakeParked(r)
 	}
+}
+
+// wakeParked leaves a token in the channel of every waiter parked on r,
+// which finished, if it has room (a waiter that finds a token looks at its
+// round again, so one left over from an earlier round costs only a look),
+// and then returns from r like its members: r is not recycled while its
+// waiters' channels are read here.
+func (g *Group[T]) wakeParked(r *round[T]) {
+	for _, ch := range r.wakers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	g.returned(r)
 }
 
 // view is a membership list with its index. A round takes the current view

@@ -18,6 +18,30 @@ import (
 type port[T any] struct {
 	c    *Coordinator[T]
 	last atomic.Pointer[Group[T]]
+	// wake is what the member's Barrier calls park on. One call at a time
+	// holds it (busy); a concurrent call makes a channel of its own.
+	wake chan struct{}
+	busy atomic.Bool
+}
+
+func newPort[T any](c *Coordinator[T]) *port[T] {
+	return &port[T]{c: c, wake: make(chan struct{}, 1)}
+}
+
+// takeWake returns a channel of capacity 1 that no other call parks on
+// until putWake.
+func (p *port[T]) takeWake() chan struct{} {
+	if p.busy.CompareAndSwap(false, true) {
+		return p.wake
+	}
+	return make(chan struct{}, 1)
+}
+
+// putWake gives back what takeWake returned.
+func (p *port[T]) putWake(ch chan struct{}) {
+	if ch == p.wake {
+		p.busy.Store(false)
+	}
 }
 
 // Lookup returns the running member called name, or an error wrapping
@@ -107,7 +131,9 @@ func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name 
 	if err != nil {
 		return fence.Result{}, err
 	}
-	res, err, gaveUp := g.await(ctx, "barrier", a, m)
+	wake := p.takeWake()
+	res, err, gaveUp := g.await(ctx, "barrier", a, m, wake)
+	p.putWake(wake)
 	switch {
 	case gaveUp:
 		g.giveUp(m, a)

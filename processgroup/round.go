@@ -58,8 +58,10 @@ type round[T any] struct {
 	ownUsed  bool
 
 	finished atomic.Bool
-	done     chan struct{} // made by the first waiter that parks; closed by finish
-	failure  *failure      // nil when the round was released
+	// wakers are the channels (of capacity 1) of the waiters parked on the
+	// round, kept for the round's next use.
+	wakers  []chan struct{}
+	failure *failure // nil when the round was released
 
 	// Recycling: once every member returned from Barrier, nothing refers
 	// to the round any more and the next round of its barrier reuses it.
@@ -92,20 +94,29 @@ const inlineMembers = 16
 func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	b.latest++
 	n := len(g.view.members)
+	var state []memberState
 	r := b.spare.Swap(nil)
 	if r != nil {
 		clear(r.targets)
-		targets, scratch := r.targets[:0], r.scratch[:0]
-		*r = round[T]{targets: targets, scratch: scratch}
+		clear(r.wakers)
+		targets, scratch, wakers := r.targets[:0], r.scratch[:0], r.wakers[:0]
+		if cap(r.state) >= n && cap(r.state) > inlineMembers {
+			state = r.state[:n] // its own, not inline: that is zeroed below
+		}
+		*r = round[T]{targets: targets, scratch: scratch, wakers: wakers}
 	} else {
 		r = new(round[T])
 	}
 	r.g, r.barrier, r.num, r.mode, r.view = g, b, b.latest, mode, g.view
 	g.view.shared = true
 	r.unreturned.Store(int32(n))
-	if n <= inlineMembers {
+	switch {
+	case state != nil:
+		clear(state)
+		r.state = state
+	case n <= inlineMembers:
 		r.state = r.inline[:n] // a join appends into inline while it has room
-	} else {
+	default:
 		r.state = make([]memberState, n)
 	}
 	b.open = append(b.open, r)
@@ -161,16 +172,15 @@ func (g *Group[T]) returned(r *round[T]) {
 	}
 }
 
-// parkChan returns the channel a waiter parks on, or nil if r already
-// finished. Callers hold the group's mu.
-func (r *round[T]) parkChan() chan struct{} {
+// park registers wake, a waiter's channel of capacity 1, to be woken when r
+// finishes, and reports false if r already finished. Callers hold the
+// group's mu.
+func (r *round[T]) park(wake chan struct{}) bool {
 	if r.phase == finished {
-		return nil
+		return false
 	}
-	if r.done == nil {
-		r.done = make(chan struct{})
-	}
-	return r.done
+	r.wakers = append(r.wakers, wake)
+	return true
 }
 
 // allIn reports whether every member of the round's view arrived, departed
@@ -232,7 +242,8 @@ func (r *round[T]) finish() {
 	r.barrier.open = without(r.barrier.open, r)
 	r.g.open = without(r.g.open, r)
 	r.finished.Store(true)
-	if r.done != nil {
-		r.g.wakeAfterUnlock(r.done)
+	if len(r.wakers) > 0 {
+		r.unreturned.Add(1) // the unlock that wakes them returns last (see wakeParked)
+		r.g.wakeAfterUnlock(r)
 	}
 }

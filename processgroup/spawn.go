@@ -105,7 +105,7 @@ func (c *Coordinator[T]) register(spec Spec[T], behind func(fence.Identity) bool
 	rec.m = member.New(member.Config[T]{
 		ID:          id,
 		Handler:     handler,
-		Coordinator: &port[T]{c: c},
+		Coordinator: newPort(c),
 		Window:      window,
 		OnCrash:     func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
 	})
