@@ -66,9 +66,9 @@ func (c *Coordinator[T]) checkSpawn(ctx context.Context, spec Spec[T]) error {
 }
 
 // register validates spec, records the new member and joins its groups,
-// all under the lock. A member for which behind holds is put behind a
-// loopback wire (see wireEnd).
-func (c *Coordinator[T]) register(spec Spec[T], behind func(fence.Identity) bool) (*memberRecord[T], error) {
+// all under the lock. A member place puts behind a loopback wire gets one
+// (see wireEnd).
+func (c *Coordinator[T]) register(spec Spec[T], place wire.Placement) (*memberRecord[T], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -96,8 +96,12 @@ func (c *Coordinator[T]) register(spec Spec[T], behind func(fence.Identity) bool
 	id := fence.Identity{Name: spec.Name, ID: c.nextID}
 	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}
 	handler := spec.Handler
-	if behind != nil && behind(id) {
-		rec.wire = newWireEnd(c, id, spec)
+	if place.Behind != nil && place.Behind(id) {
+		ep, err := newWireEnd(c, id, spec, place.Socket)
+		if err != nil {
+			return nil, fmt.Errorf("processgroup: spawn %q: %w", spec.Name, err) // an ID skipped, nothing else changed
+		}
+		rec.wire = ep
 		if handler != nil {
 			handler = rec.wire.forward
 		}

@@ -25,8 +25,8 @@ type wireEnd[T any] struct {
 	c       *Coordinator[T]
 	shadow  *member.Member[T]
 	remote  *wire.Remote[T]
-	toFar   *wire.Pipe
-	fromFar *wire.Pipe
+	toFar   wire.Sender
+	fromFar wire.Sender
 	answers chan *wire.Frame // handled or crashed, for forward
 	exits   chan *wire.Frame // the body's exit, for runFar
 
@@ -35,15 +35,27 @@ type wireEnd[T any] struct {
 	arrivals map[uint64]managedprocess.Arrival
 }
 
-// newWireEnd connects a member side for spec's handler and run function.
-// The shadow is set by the caller before anything is delivered.
-func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T]) *wireEnd[T] {
+// newWireEnd connects a member side for spec's handler and run function,
+// through a pair of Pipes, or of SocketPipes with socket. The shadow is set
+// by the caller before anything is delivered.
+func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socket bool) (*wireEnd[T], error) {
 	ep := &wireEnd[T]{c: c, answers: make(chan *wire.Frame, 1), exits: make(chan *wire.Frame, 1),
 		calls: make(map[uint64]context.CancelCauseFunc), arrivals: make(map[uint64]managedprocess.Arrival)}
-	ep.fromFar = wire.NewPipe(ep.receive)
-	ep.remote = wire.NewRemote(id, ep.fromFar, spec.Handler, spec.Run)
-	ep.toFar = wire.NewPipe(ep.remote.Receive)
-	return ep
+	var remote *wire.Remote[T]
+	toRemote := func(f *wire.Frame) { remote.Receive(f) }
+	if !socket {
+		ep.fromFar, ep.toFar = wire.NewPipe(ep.receive), wire.NewPipe(toRemote)
+	} else {
+		bad := func(err error) { panic(fmt.Sprintf("processgroup: loopback socket of %v: %v", id, err)) } // a bug: both ends are ours
+		from, to, err := wire.NewSocketPipes(ep.receive, toRemote, 0, bad)
+		if err != nil {
+			return nil, err
+		}
+		ep.fromFar, ep.toFar = from, to
+	}
+	remote = wire.NewRemote(id, ep.fromFar, spec.Handler, spec.Run)
+	ep.remote = remote
+	return ep, nil
 }
 
 // start ties the member side's lifetime to the shadow's: its context ends

@@ -43,11 +43,14 @@ func testCtx(t *testing.T) context.Context {
 // through frames encoded to bytes and decoded on another goroutine); "mix",
 // every member with an even ID behind one.
 func withWire(ctx context.Context) context.Context {
+	all := func(fence.Identity) bool { return true }
 	switch os.Getenv("MUSTER_WIRE") {
 	case "all":
-		return wire.WithLoopback(ctx, func(fence.Identity) bool { return true })
+		return wire.WithLoopback(ctx, wire.Placement{Behind: all})
 	case "mix":
-		return wire.WithLoopback(ctx, func(id fence.Identity) bool { return id.ID%2 == 0 })
+		return wire.WithLoopback(ctx, wire.Placement{Behind: func(id fence.Identity) bool { return id.ID%2 == 0 }})
+	case "socket":
+		return wire.WithLoopback(ctx, wire.Placement{Behind: all, Socket: true})
 	}
 	return ctx
 }

@@ -12,7 +12,8 @@ import (
 
 // TestWirePlacesMembersAsMusterWireSays: the suite runs through the loopback
 // wire when MUSTER_WIRE asks for it, so a green run with it set proves what
-// it claims. Every member of the mix with an even ID is behind the wire.
+// it claims. Every member of the mix with an even ID is behind the wire;
+// with socket every member is, through a Unix socket pair.
 func TestWirePlacesMembersAsMusterWireSays(t *testing.T) {
 	ctx := testCtx(t)
 	c := newCoordinator(t)
@@ -21,7 +22,7 @@ func TestWirePlacesMembersAsMusterWireSays(t *testing.T) {
 		_, remote := m.(*wire.Remote[msg])
 		var want bool
 		switch os.Getenv("MUSTER_WIRE") {
-		case "all":
+		case "all", "socket":
 			want = true
 		case "mix":
 			want = m.ID().ID%2 == 0

@@ -2,8 +2,9 @@
 // frames: every operation a member makes on its coordinator, and every one
 // the coordinator makes on a member, is a Frame of one Op, with member
 // identities and values only — never a pointer into the other side. Frames
-// cross a Pipe as bytes (see Encode and Decode), so a member behind a Pipe
-// could as well be behind a socket.
+// cross a Pipe as bytes (see Encode and Decode), or a SocketPipe through a
+// Unix socket pair, length-prefixed and size-limited (see AppendFramed and
+// ReadFramed).
 //
 // The operations, by direction:
 //
@@ -107,17 +108,23 @@ func Decode(b []byte) (*Frame, error) {
 // loopbackKey marks a context whose Spawn calls put members behind a wire.
 type loopbackKey struct{}
 
-// WithLoopback returns ctx with which a coordinator's Spawn puts every
-// member for which behind(its identity) holds behind a loopback wire: its
-// handler and run function run on the member side of a pair of Pipes and
-// reach the coordinator only through frames. Tests use it to run their
-// suites through the boundary.
-func WithLoopback(ctx context.Context, behind func(fence.Identity) bool) context.Context {
-	return context.WithValue(ctx, loopbackKey{}, behind)
+// Placement says which members a coordinator's Spawn puts behind a loopback
+// wire, and over what: their handler and run function run on the member side
+// and reach the coordinator only through frames, on a pair of Pipes or, with
+// Socket, of SocketPipes (through the kernel, length-prefixed). Tests use it
+// to run their suites through the boundary.
+type Placement struct {
+	Behind func(fence.Identity) bool // nil: none
+	Socket bool
 }
 
-// Loopback returns what WithLoopback stored in ctx, or nil.
-func Loopback(ctx context.Context) func(fence.Identity) bool {
-	f, _ := ctx.Value(loopbackKey{}).(func(fence.Identity) bool)
-	return f
+// WithLoopback returns ctx with which Spawn places members as p says.
+func WithLoopback(ctx context.Context, p Placement) context.Context {
+	return context.WithValue(ctx, loopbackKey{}, p)
+}
+
+// Loopback returns what WithLoopback stored in ctx: none behind by default.
+func Loopback(ctx context.Context) Placement {
+	p, _ := ctx.Value(loopbackKey{}).(Placement)
+	return p
 }

@@ -5,6 +5,15 @@ import (
 	"sync"
 )
 
+// Sender is one direction of a connection between a member and its
+// coordinator: Send queues a frame for the other side and never blocks;
+// Close ends the direction once the frames queued were received, and waits
+// for that. Pipe and SocketPipe are Senders.
+type Sender interface {
+	Send(*Frame)
+	Close()
+}
+
 // Pipe carries frames one way as bytes: Send encodes a frame into a queue
 // without waiting, and a goroutine of the Pipe's own decodes each one and
 // hands it to the receive function, in order. It stands in for one

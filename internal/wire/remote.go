@@ -17,7 +17,7 @@ import (
 // deliveries run its handler here, one at a time. Payloads cross as JSON.
 type Remote[T any] struct {
 	id      fence.Identity
-	out     *Pipe // to the coordinator
+	out     Sender // to the coordinator
 	handler managedprocess.Handler[T]
 	run     func(context.Context, managedprocess.Member[T]) error
 
@@ -43,7 +43,7 @@ type handlerKey struct{}
 
 // NewRemote returns the member side of a wire for the member id, sending its
 // calls on out. Feed it what the coordinator sends with Receive.
-func NewRemote[T any](id fence.Identity, out *Pipe, handler managedprocess.Handler[T],
+func NewRemote[T any](id fence.Identity, out Sender, handler managedprocess.Handler[T],
 	run func(context.Context, managedprocess.Member[T]) error) *Remote[T] {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &Remote[T]{id: id, out: out, handler: handler, run: run, ctx: ctx, cancel: cancel,

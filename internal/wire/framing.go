@@ -1,0 +1,109 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// On a byte stream (a socket) every frame is its encoding preceded by its
+// length, a 4-byte big-endian unsigned integer. A reader refuses a length
+// above its limit before it reads or allocates the frame.
+
+// DefaultFrameLimit is the largest encoded frame a reader accepts unless it
+// is given another limit: 16 MiB.
+const DefaultFrameLimit = 16 << 20
+
+// lengthSize is the size of a frame's length prefix.
+const lengthSize = 4
+
+// ErrBadFrame is wrapped by every error about a frame the other side sent
+// that this side cannot accept: longer than the limit, cut short, not a
+// frame, or a frame out of protocol. After one the connection is unusable.
+var ErrBadFrame = errors.New("wire: bad frame")
+
+// FrameError describes a frame that was refused: what was wrong (Reason),
+// its size as announced (Size, 0 if unknown) and the limit in force.
+type FrameError struct {
+	Reason string
+	Size   uint64
+	Limit  int
+	Err    error // the decoder's error, if that is what refused it
+}
+
+func (e *FrameError) Error() string {
+	s := "wire: bad frame: " + e.Reason
+	if e.Size > 0 {
+		s += fmt.Sprintf(" (%d bytes, limit %d)", e.Size, e.Limit)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrBadFrame) hold.
+func (e *FrameError) Is(target error) bool { return target == ErrBadFrame }
+
+func (e *FrameError) Unwrap() error { return e.Err }
+
+// AppendFramed appends f, encoded and length-prefixed, to dst.
+func AppendFramed(dst []byte, f *Frame) ([]byte, error) {
+	b, err := Encode(f)
+	if err != nil {
+		return dst, err
+	}
+	if uint64(len(b)) > 1<<32-1 {
+		return dst, fmt.Errorf("wire: frame of %d bytes does not fit a length prefix", len(b))
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
+	return append(dst, b...), nil
+}
+
+// ReadFramed reads one length-prefixed frame from r, refusing one longer
+// than limit bytes without reading it. At a clean end of the stream (no byte
+// of a next frame) it returns io.EOF; every other failure to read a whole,
+// valid frame is a *FrameError (wrapping ErrBadFrame) or r's own error.
+func ReadFramed(r io.Reader, limit int) (*Frame, error) {
+	var prefix [lengthSize]byte
+	if _, err := io.ReadFull(r, prefix[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, &FrameError{Reason: "stream ends inside a length prefix", Limit: limit}
+		}
+		return nil, err // io.EOF: the other side closed between frames
+	}
+	size := uint64(binary.BigEndian.Uint32(prefix[:]))
+	switch {
+	case size == 0:
+		return nil, &FrameError{Reason: "empty frame", Limit: limit}
+	case size > uint64(limit):
+		return nil, &FrameError{Reason: "frame longer than the limit", Size: size, Limit: limit}
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, &FrameError{Reason: "stream ends inside a frame", Size: size, Limit: limit}
+		}
+		return nil, err
+	}
+	f, err := Decode(b)
+	if err != nil {
+		return nil, &FrameError{Reason: "not a frame", Size: size, Limit: limit, Err: err}
+	}
+	if err := f.check(); err != nil {
+		return nil, &FrameError{Reason: err.Error(), Size: size, Limit: limit}
+	}
+	return f, nil
+}
+
+// check refuses a frame whose operation is unknown.
+func (f *Frame) check() error {
+	switch {
+	case f.Op >= OpSend && f.Op <= OpExit:
+	case f.Op >= OpDeliver && f.Op <= OpClose:
+	default:
+		return fmt.Errorf("unknown operation %d", f.Op)
+	}
+	return nil
+}

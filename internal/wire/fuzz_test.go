@@ -1,0 +1,58 @@
+package wire_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/wire"
+)
+
+// FuzzReadFramed feeds the frame reader arbitrary bytes. It must never
+// panic or read past its limit, and must either refuse them with an error
+// wrapping ErrBadFrame (io.EOF for an empty stream) or return a frame that
+// encodes and reads back to the same bytes. The seeds run as a regular test.
+func FuzzReadFramed(f *testing.F) {
+	for _, fr := range []*wire.Frame{
+		{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: 7, Body: []byte(`{"x":1}`)},
+		{Op: wire.OpSend, Call: 1, To: &fence.Identity{Name: "b", ID: 2}, Body: []byte(`"hi"`), Handler: true},
+		{Op: wire.OpBarrier, Call: 3, Group: "g", Barrier: "b", Mode: fence.ProcessingFence},
+		{Op: wire.OpReply, Call: 3, Result: wire.EncodeResult(fence.NewResult(4, nil, []fence.Identity{{Name: "l", ID: 9}}))},
+		{Op: wire.OpCrashed, Panic: &wire.Panic{Value: "boom", Stack: []byte("goroutine 1")}},
+		{Op: wire.OpClose, Err: wire.EncodeError(fence.ErrClosed)},
+	} {
+		b, err := wire.AppendFramed(nil, fr)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(b[:len(b)-1])
+	}
+	f.Add([]byte{0, 0, 0, 2, '{', '}'})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0, 0, 0, 9, '{', '"', 'o', 'p', '"', ':', '6', '6', '}'})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 4096
+		fr, err := wire.ReadFramed(bytes.NewReader(data), limit)
+		if err != nil {
+			if !errors.Is(err, wire.ErrBadFrame) && !errors.Is(err, io.EOF) {
+				t.Fatalf("an error that is neither a bad frame nor the end: %v", err)
+			}
+			return
+		}
+		once, err := wire.AppendFramed(nil, fr)
+		if err != nil {
+			t.Fatalf("an accepted frame does not encode: %v", err)
+		}
+		again, err := wire.ReadFramed(bytes.NewReader(once), 1<<30)
+		if err != nil {
+			t.Fatalf("an accepted frame, encoded, does not read back: %v", err)
+		}
+		twice, err := wire.AppendFramed(nil, again)
+		if err != nil || !bytes.Equal(once, twice) {
+			t.Fatalf("encoding is not stable: %q, then %q (%v)", once, twice, err)
+		}
+	})
+}

@@ -1,0 +1,184 @@
+//go:build unix
+
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// SocketPipe carries frames one way through a kernel socket: Send frames
+// and queues them without waiting, a writer goroutine writes them to one end
+// of a Unix socket pair, and a reader goroutine reads them, length-prefixed
+// and size-limited (see ReadFramed), from the other end and hands each to
+// the receive function, in order. A frame the reader cannot accept
+// disconnects the pair: both directions end. It is the Pipe with a real byte stream in
+// the middle; a child process will hold one end. NewSocketPipes makes the two
+// directions of one socket pair. A SocketPipe must be closed; Close waits for
+// both of its goroutines.
+type SocketPipe struct {
+	w, r    *socketEnd
+	receive func(*Frame)
+	onBad   func(error)
+	limit   int
+
+	mu      sync.Mutex
+	queue   []byte // framed frames not yet written
+	closed  bool
+	wake    chan struct{}
+	written chan struct{} // the writer goroutine returned
+	read    chan struct{} // the reader goroutine returned
+}
+
+// socketEnd is one end of the pair, which both directions use (one writes
+// to it, the other reads from it): the last to finish closes it.
+type socketEnd struct {
+	*net.UnixConn
+	users atomic.Int32
+}
+
+func (e *socketEnd) release() {
+	if e.users.Add(-1) == 0 {
+		e.Close()
+	}
+}
+
+// NewSocketPipes returns the two directions of one Unix socket pair: aToB
+// hands what it carries to toB, bToA to toA. Their readers refuse frames
+// longer than limit bytes (DefaultFrameLimit if limit <= 0); a frame one of
+// them cannot accept stops it, and it passes the error (one wrapping
+// ErrBadFrame, or the socket's) to onBad, and disconnects the pair. receive functions must not block
+// for long: later frames wait for them.
+func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, bToA *SocketPipe, err error) {
+	if limit <= 0 {
+		limit = DefaultFrameLimit
+	}
+	a, b, err := socketPair()
+	if err != nil {
+		return nil, nil, err
+	}
+	ea, eb := &socketEnd{UnixConn: a}, &socketEnd{UnixConn: b}
+	ea.users.Store(2)
+	eb.users.Store(2)
+	return newSocketPipe(ea, eb, toB, limit, onBad), newSocketPipe(eb, ea, toA, limit, onBad), nil
+}
+
+func newSocketPipe(w, r *socketEnd, receive func(*Frame), limit int, onBad func(error)) *SocketPipe {
+	p := &SocketPipe{w: w, r: r, receive: receive, onBad: onBad, limit: limit,
+		wake: make(chan struct{}, 1), written: make(chan struct{}), read: make(chan struct{})}
+	go p.write()
+	go p.readLoop()
+	return p
+}
+
+// socketPair returns the two ends of a connected Unix stream socket pair,
+// both close-on-exec; nothing else can connect to it.
+func socketPair() (*net.UnixConn, *net.UnixConn, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wire: socketpair: %w", err)
+	}
+	var conns [2]*net.UnixConn
+	for i, fd := range fds {
+		syscall.CloseOnExec(fd)
+		f := os.NewFile(uintptr(fd), fmt.Sprintf("muster-socket-%d", i))
+		c, err := net.FileConn(f) // a duplicate of fd
+		f.Close()
+		if err != nil {
+			if i == 1 {
+				conns[0].Close()
+			} else {
+				syscall.Close(fds[1])
+			}
+			return nil, nil, fmt.Errorf("wire: socketpair: %w", err)
+		}
+		conns[i] = c.(*net.UnixConn)
+	}
+	return conns[0], conns[1], nil
+}
+
+// Send frames f and queues it for the writer. It never blocks; after Close
+// it drops the frame.
+func (p *SocketPipe) Send(f *Frame) {
+	p.mu.Lock()
+	if !p.closed {
+		var err error
+		if p.queue, err = AppendFramed(p.queue, f); err != nil {
+			p.mu.Unlock()
+			panic(fmt.Sprintf("wire: frame %d does not encode: %v", f.Op, err)) // a bug: frames hold plain data
+		}
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (p *SocketPipe) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the pipe once the frames already queued were written and
+// received, and waits for that.
+func (p *SocketPipe) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.signal()
+	<-p.written
+	<-p.read
+}
+
+// write writes what is queued, then waits for more; once closed and
+// drained it shuts its end for writing, which the reader sees as the end
+// of the stream.
+func (p *SocketPipe) write() {
+	defer close(p.written)
+	defer p.w.release()
+	defer p.w.CloseWrite() // the reader sees the end of the stream
+	var spare []byte       // the previous batch's room, for Send to fill next
+	for {
+		p.mu.Lock()
+		batch, closed := p.queue, p.closed
+		p.queue = spare[:0]
+		p.mu.Unlock()
+		if len(batch) > 0 {
+			if _, err := p.w.Write(batch); err != nil {
+				return // the reader stopped; it reported why
+			}
+		}
+		spare = batch
+		if closed && len(batch) == 0 {
+			return
+		}
+		if len(batch) == 0 {
+			<-p.wake
+		}
+	}
+}
+
+// readLoop reads frames until the stream ends or a frame is refused.
+func (p *SocketPipe) readLoop() {
+	defer close(p.read)
+	defer p.r.release()
+	for {
+		f, err := ReadFramed(p.r, p.limit)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				p.r.Close() // a bad frame disconnects: both directions end
+				if p.onBad != nil {
+					p.onBad(err)
+				}
+			}
+			return
+		}
+		p.receive(f)
+	}
+}

@@ -1,0 +1,23 @@
+//go:build !unix
+
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// SocketPipe needs Unix socket pairs; elsewhere NewSocketPipes fails.
+type SocketPipe struct{}
+
+// NewSocketPipes returns an error: socket pairs need a Unix system.
+func NewSocketPipes(_, _ func(*Frame), _ int, _ func(error)) (*SocketPipe, *SocketPipe, error) {
+	return nil, nil, fmt.Errorf("wire: socket pipes on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+}
+
+// Send is never called: no SocketPipe exists here.
+func (*SocketPipe) Send(*Frame) {}
+
+// Close is never called: no SocketPipe exists here.
+func (*SocketPipe) Close() {}
