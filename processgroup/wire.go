@@ -33,6 +33,8 @@ type wireEnd[T any] struct {
 	mu       sync.Mutex
 	calls    map[uint64]context.CancelCauseFunc
 	arrivals map[uint64]managedprocess.Arrival
+	closing  bool           // close began: calls are refused, not served
+	serving  sync.WaitGroup // calls being served; added to under mu while !closing
 }
 
 // newWireEnd connects a member side for spec's handler and run function,
@@ -70,9 +72,19 @@ func (ep *wireEnd[T]) start(mctx context.Context) {
 	}()
 }
 
-// close ends the connection once the coordinator closed: the member side's
-// calls fail with fence.ErrClosed from then on.
+// close ends the connection once the coordinator closed: the calls still
+// being served end (their contexts are cancelled with fence.ErrClosed; a
+// round they wait on has already failed, and that failure is their reply),
+// their replies go out, and the member side's calls fail with
+// fence.ErrClosed from then on.
 func (ep *wireEnd[T]) close() {
+	ep.mu.Lock()
+	ep.closing = true
+	for _, cancel := range ep.calls {
+		cancel(fence.ErrClosed)
+	}
+	ep.mu.Unlock()
+	ep.serving.Wait()
 	ep.toFar.Send(&wire.Frame{Op: wire.OpClose, Err: wire.EncodeError(fence.ErrClosed),
 		State: wire.EncodeState(ep.shadow.Snapshot())})
 	ep.toFar.Close()
@@ -95,19 +107,29 @@ func (ep *wireEnd[T]) receive(f *wire.Frame) {
 			cancel(f.Err.Decode())
 		}
 	default:
-		ctx, stop := ep.callContext(f)
+		ctx, stop, ok := ep.callContext(f)
+		if !ok {
+			ep.toFar.Send(&wire.Frame{Op: wire.OpReply, Call: f.Call, Err: wire.EncodeError(errClosed("call"))})
+			return
+		}
 		go ep.serve(ctx, stop, f)
 	}
 }
 
 // callContext returns the context a call is served with: cancelled by the
 // member side's cancel, ending at its deadline, marked as the shadow's
-// handler context when the member's handler made it.
-// stop releases the context.
-func (ep *wireEnd[T]) callContext(f *wire.Frame) (ctx context.Context, stop func()) {
+// handler context when the member's handler made it. stop releases the
+// context. Once close began it reports false: the call is not served.
+func (ep *wireEnd[T]) callContext(f *wire.Frame) (ctx context.Context, stop func(), ok bool) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ep.mu.Lock()
+	if ep.closing {
+		ep.mu.Unlock()
+		cancel(nil)
+		return nil, nil, false
+	}
 	ep.calls[f.Call] = cancel
+	ep.serving.Add(1)
 	ep.mu.Unlock()
 	stop = func() { cancel(nil) }
 	if !f.Deadline.IsZero() {
@@ -121,7 +143,7 @@ func (ep *wireEnd[T]) callContext(f *wire.Frame) (ctx context.Context, stop func
 	case f.Foreign:
 		ctx = member.AsHandler[T](ctx, nil) // some other member's handler
 	}
-	return ctx, stop
+	return ctx, stop, true
 }
 
 // serve runs one call and replies.
@@ -134,6 +156,7 @@ func (ep *wireEnd[T]) serve(ctx context.Context, stop func(), f *wire.Frame) {
 	ep.mu.Unlock()
 	stop()
 	ep.toFar.Send(reply)
+	ep.serving.Done()
 }
 
 // apply makes the call f describes as the shadow, filling reply's result.
