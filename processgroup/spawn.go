@@ -159,8 +159,8 @@ func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], ru
 
 // retire records a failed run, makes the member depart (gracefully, or with
 // the cause: the cause of ctx if run did not give one), cancels its context
-// with the cause, so that handlers still running see the departure, and
-// waits for its reader to finish.
+// with the cause, so that handlers still running see the departure, waits
+// for its reader to finish and frees the member's links, to it and from it.
 func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end exit) {
 	cause := end.cause
 	if cause == nil {
@@ -171,6 +171,7 @@ func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end e
 	c.depart(rec, cause, end.graceful)
 	rec.cancel(cause)
 	<-rec.m.Done()
+	rec.m.ReleaseLinks()
 }
 
 // runProtected calls run and returns how it ended: gracefully with cause

@@ -21,6 +21,7 @@ import (
 // stream, which the check locks anyway to list the links.
 type link[T any] struct {
 	to       *Member[T]
+	from     *stream[T] // the sender's stream, which holds the link
 	sender   fence.Identity
 	progress *progress.Counter // delivered: the link sequence of the last message consumed
 	marker   *marker           // set only on the pseudo-link of a local fence marker

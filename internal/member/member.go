@@ -63,6 +63,7 @@ type Member[T any] struct {
 	lastTo  atomic.Pointer[Member[T]] // the recipient SendTo resolved last
 	onCrash func(*Member[T], error)
 	inbox   *inbox[T]
+	in      inbound[T] // the links to m, by their senders' streams
 	out     stream[T]
 	post    []func() // post-handler work; touched only by the reader goroutine
 	done    chan struct{}

@@ -58,8 +58,9 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 	if s.links == nil {
 		s.links = make(map[uint64]*link[T])
 	}
-	l := &link[T]{to: to, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
+	l := &link[T]{to: to, from: s, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
 	l.credit.window = uint64(to.inbox.window)
+	to.in.add(l)
 	s.links[to.id.ID] = l
 	s.order = append(s.order, l)
 	return l
