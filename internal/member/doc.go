@@ -15,11 +15,14 @@
 // A link is freed once its recipient departed (its inbox is closed and its
 // reader exited) and delivered everything sent on it, so a long-lived
 // member that sends to many short-lived ones keeps no state for the departed.
-// Freeing is amortized: a stream sweeps its links when it creates one and has
-// twice as many as its previous sweep left (and at least 64), so it may hold
-// that many links to departed members; Snapshot lists the links it holds.
-// Sweeps keep the remaining links in creation order. A later send to a
-// departed member fails as before.
+// A member indexes the links that end at it; when it departed and its reader
+// finished, the coordinator calls ReleaseLinks, which removes them from their
+// senders' streams at once (and the member's own links from its recipients'
+// indexes). A link made after that (a send to the departed member, which
+// fails as before) is freed by its stream's sweep, run when the stream
+// creates a link and has twice as many as its previous sweep left (and at
+// least 64). Both keep the remaining links in creation order; Snapshot lists
+// the links a stream holds.
 //
 // # Inbox
 //

@@ -17,9 +17,10 @@ import (
 // stream must not be copied after first use.
 //
 // A link lives until its recipient departed and consumed everything sent on
-// it (see sweep): it is then removed from links, order, dirty and last in an
-// amortized sweep, run when a new link is created and the stream has twice
-// the links the previous sweep left (at least linkSweepFloor). order only
+// it: it is then removed from links, order, dirty and last by the
+// recipient's ReleaseLinks, or, if it was made after that, by an amortized
+// sweep, run when a new link is created and the stream has twice the links
+// the previous sweep left (at least linkSweepFloor). order only
 // ever grows by appending and shrinks by removal, never reordering: the
 // quiescence check matches two reads of it by position.
 type stream[T any] struct {
