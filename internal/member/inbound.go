@@ -75,7 +75,7 @@ func (s *stream[T]) forget(l *link[T]) {
 	}
 	s.order = deleteLink(s.order, l)
 	if l.dirty {
-		s.dirty = deleteLink(s.dirty, l)
+		s.setDirty(deleteLink(s.dirty, l))
 	}
 	s.swept = min(s.swept, len(s.order))
 }

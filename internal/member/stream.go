@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/progress"
@@ -31,6 +32,7 @@ type stream[T any] struct {
 	order   []*link[T]          // every kept link, in creation order
 	last    *link[T]            // the most recent link used: most sends repeat a recipient
 	dirty   []*link[T]          // links that may have undelivered messages
+	nDirty  atomic.Int32        // len(dirty), for pending to skip the lock when 0
 	refused error               // non-nil once the owner departed: every send fails with it
 	swept   int                 // len(order) after the previous sweep
 }
@@ -138,14 +140,19 @@ func (s *stream[T]) sent(l *link[T], seq uint64) {
 	s.leading = seq
 	if !l.dirty {
 		l.dirty = true
-		s.dirty = append(s.dirty, l)
+		s.setDirty(append(s.dirty, l))
 	}
 }
 
 // pending appends to dst the targets of the links that have undelivered
 // messages and forgets the others: arrival's snapshot of the stream. Its cost
-// is linear in the links with traffic since the previous snapshot.
+// is linear in the links with traffic since the previous snapshot, and a
+// stream without any takes no lock: every send the owner made before the
+// arrival raised nDirty first.
 func (s *stream[T]) pending(dst []Target) []Target {
+	if s.nDirty.Load() == 0 {
+		return dst
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keep := s.dirty[:0]
@@ -159,7 +166,7 @@ func (s *stream[T]) pending(dst []Target) []Target {
 		dst = append(dst, l.target(sent))
 	}
 	clear(s.dirty[len(keep):])
-	s.dirty = keep
+	s.setDirty(keep)
 	return dst
 }
 
@@ -173,6 +180,12 @@ func (s *stream[T]) states() []managedprocess.StreamState {
 	}
 	slices.SortFunc(out, func(a, b managedprocess.StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out
+}
+
+// setDirty replaces the dirty list. Callers hold mu.
+func (s *stream[T]) setDirty(dirty []*link[T]) {
+	s.dirty = dirty
+	s.nDirty.Store(int32(len(dirty)))
 }
 
 // leadingSeq returns the last sequence assigned.

@@ -42,7 +42,7 @@ func (s *stream[T]) sweep() {
 	clear(s.order[len(keep):])
 	s.order = keep
 	s.swept = len(keep)
-	s.dirty = slices.DeleteFunc(s.dirty, func(l *link[T]) bool { return s.links[l.to.id.ID] != l })
+	s.setDirty(slices.DeleteFunc(s.dirty, func(l *link[T]) bool { return s.links[l.to.id.ID] != l }))
 	if cap(s.order) > 4*max(len(s.order), linkSweepFloor) {
 		s.shrink()
 	}
