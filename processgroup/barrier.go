@@ -45,7 +45,7 @@ func (a *arrivalHandle[T]) Wait(ctx context.Context) (fence.Result, error) {
 		return fence.Result{}, err
 	}
 	defer g.endCall(a.r, a.idx)
-	res, err, _ := g.await(ctx, "wait", arrival[T]{r: a.r, idx: a.idx, spins: spins}, a.m, a.wake)
+	res, err, _ := g.await(ctx, "wait", arrival[T]{r: a.r, idx: a.idx, spins: spins}, a.m, nil, a.wake)
 	return res, err
 }
 
@@ -60,9 +60,10 @@ const (
 )
 
 // await blocks until a's round finishes or ctx ends; gaveUp reports the
-// latter. It yields a.spins times before it parks on wake, a channel of
-// capacity 1 that no other call parks on meanwhile.
-func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T], wake chan struct{}) (res fence.Result, err error, gaveUp bool) {
+// latter. It yields a.spins times before it parks on a channel of capacity 1
+// that no other call parks on meanwhile: one p lends (a Barrier call), or
+// own (an Arrival's Wait, with p nil).
+func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member.Member[T], p *port[T], own chan struct{}) (res fence.Result, err error, gaveUp bool) {
 	r := a.r
 	for range a.spins {
 		if r.finished.Load() {
@@ -70,6 +71,11 @@ func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member
 			return res, err, false
 		}
 		runtime.Gosched()
+	}
+	wake := own
+	if p != nil {
+		wake = p.takeWake()
+		defer p.putWake(wake)
 	}
 	g.mu.Lock()
 	parked := r.park(wake)

@@ -131,9 +131,7 @@ func (p *port[T]) Barrier(ctx context.Context, m *member.Member[T], group, name 
 	if err != nil {
 		return fence.Result{}, err
 	}
-	wake := p.takeWake()
-	res, err, gaveUp := g.await(ctx, "barrier", a, m, wake)
-	p.putWake(wake)
+	res, err, gaveUp := g.await(ctx, "barrier", a, m, p, nil)
 	switch {
 	case gaveUp:
 		g.giveUp(m, a)

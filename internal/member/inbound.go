@@ -1,6 +1,9 @@
 package member
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // inbound indexes the links that end at a member, so that its departure can
 // free them in their senders' streams at once (see ReleaseLinks) instead of
@@ -73,23 +76,12 @@ func (s *stream[T]) forget(l *link[T]) {
 	if s.last == l {
 		s.last = nil
 	}
-	s.order = deleteLink(s.order, l)
+	is := func(x *link[T]) bool { return x == l }
+	s.order = slices.DeleteFunc(s.order, is)
 	if l.dirty {
-		s.setDirty(deleteLink(s.dirty, l))
+		s.setDirty(slices.DeleteFunc(s.dirty, is))
 	}
 	s.swept = min(s.swept, len(s.order))
-}
-
-// deleteLink removes l from ls, keeping the order of the others.
-func deleteLink[T any](ls []*link[T], l *link[T]) []*link[T] {
-	for i, x := range ls {
-		if x == l {
-			copy(ls[i:], ls[i+1:])
-			ls[len(ls)-1] = nil
-			return ls[:len(ls)-1]
-		}
-	}
-	return ls
 }
 
 // allLinks returns the stream's links.
