@@ -1,8 +1,8 @@
 package wire
 
 import (
+	"bytes"
 	"fmt"
-	"sync"
 )
 
 // Sender is one direction of a connection between a member and its
@@ -14,16 +14,13 @@ type Sender interface {
 	Close()
 }
 
-// Pipe carries frames one way as bytes: Send encodes a frame into a queue
+// Pipe carries frames one way as bytes: Send frames a frame into a queue
 // without waiting, and a goroutine of the Pipe's own decodes each one and
 // hands it to the receive function, in order. It stands in for one
 // direction of a socket. A Pipe must be closed; Close waits for that
 // goroutine.
 type Pipe struct {
-	mu      sync.Mutex
-	queue   [][]byte
-	closed  bool
-	wake    chan struct{}
+	q       queue
 	done    chan struct{}
 	receive func(*Frame)
 }
@@ -31,61 +28,37 @@ type Pipe struct {
 // NewPipe returns a pipe whose goroutine hands every frame to receive, which
 // must not block for long: later frames wait for it.
 func NewPipe(receive func(*Frame)) *Pipe {
-	p := &Pipe{wake: make(chan struct{}, 1), done: make(chan struct{}), receive: receive}
+	p := &Pipe{q: newQueue(), done: make(chan struct{}), receive: receive}
 	go p.run()
 	return p
 }
 
 // Send queues f, encoded, for the receiving side. It never blocks; after
 // Close it drops the frame.
-func (p *Pipe) Send(f *Frame) {
-	b, err := Encode(f)
-	if err != nil {
-		panic(fmt.Sprintf("wire: frame %d does not encode: %v", f.Op, err)) // a bug: frames hold plain data
-	}
-	p.mu.Lock()
-	if !p.closed {
-		p.queue = append(p.queue, b)
-	}
-	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *Pipe) Send(f *Frame) { p.q.put(f) }
 
 // Close stops the pipe once the frames already queued were received, and
 // waits for that.
 func (p *Pipe) Close() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.q.close()
 	<-p.done
 }
 
 func (p *Pipe) run() {
 	defer close(p.done)
+	var spare []byte
 	for {
-		p.mu.Lock()
-		batch, closed := p.queue, p.closed
-		p.queue = nil
-		p.mu.Unlock()
-		for _, b := range batch {
-			f, err := Decode(b)
+		batch := p.q.take(spare)
+		if len(batch) == 0 { // closed, and everything queued was received
+			return
+		}
+		for r := bytes.NewReader(batch); r.Len() > 0; {
+			f, err := ReadFramed(r, len(batch))
 			if err != nil {
 				panic(fmt.Sprintf("wire: a frame does not decode: %v", err)) // a bug: Send encoded it
 			}
 			p.receive(f)
 		}
-		if closed && len(batch) == 0 {
-			return
-		}
-		if len(batch) == 0 {
-			<-p.wake
-		}
+		spare = batch
 	}
 }

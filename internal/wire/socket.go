@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -28,10 +27,7 @@ type SocketPipe struct {
 	onBad   func(error)
 	limit   int
 
-	mu      sync.Mutex
-	queue   []byte // framed frames not yet written
-	closed  bool
-	wake    chan struct{}
+	q       queue
 	written chan struct{} // the writer goroutine returned
 	read    chan struct{} // the reader goroutine returned
 }
@@ -71,7 +67,7 @@ func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, 
 
 func newSocketPipe(w, r *socketEnd, receive func(*Frame), limit int, onBad func(error)) *SocketPipe {
 	p := &SocketPipe{w: w, r: r, receive: receive, onBad: onBad, limit: limit,
-		wake: make(chan struct{}, 1), written: make(chan struct{}), read: make(chan struct{})}
+		q: newQueue(), written: make(chan struct{}), read: make(chan struct{})}
 	go p.write()
 	go p.readLoop()
 	return p
@@ -105,33 +101,12 @@ func socketPair() (*net.UnixConn, *net.UnixConn, error) {
 
 // Send frames f and queues it for the writer. It never blocks; after Close
 // it drops the frame.
-func (p *SocketPipe) Send(f *Frame) {
-	p.mu.Lock()
-	if !p.closed {
-		var err error
-		if p.queue, err = AppendFramed(p.queue, f); err != nil {
-			p.mu.Unlock()
-			panic(fmt.Sprintf("wire: frame %d does not encode: %v", f.Op, err)) // a bug: frames hold plain data
-		}
-	}
-	p.mu.Unlock()
-	p.signal()
-}
-
-func (p *SocketPipe) signal() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
+func (p *SocketPipe) Send(f *Frame) { p.q.put(f) }
 
 // Close stops the pipe once the frames already queued were written and
 // received, and waits for that.
 func (p *SocketPipe) Close() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
-	p.signal()
+	p.q.close()
 	<-p.written
 	<-p.read
 }
@@ -145,22 +120,14 @@ func (p *SocketPipe) write() {
 	defer p.w.CloseWrite() // the reader sees the end of the stream
 	var spare []byte       // the previous batch's room, for Send to fill next
 	for {
-		p.mu.Lock()
-		batch, closed := p.queue, p.closed
-		p.queue = spare[:0]
-		p.mu.Unlock()
-		if len(batch) > 0 {
-			if _, err := p.w.Write(batch); err != nil {
-				return // the reader stopped; it reported why
-			}
-		}
-		spare = batch
-		if closed && len(batch) == 0 {
+		batch := p.q.take(spare)
+		if len(batch) == 0 { // closed, and everything queued was written
 			return
 		}
-		if len(batch) == 0 {
-			<-p.wake
+		if _, err := p.w.Write(batch); err != nil {
+			return // the reader stopped; it reported why
 		}
+		spare = batch
 	}
 }
 
