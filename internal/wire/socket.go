@@ -17,10 +17,10 @@ import (
 // of a Unix socket pair, and a reader goroutine reads them, length-prefixed
 // and size-limited (see ReadFramed), from the other end and hands each to
 // the receive function, in order. A frame the reader cannot accept
-// disconnects the pair: both directions end. It is the Pipe with a real byte stream in
-// the middle; a child process will hold one end. NewSocketPipes makes the two
-// directions of one socket pair. A SocketPipe must be closed; Close waits for
-// both of its goroutines.
+// disconnects the pair: both directions end. It is the Pipe with a real
+// byte stream in the middle; a child process will hold one end.
+// NewSocketPipes makes the two directions of one socket pair. A SocketPipe
+// must be closed; Close waits for both of its goroutines.
 type SocketPipe struct {
 	w, r    *socketEnd
 	receive func(*Frame)
@@ -47,10 +47,10 @@ func (e *socketEnd) release() {
 
 // NewSocketPipes returns the two directions of one Unix socket pair: aToB
 // hands what it carries to toB, bToA to toA. Their readers refuse frames
-// longer than limit bytes (DefaultFrameLimit if limit <= 0); a frame one of
-// them cannot accept stops it, and it passes the error (one wrapping
-// ErrBadFrame, or the socket's) to onBad, and disconnects the pair. receive functions must not block
-// for long: later frames wait for them.
+// longer than limit bytes (DefaultFrameLimit if limit <= 0). A frame one of
+// them cannot accept stops it: it passes the error (one wrapping
+// ErrBadFrame, or the socket's) to onBad and disconnects the pair. The
+// receive functions must not block for long: later frames wait for them.
 func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, bToA *SocketPipe, err error) {
 	if limit <= 0 {
 		limit = DefaultFrameLimit
@@ -125,7 +125,8 @@ func (p *SocketPipe) write() {
 			return
 		}
 		if _, err := p.w.Write(batch); err != nil {
-			return // the reader stopped; it reported why
+			p.q.close() // the pair is disconnected (the reader reported why): drop later frames
+			return
 		}
 		spare = batch
 	}
