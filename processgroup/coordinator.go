@@ -35,6 +35,13 @@ type Coordinator[T any] struct {
 
 	closeOnce sync.Once
 	closeDone chan struct{}
+
+	// Child processes (see SpawnProcess): forks feeds the goroutine that
+	// starts them (nil until the first), procs counts those not yet reaped,
+	// outMu serializes their output to the writers their specs give.
+	forks chan forkRequest
+	procs sync.WaitGroup
+	outMu sync.Mutex
 }
 
 // memberRecord is the coordinator's view of one running member.

@@ -23,7 +23,16 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (managedproces
 	if err := c.checkSpawn(ctx, spec); err != nil {
 		return nil, err
 	}
-	rec, err := c.register(spec, wire.Loopback(ctx))
+	var connect connector[T]
+	if place := wire.Loopback(ctx); place.Behind != nil {
+		connect = func(id fence.Identity) (*wireEnd[T], error) {
+			if !place.Behind(id) {
+				return nil, nil
+			}
+			return newWireEnd(c, id, spec, place.Socket)
+		}
+	}
+	rec, err := c.register(spec, connect)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +74,14 @@ func (c *Coordinator[T]) checkSpawn(ctx context.Context, spec Spec[T]) error {
 	return nil
 }
 
+// connector returns the wire end a new member reaches its member side
+// through, given its identity; nil for a member in this process.
+type connector[T any] func(fence.Identity) (*wireEnd[T], error)
+
 // register validates spec, records the new member and joins its groups,
-// all under the lock. A member place puts behind a loopback wire gets one
-// (see wireEnd).
-func (c *Coordinator[T]) register(spec Spec[T], place wire.Placement) (*memberRecord[T], error) {
+// all under the lock. A member connect returns a wire end for is a shadow
+// (see wireEnd); one in a child process always has a handler and a body.
+func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRecord[T], error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -95,16 +108,16 @@ func (c *Coordinator[T]) register(spec Spec[T], place wire.Placement) (*memberRe
 	c.nextID++
 	id := fence.Identity{Name: spec.Name, ID: c.nextID}
 	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}
-	handler := spec.Handler
-	if place.Behind != nil && place.Behind(id) {
-		ep, err := newWireEnd(c, id, spec, place.Socket)
+	handler, counted := spec.Handler, spec.Run != nil
+	if connect != nil {
+		ep, err := connect(id)
 		if err != nil {
 			return nil, fmt.Errorf("processgroup: spawn %q: %w", spec.Name, err) // an ID skipped, nothing else changed
 		}
-		rec.wire = ep
-		if handler != nil {
-			handler = rec.wire.forward
+		if rec.wire = ep; ep != nil && (handler != nil || ep.remote == nil) {
+			handler = ep.forward
 		}
+		counted = counted || ep != nil && ep.remote == nil
 	}
 	rec.m = member.New(member.Config[T]{
 		ID:          id,
@@ -122,7 +135,7 @@ func (c *Coordinator[T]) register(spec Spec[T], place wire.Placement) (*memberRe
 	}
 	c.members[spec.Name] = rec
 	c.running.Add(1)
-	if spec.Run != nil {
+	if counted {
 		c.exits.start()
 	}
 	return rec, nil
@@ -143,7 +156,11 @@ type exit struct {
 // the way out, as crashed with fence.ErrGoexit.
 func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], run RunFunc[T]) {
 	defer c.running.Done()
-	if rec.wire != nil {
+	switch {
+	case rec.wire == nil:
+	case rec.wire.remote == nil:
+		defer rec.wire.close() // after retire: a child's connection ends with its member
+	default:
 		defer func() { <-c.ctx.Done(); rec.wire.close() }() // after retire: the connection lasts until Close
 	}
 	if run == nil {
@@ -151,7 +168,11 @@ func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], ru
 		c.retire(ctx, rec, exit{})
 		return
 	}
-	defer c.exits.stop()
+	defer func() {
+		if rec.wire == nil || !rec.wire.uncounted.Load() {
+			c.exits.stop()
+		}
+	}()
 	end := exit{cause: fence.ErrGoexit} // unless run returns or panics
 	defer func() { c.retire(ctx, rec, end) }()
 	end = runProtected(ctx, rec.m, run)
@@ -172,6 +193,9 @@ func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end e
 	rec.cancel(cause)
 	<-rec.m.Done()
 	rec.m.ReleaseLinks()
+	if rec.wire != nil {
+		rec.wire.retired.Store(true)
+	}
 }
 
 // runProtected calls run and returns how it ended: gracefully with cause

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/member"
@@ -13,22 +14,45 @@ import (
 	"github.com/muster-go/muster/managedprocess"
 )
 
-// wireEnd is the coordinator's side of a member behind a wire. The
-// coordinator holds the member as a shadow: a goroutine member like any other,
-// whose handler forwards each message to the member side and returns once
-// that side answered it handled (so the shadow's progress counts what the
-// remote handler finished). Every call of the member side is served on a
-// goroutine of its own with the shadow's methods, so a call blocks, is
-// cancelled and fails exactly as the member's own call would in process;
-// the reply is the call's only effect on the member side.
+// wireEnd is the coordinator's side of a member behind a wire: a loopback
+// one, or the connection to a child process. The coordinator holds the
+// member as a shadow: a goroutine member like any other, whose handler
+// forwards each message to the member side and returns once that side
+// answered it handled (so the shadow's progress counts what the remote
+// handler finished). Every call of the member side is served on a goroutine
+// of its own with the shadow's methods, so a call blocks, is cancelled and
+// fails exactly as the member's own call would in process; the reply is the
+// call's only effect on the member side. What the member side sends is
+// checked first (see check): a frame out of protocol loses the member side.
 type wireEnd[T any] struct {
 	c       *Coordinator[T]
 	shadow  *member.Member[T]
-	remote  *wire.Remote[T]
+	remote  *wire.Remote[T] // the member side, when it is in this process
 	toFar   wire.Sender
-	fromFar wire.Sender
+	fromFar wire.Sender      // toFar again for a connection to a child
 	answers chan *wire.Frame // handled or crashed, for forward
 	exits   chan *wire.Frame // the body's exit, for runFar
+
+	// disconnect ends the connection once its member side is lost or close
+	// queued the last frame, and waits for the member side to end.
+	disconnect func()
+	// refused is told what the member side sent out of protocol; it loses
+	// the member side (see lose) with that error, or what it makes of it.
+	refused func(error)
+
+	// What the member side may send next, kept by check on the receiving
+	// goroutine (delivering also by forward).
+	delivering atomic.Bool // a delivery awaits its answer
+	started    atomic.Bool // the body was started
+	exited     bool        // the body's exit came
+	lastCall   uint64
+	uncounted  atomic.Bool // runFar stopped counting the member for Wait
+
+	lost     chan struct{} // closed by lose
+	lostErr  error         // why, set before lost is closed
+	lostOnce sync.Once
+	onLost   func(error) // the member fails with the cause, unless it retired
+	retired  atomic.Bool // the member departed and its reader finished
 
 	mu       sync.Mutex
 	calls    map[uint64]context.CancelCauseFunc
@@ -37,26 +61,40 @@ type wireEnd[T any] struct {
 	serving  sync.WaitGroup // calls being served; added to under mu while !closing
 }
 
-// newWireEnd connects a member side for spec's handler and run function,
-// through a pair of Pipes, or of SocketPipes with socket. The shadow is set
-// by the caller before anything is delivered.
+// maxCalls bounds the calls a member side may have in flight at once: each
+// is served on a goroutine, and a member side making more is refused.
+const maxCalls = 1 << 12
+
+func newEnd[T any](c *Coordinator[T]) *wireEnd[T] {
+	return &wireEnd[T]{c: c, answers: make(chan *wire.Frame, 1), exits: make(chan *wire.Frame, 1),
+		lost: make(chan struct{}), calls: make(map[uint64]context.CancelCauseFunc),
+		arrivals: make(map[uint64]managedprocess.Arrival)}
+}
+
+// newWireEnd connects a member side in this process for spec's handler and
+// run function, through a pair of Pipes, or of SocketPipes with socket. The
+// shadow is set by the caller before anything is delivered.
 func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socket bool) (*wireEnd[T], error) {
-	ep := &wireEnd[T]{c: c, answers: make(chan *wire.Frame, 1), exits: make(chan *wire.Frame, 1),
-		calls: make(map[uint64]context.CancelCauseFunc), arrivals: make(map[uint64]managedprocess.Arrival)}
+	ep := newEnd(c)
 	var remote *wire.Remote[T]
 	toRemote := func(f *wire.Frame) { remote.Receive(f) }
+	bug := func(err error) { panic(fmt.Sprintf("processgroup: loopback wire of %v: %v", id, err)) } // both ends are ours
 	if !socket {
 		ep.fromFar, ep.toFar = wire.NewPipe(ep.receive), wire.NewPipe(toRemote)
 	} else {
-		bad := func(err error) { panic(fmt.Sprintf("processgroup: loopback socket of %v: %v", id, err)) } // a bug: both ends are ours
-		from, to, err := wire.NewSocketPipes(ep.receive, toRemote, 0, bad)
+		from, to, err := wire.NewSocketPipes(ep.receive, toRemote, 0, bug)
 		if err != nil {
 			return nil, err
 		}
 		ep.fromFar, ep.toFar = from, to
 	}
 	remote = wire.NewRemote(id, ep.fromFar, spec.Handler, spec.Run)
-	ep.remote = remote
+	ep.remote, ep.refused = remote, bug
+	ep.disconnect = func() {
+		ep.toFar.Close()
+		ep.fromFar.Close()
+		remote.Wait()
+	}
 	return ep, nil
 }
 
@@ -72,11 +110,11 @@ func (ep *wireEnd[T]) start(mctx context.Context) {
 	}()
 }
 
-// close ends the connection once the coordinator closed: the calls still
-// being served end (their contexts are cancelled with fence.ErrClosed; a
-// round they wait on has already failed, and that failure is their reply),
-// their replies go out, and the member side's calls fail with
-// fence.ErrClosed from then on.
+// close ends the connection once the member retired or the coordinator
+// closed: the calls still being served end (their contexts are cancelled
+// with fence.ErrClosed; a round they wait on has already failed, and that
+// failure is their reply), their replies go out, and the member side's calls
+// fail with fence.ErrClosed from then on.
 func (ep *wireEnd[T]) close() {
 	ep.mu.Lock()
 	ep.closing = true
@@ -87,13 +125,28 @@ func (ep *wireEnd[T]) close() {
 	ep.serving.Wait()
 	ep.toFar.Send(&wire.Frame{Op: wire.OpClose, Err: wire.EncodeError(fence.ErrClosed),
 		State: wire.EncodeState(ep.shadow.Snapshot())})
-	ep.toFar.Close()
-	ep.fromFar.Close()
-	ep.remote.Wait()
+	ep.disconnect()
+}
+
+// lose records that the member side is gone, or must be, with cause: a
+// delivery or body waiting for it returns, and the member fails with cause
+// unless it already retired. Only the first cause counts.
+func (ep *wireEnd[T]) lose(cause error) {
+	ep.lostOnce.Do(func() {
+		ep.lostErr = cause
+		close(ep.lost)
+		if ep.onLost != nil {
+			ep.onLost(cause)
+		}
+	})
 }
 
 // receive takes one frame from the member side, on its pipe's goroutine.
 func (ep *wireEnd[T]) receive(f *wire.Frame) {
+	if err := ep.check(f); err != nil {
+		ep.refused(fmt.Errorf("processgroup: %v sent %w", ep.shadow.ID(), err))
+		return
+	}
 	switch f.Op {
 	case wire.OpHandled, wire.OpCrashed:
 		ep.answers <- f
@@ -114,6 +167,43 @@ func (ep *wireEnd[T]) receive(f *wire.Frame) {
 		}
 		go ep.serve(ctx, stop, f)
 	}
+}
+
+// check refuses a frame the member side may not send now: an operation of
+// the coordinator's, an answer to no delivery, a second exit or one before
+// the start, a call number that does not increase, or a call beyond
+// maxCalls. The error wraps wire.ErrBadFrame.
+func (ep *wireEnd[T]) check(f *wire.Frame) error {
+	bad := func(format string, args ...any) error {
+		return &wire.FrameError{Reason: fmt.Sprintf(format, args...)}
+	}
+	switch f.Op {
+	case wire.OpHandled, wire.OpCrashed:
+		if !ep.delivering.CompareAndSwap(true, false) {
+			return bad("an answer (operation %d) to no delivery", f.Op)
+		}
+	case wire.OpExit:
+		if ep.exited || !ep.started.Load() {
+			return bad("an exit of a body that was not running")
+		}
+		ep.exited = true
+	case wire.OpCancel:
+	case wire.OpSend, wire.OpTrySend, wire.OpPublish, wire.OpArrive, wire.OpBarrier, wire.OpWait,
+		wire.OpJoin, wire.OpLeave, wire.OpLocalFence, wire.OpOutboundFence, wire.OpSnapshot, wire.OpErr:
+		if f.Call <= ep.lastCall {
+			return bad("call %d after call %d", f.Call, ep.lastCall)
+		}
+		ep.lastCall = f.Call
+		ep.mu.Lock()
+		n := len(ep.calls)
+		ep.mu.Unlock()
+		if n >= maxCalls {
+			return bad("more than %d calls at once", maxCalls)
+		}
+	default:
+		return bad("operation %d, which is not a member's", f.Op)
+	}
+	return nil
 }
 
 // callContext returns the context a call is served with: cancelled by the
@@ -231,15 +321,21 @@ func (ep *wireEnd[T]) keep(a managedprocess.Arrival) uint64 {
 
 // forward is the shadow's handler: it delivers msg to the member side and
 // waits for its answer, whatever ctx does (the remote handler runs to its
-// end, as a handler in process does). A remote panic or Goexit crashes the
-// shadow the same way.
+// end, as a handler in process does), or until the member side is lost. A
+// remote panic or Goexit crashes the shadow the same way.
 func (ep *wireEnd[T]) forward(_ context.Context, msg managedprocess.Message[T]) {
 	body, err := json.Marshal(msg.Body)
 	if err != nil {
 		panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", msg.From, err))
 	}
+	ep.delivering.Store(true)
 	ep.toFar.Send(&wire.Frame{Op: wire.OpDeliver, From: msg.From, Seq: msg.Seq, Body: body})
-	answer := <-ep.answers
+	var answer *wire.Frame
+	select {
+	case answer = <-ep.answers:
+	case <-ep.lost: // the member fails with the cause: this message is consumed
+		return
+	}
 	switch {
 	case answer.Op == wire.OpHandled:
 	case answer.Goexit:
@@ -251,15 +347,31 @@ func (ep *wireEnd[T]) forward(_ context.Context, msg managedprocess.Message[T]) 
 
 // runFar is the shadow's run function: it starts the member side's body and
 // returns how that ended, after the member side saw its context end if the
-// shadow's did.
+// shadow's did. A member side with no body (a child whose role has no run
+// function) serves until ctx ends. If the member side is lost, runFar
+// returns once the member failed with the cause (see lose), which ended
+// ctx.
 func (ep *wireEnd[T]) runFar(ctx context.Context, _ managedprocess.Member[T]) error {
+	ep.started.Store(true)
 	ep.toFar.Send(&wire.Frame{Op: wire.OpStart})
-	exit := <-ep.exits
+	var exit *wire.Frame
+	select {
+	case exit = <-ep.exits:
+	case <-ep.lost:
+		<-ctx.Done()
+		return nil
+	}
 	switch {
 	case exit.Goexit:
 		runtime.Goexit()
 	case exit.Panic != nil:
 		panic(exit.Panic.Value)
+	case exit.NoBody:
+		if ep.uncounted.CompareAndSwap(false, true) {
+			ep.c.exits.stop() // not waited for, like a member without a run function
+		}
+		<-ctx.Done() // a loss ends it too
+		return nil
 	}
 	return exit.Err.Decode()
 }

@@ -55,7 +55,7 @@ const (
 	OpCancel                      // Call: the context of that call ended with Err
 	OpHandled                     // the message last delivered was handled
 	OpCrashed                     // its handler panicked (Err) or called Goexit (Goexit)
-	OpExit                        // the body returned Err, panicked (Panic) or called Goexit
+	OpExit                        // the body returned Err, panicked (Panic) or called Goexit; NoBody: there is none
 )
 
 // The operations the coordinator makes.
@@ -89,6 +89,7 @@ type Frame struct {
 	Err      *Error          `json:"err,omitempty"`
 	Panic    *Panic          `json:"panic,omitempty"`
 	Goexit   bool            `json:"goexit,omitempty"`
+	NoBody   bool            `json:"nobody,omitempty"` // an exit: the member has no body; it serves until it departs
 	Result   *Result         `json:"result,omitempty"`
 	State    *State          `json:"state,omitempty"`
 }

@@ -32,6 +32,9 @@ type Remote[T any] struct {
 	final    managedprocess.State // the member's state at close
 	done     chan struct{}
 	doneOnce sync.Once
+	finished chan struct{} // closed by finish
+	started  bool          // the body was started
+	bodyDone chan struct{} // closed when the body returned, or by finish if it never started
 
 	deliveries chan *Frame   // to the handler goroutine, one at a time
 	post       []func()      // post-handler work; the handler goroutine's only
@@ -47,7 +50,7 @@ func NewRemote[T any](id fence.Identity, out Sender, handler managedprocess.Hand
 	run func(context.Context, managedprocess.Member[T]) error) *Remote[T] {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &Remote[T]{id: id, out: out, handler: handler, run: run, ctx: ctx, cancel: cancel,
-		calls: make(map[uint64]chan *Frame), done: make(chan struct{}),
+		calls: make(map[uint64]chan *Frame), done: make(chan struct{}), finished: make(chan struct{}), bodyDone: make(chan struct{}),
 		deliveries: make(chan *Frame, 1), handlerOut: make(chan struct{})}
 	r.hctx = context.WithValue(ctx, handlerKey{}, r)
 	go r.handle()
@@ -69,7 +72,13 @@ func (r *Remote[T]) Receive(f *Frame) {
 	case OpDeliver:
 		r.deliveries <- f // the coordinator sends the next one only after handled
 	case OpStart:
-		go r.body()
+		r.mu.Lock()
+		start := !r.started && r.departed == nil
+		r.started = true
+		r.mu.Unlock()
+		if start {
+			go r.body()
+		}
 	case OpDepart:
 		r.cancel(f.Err.Decode())
 	case OpDone:
@@ -93,9 +102,26 @@ func (r *Remote[T]) finish(cause error, final managedprocess.State) {
 		delete(r.calls, call)
 	}
 	r.cancel(cause)
+	close(r.finished)
+	if !r.started {
+		r.started = true
+		close(r.bodyDone)
+	}
 	close(r.deliveries)
 	r.doneOnce.Do(func() { close(r.done) })
 }
+
+// Lose ends the member when its coordinator is gone: its context ends with
+// cause, and pending and later calls fail with it.
+func (r *Remote[T]) Lose(cause error) { r.finish(cause, managedprocess.State{}) }
+
+// Finished returns a channel closed once the coordinator ended the
+// connection (or Lose was called).
+func (r *Remote[T]) Finished() <-chan struct{} { return r.finished }
+
+// BodyDone returns a channel closed once the body returned (or, if it
+// never started, once the connection ended).
+func (r *Remote[T]) BodyDone() <-chan struct{} { return r.bodyDone }
 
 // Wait blocks until the handler goroutine returned (after close).
 func (r *Remote[T]) Wait() { <-r.handlerOut }
@@ -119,8 +145,8 @@ func (r *Remote[T]) call(ctx context.Context, f *Frame) *Frame {
 	r.next++
 	f.Call = r.next
 	r.calls[f.Call] = ch
+	r.out.Send(f) // under mu: calls go out in the order of their numbers, as the coordinator checks
 	r.mu.Unlock()
-	r.out.Send(f)
 	var cancelled <-chan struct{}
 	if ctx != nil {
 		cancelled = ctx.Done()
@@ -160,6 +186,7 @@ func errOf(f *Frame) error { return f.Err.Decode() }
 
 // body runs the member's body and reports how it ended.
 func (r *Remote[T]) body() {
+	defer close(r.bodyDone)
 	exit := &Frame{Op: OpExit, Goexit: true} // unless run returns or panics
 	defer func() { r.out.Send(exit) }()
 	defer func() {
@@ -167,10 +194,11 @@ func (r *Remote[T]) body() {
 			exit = &Frame{Op: OpExit, Panic: EncodePanic(v, nil)}
 		}
 	}()
-	var err error
-	if r.run != nil {
-		err = r.run(r.ctx, r)
+	if r.run == nil {
+		exit = &Frame{Op: OpExit, NoBody: true}
+		return
 	}
+	err := r.run(r.ctx, r)
 	exit = &Frame{Op: OpExit, Err: EncodeError(err)}
 }
 

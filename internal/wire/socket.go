@@ -30,6 +30,7 @@ type SocketPipe struct {
 	q       queue
 	written chan struct{} // the writer goroutine returned
 	read    chan struct{} // the reader goroutine returned
+	readErr error         // why the reader stopped: nil at the end of the stream; set before read closes
 }
 
 // socketEnd is one end of the pair, which both directions use (one writes
@@ -49,7 +50,8 @@ func (e *socketEnd) release() {
 // hands what it carries to toB, bToA to toA. Their readers refuse frames
 // longer than limit bytes (DefaultFrameLimit if limit <= 0). A frame one of
 // them cannot accept stops it: it passes the error (one wrapping
-// ErrBadFrame, or the socket's) to onBad and disconnects the pair. The
+// ErrBadFrame) to onBad and disconnects the pair; a failing socket only
+// disconnects it. The
 // receive functions must not block for long: later frames wait for them.
 func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, bToA *SocketPipe, err error) {
 	if limit <= 0 {
@@ -71,6 +73,67 @@ func newSocketPipe(w, r *socketEnd, receive func(*Frame), limit int, onBad func(
 	go p.write()
 	go p.readLoop()
 	return p
+}
+
+// NewSocketConn returns a connection over one end of a socket pair whose
+// other end another process holds: Send frames go to that process, and
+// frames it sends are handed to receive, in order. Its reader refuses frames
+// longer than limit bytes (DefaultFrameLimit if limit <= 0); a frame it
+// cannot accept closes the connection and is passed to onBad (a failing
+// socket only closes it). Ended reports when the reader stopped, and why.
+func NewSocketConn(c *net.UnixConn, receive func(*Frame), limit int, onBad func(error)) *SocketPipe {
+	if limit <= 0 {
+		limit = DefaultFrameLimit
+	}
+	e := &socketEnd{UnixConn: c}
+	e.users.Store(2)
+	return newSocketPipe(e, e, receive, limit, onBad)
+}
+
+// SocketForChild returns a connected socket pair for a child process: the
+// parent's end as a connection, and the child's end as a file to pass in
+// exec.Cmd.ExtraFiles (the parent closes it once the child started). Both
+// are close-on-exec from their creation, so no other child inherits them.
+func SocketForChild() (parent *net.UnixConn, child *os.File, err error) {
+	syscall.ForkLock.RLock() // no fork between the socketpair and close-on-exec
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, nil, fmt.Errorf("wire: socketpair: %w", err)
+	}
+	child = os.NewFile(uintptr(fds[1]), "muster-child-socket")
+	parent, err = fileConn(os.NewFile(uintptr(fds[0]), "muster-parent-socket"))
+	if err != nil {
+		child.Close()
+		return nil, nil, err
+	}
+	return parent, child, nil
+}
+
+// InheritedConn returns the connection a child process inherited as file
+// descriptor fd from the parent that started it with SocketForChild.
+func InheritedConn(fd uintptr) (*net.UnixConn, error) {
+	syscall.CloseOnExec(int(fd)) // the child's own children must not inherit it
+	return fileConn(os.NewFile(fd, "muster-socket"))
+}
+
+// fileConn returns a Unix connection over a duplicate of f, and closes f.
+func fileConn(f *os.File) (*net.UnixConn, error) {
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("wire: socket %s: %w", f.Name(), err)
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("wire: %s is not a Unix socket: %w", f.Name(), ErrBadFrame)
+	}
+	return uc, nil
 }
 
 // socketPair returns the two ends of a connected Unix stream socket pair,
@@ -104,11 +167,36 @@ func socketPair() (*net.UnixConn, *net.UnixConn, error) {
 func (p *SocketPipe) Send(f *Frame) { p.q.put(f) }
 
 // Close stops the pipe once the frames already queued were written and
-// received, and waits for that.
+// received, and waits for that. On a connection to another process
+// (NewSocketConn) it waits until that process ends its stream too; Abort
+// first if it might not.
 func (p *SocketPipe) Close() {
 	p.q.close()
 	<-p.written
 	<-p.read
+}
+
+// Flush stops sending once the frames already queued were written, and
+// waits for that: the other side reads the end of the stream after them.
+// Receiving goes on.
+func (p *SocketPipe) Flush() {
+	p.q.close()
+	<-p.written
+}
+
+// Abort closes the socket at once: frames not yet written are dropped, and
+// the reader stops. Close still waits for the goroutines.
+func (p *SocketPipe) Abort() {
+	p.q.close()
+	p.r.Close()
+	p.w.Close()
+}
+
+// Ended returns a channel closed once the reader stopped, and why: nil at
+// the end of the stream or after Abort, otherwise the error also passed to
+// onBad. Read the error only after the channel closed.
+func (p *SocketPipe) Ended() (<-chan struct{}, func() error) {
+	return p.read, func() error { <-p.read; return p.readErr }
 }
 
 // write writes what is queued, then waits for more; once closed and
@@ -140,8 +228,9 @@ func (p *SocketPipe) readLoop() {
 		f, err := ReadFramed(p.r, p.limit)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				p.readErr = err
 				p.r.Close() // a bad frame disconnects: both directions end
-				if p.onBad != nil {
+				if p.onBad != nil && errors.Is(err, ErrBadFrame) {
 					p.onBad(err)
 				}
 			}

@@ -1,0 +1,151 @@
+package process
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/internal/wire"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// rawEnv makes a child write what it names to its connection instead of
+// serving a role, then wait for the coordinator to kill it.
+const rawEnv = "TEST_RAW"
+
+// rawChild writes the bytes kind names to the inherited connection.
+func rawChild(kind string) {
+	conn := os.NewFile(3, "connection")
+	frame := func(f *wire.Frame) []byte {
+		b, err := wire.AppendFramed(nil, f)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	switch kind {
+	case "garbage":
+		conn.Write([]byte("\x00\x00\x00\x05hello"))
+	case "oversized":
+		conn.Write(binary.BigEndian.AppendUint32(nil, 1<<30))
+	case "forged-answer": // an answer to a delivery it never got
+		conn.Write(frame(&wire.Frame{Op: wire.OpHandled}))
+	case "forged-release": // a reply, which only the coordinator sends
+		conn.Write(frame(&wire.Frame{Op: wire.OpReply, Call: 1}))
+	case "backwards": // call numbers that go backwards
+		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 2}))
+		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1}))
+	case "half":
+		b := frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1})
+		conn.Write(b[:len(b)/2])
+		syscall.Shutdown(3, syscall.SHUT_WR) // the end of the stream, inside a frame
+	}
+	time.Sleep(time.Hour) // until killed
+}
+
+// TestProcessBadInput: a child that sends garbage, an oversized frame, a
+// frame it may not send, or half a frame is disconnected and killed with a
+// *ProcessError naming it and matching ErrBadFrame; a round it was expected
+// in fails with that error, and the other members go on.
+func TestProcessBadInput(t *testing.T) {
+	for _, kind := range []string{"garbage", "oversized", "forged-answer", "forged-release", "backwards", "half"} {
+		t.Run(kind, func(t *testing.T) {
+			c := newCoordinator(t)
+			pq := newPair(t, c)
+			waiting, _ := pq.open(t, c)
+			child, err := c.SpawnProcess(testCtx(t), processgroup.ProcessSpec{Name: "bad", Groups: []string{"g"}, Role: "any",
+				Env: []string{rawEnv + "=" + kind, quickExit}, FrameLimit: 1 << 20})
+			require.NoError(t, err)
+			err = within(t, waiting)
+			pe := processError(t, err)
+			assert.Equal(t, "bad", pe.Member.Name)
+			assert.ErrorIs(t, err, processgroup.ErrBadFrame)
+			assert.Equal(t, syscall.SIGKILL, pe.Signal, "the child is killed")
+			t.Log(err)
+			within(t, child.Done())
+
+			// The others go on, in the next round.
+			ok, q := pq.open(t, c)
+			spawn(t, c, "a", "arriver")
+			q()
+			require.NoError(t, within(t, ok))
+		})
+	}
+}
+
+// coordinatorEnv makes the test binary a coordinator that spawns three
+// children, prints their pids and waits to be killed.
+const coordinatorEnv = "TEST_COORDINATOR"
+
+func coordinatorProcess() {
+	os.Unsetenv(coordinatorEnv)
+	c := processgroup.New[msg]()
+	var pids []string
+	for i := range 3 {
+		p, err := c.SpawnProcess(context.Background(), processgroup.ProcessSpec{Name: fmt.Sprint("s", i), Role: "sleeper"})
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		pids = append(pids, strconv.Itoa(p.Pid()))
+	}
+	fmt.Println("pids", strings.Join(pids, " "))
+	time.Sleep(time.Hour) // until killed
+}
+
+// TestProcessCoordinatorKilled: when the coordinator's process dies by
+// SIGKILL, all its children are gone within a second.
+func TestProcessCoordinatorKilled(t *testing.T) {
+	self, err := os.Executable()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	cmd := execCommand(ctx, self, coordinatorEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	fields := strings.Fields(line)
+	require.Equal(t, "pids", fields[0], line)
+	var pids []int
+	for _, f := range fields[1:] {
+		pid, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		pids = append(pids, pid)
+	}
+	require.Len(t, pids, 3)
+	require.NoError(t, cmd.Process.Kill())
+	killed := time.Now()
+	cmd.Wait()
+	for _, pid := range pids {
+		for alive(pid) {
+			require.Less(t, time.Since(killed), time.Second, "child %d outlived its coordinator by a second", pid)
+			time.Sleep(time.Millisecond) // the process table shows it only by polling
+		}
+	}
+	t.Logf("all children gone %v after their coordinator was killed", time.Since(killed))
+}
+
+// alive reports whether pid is a process that has not exited (a zombie
+// waiting to be reaped by init has exited).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: believe kill
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
