@@ -109,13 +109,16 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 	id := fence.Identity{Name: spec.Name, ID: c.nextID}
 	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}
 	handler, counted := spec.Handler, spec.Run != nil
+	var forward member.Forward[T]
+	var arm member.Arm
 	if connect != nil {
 		ep, err := connect(id)
 		if err != nil {
 			return nil, fmt.Errorf("processgroup: spawn %q: %w", spec.Name, err) // an ID skipped, nothing else changed
 		}
-		if rec.wire = ep; ep != nil && (handler != nil || ep.remote == nil) {
-			handler = ep.forward
+		rec.wire = ep
+		if ep != nil && (handler != nil || ep.remote == nil) {
+			handler, forward, arm = nil, ep.deliver, ep.arm
 		}
 		counted = counted || ep != nil && ep.remote == nil
 	}
@@ -125,6 +128,8 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 		Coordinator: newPort(c),
 		Window:      window,
 		OnCrash:     func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
+		Forward:     forward,
+		Arm:         arm,
 	})
 	if rec.wire != nil {
 		rec.wire.shadow = rec.m

@@ -1,6 +1,7 @@
 package processgroup
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,10 +17,11 @@ import (
 
 // wireEnd is the coordinator's side of a member behind a wire: a loopback
 // one, or the connection to a child process. The coordinator holds the
-// member as a shadow: a goroutine member like any other, whose handler
-// forwards each message to the member side and returns once that side
-// answered it handled (so the shadow's progress counts what the remote
-// handler finished). Every call of the member side is served on a goroutine
+// member as a shadow: a goroutine member like any other, except that its
+// reader forwards each message to the member side (see deliver) instead of
+// handling it, and the shadow counts a message consumed only once the
+// member side reported it handled (member.Config.Forward): so the shadow's
+// progress counts what the remote handler finished. Every call of the member side is served on a goroutine
 // of its own with the shadow's methods, so a call blocks, is cancelled and
 // fails exactly as the member's own call would in process; the reply is the
 // call's only effect on the member side. What the member side sends is
@@ -30,7 +32,6 @@ type wireEnd[T any] struct {
 	remote  *wire.Remote[T] // the member side, when it is in this process
 	toFar   wire.Sender
 	fromFar wire.Sender      // toFar again for a connection to a child
-	answers chan *wire.Frame // handled or crashed, for forward
 	exits   chan *wire.Frame // the body's exit, for runFar
 
 	// disconnect ends the connection once its member side is lost or close
@@ -41,12 +42,11 @@ type wireEnd[T any] struct {
 	refused func(error)
 
 	// What the member side may send next, kept by check on the receiving
-	// goroutine (delivering also by forward).
-	delivering atomic.Bool // a delivery awaits its answer
-	started    atomic.Bool // the body was started
-	exited     bool        // the body's exit came
-	lastCall   uint64
-	uncounted  atomic.Bool // runFar stopped counting the member for Wait
+	// goroutine.
+	started   atomic.Bool // the body was started
+	exited    bool        // the body's exit came
+	lastCall  uint64
+	uncounted atomic.Bool // runFar stopped counting the member for Wait
 
 	lost     chan struct{} // closed by lose
 	lostErr  error         // why, set before lost is closed
@@ -58,6 +58,7 @@ type wireEnd[T any] struct {
 	calls    map[uint64]context.CancelCauseFunc
 	arrivals map[uint64]managedprocess.Arrival
 	closing  bool           // close began: calls are refused, not served
+	departed error          // the cause the member side was told its context ended with
 	serving  sync.WaitGroup // calls being served; added to under mu while !closing
 }
 
@@ -66,7 +67,7 @@ type wireEnd[T any] struct {
 const maxCalls = 1 << 12
 
 func newEnd[T any](c *Coordinator[T]) *wireEnd[T] {
-	return &wireEnd[T]{c: c, answers: make(chan *wire.Frame, 1), exits: make(chan *wire.Frame, 1),
+	return &wireEnd[T]{c: c, exits: make(chan *wire.Frame, 1),
 		lost: make(chan struct{}), calls: make(map[uint64]context.CancelCauseFunc),
 		arrivals: make(map[uint64]managedprocess.Arrival)}
 }
@@ -102,7 +103,11 @@ func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socke
 // with mctx's cause, and its Done closes with the shadow's.
 func (ep *wireEnd[T]) start(mctx context.Context) {
 	context.AfterFunc(mctx, func() {
-		ep.toFar.Send(&wire.Frame{Op: wire.OpDepart, Err: wire.EncodeError(context.Cause(mctx))})
+		cause := context.Cause(mctx)
+		ep.mu.Lock()
+		ep.departed = cause
+		ep.mu.Unlock()
+		ep.toFar.Send(&wire.Frame{Op: wire.OpDepart, Err: wire.EncodeError(cause), Drop: dropsQueued(cause)})
 	})
 	go func() {
 		<-ep.shadow.Done()
@@ -128,12 +133,14 @@ func (ep *wireEnd[T]) close() {
 	ep.disconnect()
 }
 
-// lose records that the member side is gone, or must be, with cause: a
-// delivery or body waiting for it returns, and the member fails with cause
-// unless it already retired. Only the first cause counts.
+// lose records that the member side is gone, or must be, with cause: what
+// was delivered to it and not reported handled is dropped, a body waiting
+// for it returns, and the member fails with cause unless it already
+// retired. Only the first cause counts.
 func (ep *wireEnd[T]) lose(cause error) {
 	ep.lostOnce.Do(func() {
 		ep.lostErr = cause
+		ep.shadow.Abandon(cause)
 		close(ep.lost)
 		if ep.onLost != nil {
 			ep.onLost(cause)
@@ -148,8 +155,19 @@ func (ep *wireEnd[T]) receive(f *wire.Frame) {
 		return
 	}
 	switch f.Op {
-	case wire.OpHandled, wire.OpCrashed:
-		ep.answers <- f
+	case wire.OpHandled:
+		if err := ep.shadow.Acknowledge(f.Count, f.Drop); err != nil {
+			ep.refused(fmt.Errorf("processgroup: %v sent %w", ep.shadow.ID(), &wire.FrameError{Reason: err.Error()}))
+		} else if f.Drop {
+			ep.mu.Lock()
+			cause := ep.departed
+			ep.mu.Unlock()
+			ep.shadow.Abandon(cmp.Or(cause, fence.ErrClosed)) // a member side that drops unasked is told soon
+		}
+	case wire.OpCrashed:
+		if err := ep.shadow.CrashedAt(f.Count, crashCause(f)); err != nil {
+			ep.refused(fmt.Errorf("processgroup: %v sent %w", ep.shadow.ID(), &wire.FrameError{Reason: err.Error()}))
+		}
 	case wire.OpExit:
 		ep.exits <- f
 	case wire.OpCancel:
@@ -178,10 +196,7 @@ func (ep *wireEnd[T]) check(f *wire.Frame) error {
 		return &wire.FrameError{Reason: fmt.Sprintf(format, args...)}
 	}
 	switch f.Op {
-	case wire.OpHandled, wire.OpCrashed:
-		if !ep.delivering.CompareAndSwap(true, false) {
-			return bad("an answer (operation %d) to no delivery", f.Op)
-		}
+	case wire.OpHandled, wire.OpCrashed: // checked against what was delivered by the shadow
 	case wire.OpExit:
 		if ep.exited || !ep.started.Load() {
 			return bad("an exit of a body that was not running")
@@ -319,30 +334,27 @@ func (ep *wireEnd[T]) keep(a managedprocess.Arrival) uint64 {
 	return id
 }
 
-// forward is the shadow's handler: it delivers msg to the member side and
-// waits for its answer, whatever ctx does (the remote handler runs to its
-// end, as a handler in process does), or until the member side is lost. A
-// remote panic or Goexit crashes the shadow the same way.
-func (ep *wireEnd[T]) forward(_ context.Context, msg managedprocess.Message[T]) {
-	body, err := json.Marshal(msg.Body)
+// deliver is the shadow's Forward: it sends one message to the member
+// side, which reports it handled later.
+func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T) {
+	b, err := json.Marshal(body)
 	if err != nil {
-		panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", msg.From, err))
+		panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
 	}
-	ep.delivering.Store(true)
-	ep.toFar.Send(&wire.Frame{Op: wire.OpDeliver, From: msg.From, Seq: msg.Seq, Body: body})
-	var answer *wire.Frame
-	select {
-	case answer = <-ep.answers:
-	case <-ep.lost: // the member fails with the cause: this message is consumed
-		return
+	ep.toFar.Send(&wire.Frame{Op: wire.OpDeliver, From: from, Seq: seq, Body: b})
+}
+
+// arm is the shadow's Arm: it asks the member side for a progress report.
+func (ep *wireEnd[T]) arm(count uint64) {
+	ep.toFar.Send(&wire.Frame{Op: wire.OpArm, Count: count})
+}
+
+// crashCause is what a crashed frame says the member side's handler did.
+func crashCause(f *wire.Frame) error {
+	if f.Goexit || f.Panic == nil {
+		return fence.ErrGoexit
 	}
-	switch {
-	case answer.Op == wire.OpHandled:
-	case answer.Goexit:
-		runtime.Goexit()
-	default:
-		panic(answer.Panic.Value)
-	}
+	return &fence.PanicError{Value: f.Panic.Value, Stack: f.Panic.Stack}
 }
 
 // runFar is the shadow's run function: it starts the member side's body and

@@ -1,7 +1,7 @@
 package member
 
-import "github.com/muster-go/muster/internal/progress"
+import "github.com/muster-go/muster/watcher"
 
 // CounterOf exposes a target's counter to this package's external tests,
 // which play the watcher's part.
-func CounterOf(t Target) *progress.Counter { return t.counter }
+func CounterOf(t Target) watcher.Counter { return t.counter }

@@ -24,6 +24,7 @@ type link[T any] struct {
 	from     *stream[T] // the sender's stream, which holds the link
 	sender   fence.Identity
 	progress *progress.Counter // delivered: the link sequence of the last message consumed
+	watch    watcher.Counter   // progress as the watcher arms it (see watched)
 	marker   *marker           // set only on the pseudo-link of a local fence marker
 	lane     int               // the recipient's inbox lane the sender uses
 	_        [64]byte
@@ -45,7 +46,7 @@ type link[T any] struct {
 // watch; a Target only reports it (Lag) and hands it to the watcher (Watch).
 type Target struct {
 	fence.Target
-	counter *progress.Counter
+	counter watcher.Counter
 }
 
 // Lag returns the target as a lag with the counter's current progress, and
@@ -65,7 +66,7 @@ func (t Target) SameLink(u Target) bool { return t.counter == u.counter }
 func (l *link[T]) target(seq uint64) Target {
 	return Target{
 		Target:  fence.Target{Recipient: l.to.id, Sender: l.sender, Seq: seq},
-		counter: l.progress,
+		counter: l.watch,
 	}
 }
 

@@ -51,6 +51,12 @@ type Config[T any] struct {
 	// post-handler work panics (cause is a *fence.PanicError) or calls
 	// runtime.Goexit (fence.ErrGoexit). It must not block.
 	OnCrash func(m *Member[T], cause error)
+	// Forward, if set, makes the member's far side handle its messages
+	// instead of Handler: the reader forwards each one, and the far side
+	// reports what it handled with Acknowledge (see forwarded).
+	Forward Forward[T]
+	// Arm, with Forward, asks the far side for an early progress report.
+	Arm Arm
 }
 
 // Member is one participant: its stream, its inbox and its reader. Its
@@ -66,6 +72,8 @@ type Member[T any] struct {
 	in      inbound[T] // the links to m, by their senders' streams
 	out     stream[T]
 	post    []func() // post-handler work; touched only by the reader goroutine
+	forward Forward[T]
+	fwd     *forwarded[T] // with forward: what the far side has not acknowledged
 	done    chan struct{}
 	stats   counters[T]
 	waiting waitingSends
@@ -80,7 +88,7 @@ func New[T any](cfg Config[T]) *Member[T] {
 	if window <= 0 {
 		window = DefaultWindow
 	}
-	return &Member[T]{
+	m := &Member[T]{
 		id:      cfg.ID,
 		out:     stream[T]{owner: cfg.ID},
 		handler: cfg.Handler,
@@ -89,6 +97,10 @@ func New[T any](cfg Config[T]) *Member[T] {
 		inbox:   newInbox[T](window),
 		done:    make(chan struct{}),
 	}
+	if cfg.Forward != nil {
+		m.forward, m.fwd = cfg.Forward, &forwarded[T]{arm: cfg.Arm}
+	}
+	return m
 }
 
 // ID returns the member's identity.
@@ -130,7 +142,9 @@ func (m *Member[T]) Stop(cause error, drop bool) {
 	m.inbox.close(cause, mode)
 }
 
-// Done is closed when the reader goroutine has exited.
+// Done is closed when the reader goroutine has exited (and, for a member
+// with a far side, once the far side acknowledged, or was abandoned with,
+// everything forwarded).
 func (m *Member[T]) Done() <-chan struct{} { return m.done }
 
 // Err returns the error sends to this member get, or nil while it runs.

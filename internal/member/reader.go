@@ -18,6 +18,9 @@ func (m *Member[T]) read(ctx context.Context) {
 		if !returned {
 			m.dropQueued(ctx)
 		}
+		if m.fwd != nil {
+			<-m.fwd.drained()
+		}
 		close(m.done)
 	}()
 	m.readLoop(ctx)
@@ -72,6 +75,9 @@ func (m *Member[T]) dropQueued(ctx context.Context) {
 // crashes the member and drops the rest of the batch itself before the
 // goroutine ends.
 func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, perr *fence.PanicError) {
+	if m.fwd != nil {
+		return m.forwardAll(batch), nil
+	}
 	handled, returned := 0, false
 	m.stats.begin(batch)
 	defer func() {
@@ -109,6 +115,23 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 	return n, nil
 }
 
+// forwardAll forwards each message of batch to the far side, in order,
+// until the inbox turns to dropping; markers wait for what was forwarded
+// before them. It returns how many entries it consumed.
+func (m *Member[T]) forwardAll(batch []entry[T]) (n int) {
+	for n = 0; n < len(batch) && !m.inbox.dropping(); n++ {
+		e := &batch[n]
+		if e.link.marker != nil {
+			m.fwd.consume(m, e, nil)
+			continue
+		}
+		if m.fwd.forward(m, e) {
+			m.forward(e.link.sender, e.seq, e.body)
+		}
+	}
+	return n
+}
+
 // runPost runs the post-handler work the handler scheduled, in order.
 func (m *Member[T]) runPost() {
 	for i := 0; i < len(m.post); i++ {
@@ -120,6 +143,10 @@ func (m *Member[T]) runPost() {
 
 // drop consumes an entry without handling it.
 func (m *Member[T]) drop(e *entry[T]) {
+	if m.fwd != nil {
+		m.fwd.consume(m, e, m.Err())
+		return
+	}
 	if mk := e.link.marker; mk != nil {
 		mk.reach(m.Err())
 		return
@@ -135,7 +162,7 @@ func (m *Member[T]) drop(e *entry[T]) {
 func (m *Member[T]) notifyDeliveryProgress(e *entry[T]) {
 	p := e.link.progress
 	if p.Publish(e.n) && m.coord != nil {
-		m.coord.Notify(p)
+		m.coord.Notify(e.link.watch)
 	}
 	if p.CreditDue(e.n) {
 		e.link.grantCredit()

@@ -10,6 +10,9 @@ import (
 // briefly and never waits for progress.
 func (m *Member[T]) Snapshot() managedprocess.State {
 	handled, waiting, cur := m.stats.reading(time.Now())
+	if m.fwd != nil {
+		handled, waiting, cur = m.fwd.reading()
+	}
 	queued, err := m.inbox.queued(), m.inbox.err()
 	return managedprocess.State{
 		ID:       m.id,

@@ -62,6 +62,7 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 		s.links = make(map[uint64]*link[T])
 	}
 	l := &link[T]{to: to, from: s, sender: s.owner, lane: laneOf(s.owner.ID), progress: progress.NewCounter()}
+	l.watch = l.watched()
 	l.credit.window = uint64(to.inbox.window)
 	to.in.add(l)
 	s.links[to.id.ID] = l

@@ -71,6 +71,9 @@ func (l *link[T]) waitCredit(ctx context.Context, sent uint64) error {
 	if l.progress.Delivered() >= at { // consumed before the arm: nobody will report it
 		return nil
 	}
+	if f := l.to.fwd; f != nil {
+		f.want(l, at) // the far side reports when it handled the message at
+	}
 	select {
 	case <-ch:
 		return nil

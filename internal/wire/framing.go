@@ -101,7 +101,7 @@ func ReadFramed(r io.Reader, limit int) (*Frame, error) {
 func (f *Frame) check() error {
 	switch {
 	case f.Op >= OpSend && f.Op <= OpExit:
-	case f.Op >= OpDeliver && f.Op <= OpClose:
+	case f.Op >= OpDeliver && f.Op <= OpArm:
 	default:
 		return fmt.Errorf("unknown operation %d", f.Op)
 	}

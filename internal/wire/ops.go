@@ -16,15 +16,30 @@
 //	call local / outbound fence       depart (the member's context ends, cause)
 //	call snapshot / err               done (the member's inbox is drained)
 //	cancel (a call's context ended)   close (the connection ends)
-//	handled (progress: the delivered message's handler and post-handler
-//	     work returned) / crashed (they panicked or called Goexit)
+//	                                  arm (report progress at a count)
+//	handled (progress: the handlers and post-handler work of the first
+//	     Count messages delivered returned) / crashed (the Count-th's
+//	     panicked or called Goexit)
 //	exit (the body returned, panicked or called Goexit)
 //
-// Credit and arm are carried by these: a send's reply comes once the message
-// fits its window at the recipient (the reply is the credit), and every
-// delivered message is answered by handled or crashed (the progress report
-// an armed threshold would ask for), so the coordinator's counters are exact
-// at all times.
+// Credit is carried by these: a send's reply comes once the message fits
+// its window at the recipient (the reply is the credit). Deliveries do not
+// wait for each other: the coordinator sends each message as its member's
+// reader takes it, and the member side reports its progress in batches — one
+// handled frame for the messages it took from its queue together, and at
+// least one per ReportEvery messages — never one per message while messages
+// queue up. Someone waiting on the coordinator's side for a message handled
+// (a barrier's drain target, a sender waiting for room, a local fence) arms
+// the member side at that message's count: it reports as soon as its
+// handlers passed it (at once if they had), so a handler stuck on a later
+// message of the batch does not hide the progress; both sides store before
+// they load, as the counters in process do. A message counts as consumed
+// only once reported, so senders' windows bound what is queued on the
+// member side too. A member that departs
+// dropping what is queued (it crashed, or the coordinator closed) is told
+// so with its depart; it then handles nothing more and reports, once its
+// current handler returned and for every delivery that comes later, how many
+// it handled, with Drop set: the coordinator counts the rest dropped.
 package wire
 
 import (
@@ -53,8 +68,8 @@ const (
 	OpSnapshot                    // the reply carries State
 	OpErr                         // the reply carries Err
 	OpCancel                      // Call: the context of that call ended with Err
-	OpHandled                     // the message last delivered was handled
-	OpCrashed                     // its handler panicked (Err) or called Goexit (Goexit)
+	OpHandled                     // the first Count messages delivered were handled
+	OpCrashed                     // the handler of the Count-th panicked (Panic) or called Goexit (Goexit)
 	OpExit                        // the body returned Err, panicked (Panic) or called Goexit; NoBody: there is none
 )
 
@@ -63,9 +78,10 @@ const (
 	OpDeliver Op = iota + 64 // From, Seq, Body
 	OpReply                  // Call, Err and the call's result
 	OpStart                  // run the member's body
-	OpDepart                 // Err: the member's context ends with this cause
+	OpDepart                 // Err: the member's context ends with this cause; Drop: it handles nothing more
 	OpDone                   // the member departed and its inbox is drained
 	OpClose                  // Err, State: the connection ends; later calls fail with Err, Snapshot returns State
+	OpArm                    // report handled as soon as Count messages were (at once if they were)
 )
 
 // Frame is one operation. Calls carry a Call number, unique per member, that
@@ -90,6 +106,8 @@ type Frame struct {
 	Panic    *Panic          `json:"panic,omitempty"`
 	Goexit   bool            `json:"goexit,omitempty"`
 	NoBody   bool            `json:"nobody,omitempty"` // an exit: the member has no body; it serves until it departs
+	Count    uint64          `json:"count,omitempty"`  // handled: messages handled so far; crashed: the one that crashed
+	Drop     bool            `json:"drop,omitempty"`   // depart: drop what is queued; handled: the rest were dropped
 	Result   *Result         `json:"result,omitempty"`
 	State    *State          `json:"state,omitempty"`
 }

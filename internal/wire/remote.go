@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"github.com/muster-go/muster/fence"
@@ -36,7 +37,8 @@ type Remote[T any] struct {
 	started  bool          // the body was started
 	bodyDone chan struct{} // closed when the body returned, or by finish if it never started
 
-	deliveries chan *Frame   // to the handler goroutine, one at a time
+	deliveries deliveryQueue // to the handler goroutine
+	progress   farProgress   // what the handler goroutine handled, and reported
 	post       []func()      // post-handler work; the handler goroutine's only
 	handlerOut chan struct{} // closed when the handler goroutine returned
 }
@@ -51,7 +53,7 @@ func NewRemote[T any](id fence.Identity, out Sender, handler managedprocess.Hand
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r := &Remote[T]{id: id, out: out, handler: handler, run: run, ctx: ctx, cancel: cancel,
 		calls: make(map[uint64]chan *Frame), done: make(chan struct{}), finished: make(chan struct{}), bodyDone: make(chan struct{}),
-		deliveries: make(chan *Frame, 1), handlerOut: make(chan struct{})}
+		deliveries: newDeliveryQueue(), handlerOut: make(chan struct{})}
 	r.hctx = context.WithValue(ctx, handlerKey{}, r)
 	go r.handle()
 	return r
@@ -70,7 +72,7 @@ func (r *Remote[T]) Receive(f *Frame) {
 			ch <- f
 		}
 	case OpDeliver:
-		r.deliveries <- f // the coordinator sends the next one only after handled
+		r.deliveries.put(f) // never blocks: the senders' windows bound the queue
 	case OpStart:
 		r.mu.Lock()
 		start := !r.started && r.departed == nil
@@ -79,8 +81,13 @@ func (r *Remote[T]) Receive(f *Frame) {
 		if start {
 			go r.body()
 		}
+	case OpArm:
+		r.progress.arm(r.out, f.Count)
 	case OpDepart:
 		r.cancel(f.Err.Decode())
+		if f.Drop {
+			r.deliveries.drop()
+		}
 	case OpDone:
 		r.doneOnce.Do(func() { close(r.done) })
 	case OpClose:
@@ -103,11 +110,11 @@ func (r *Remote[T]) finish(cause error, final managedprocess.State) {
 	}
 	r.cancel(cause)
 	close(r.finished)
+	r.deliveries.close()
 	if !r.started {
 		r.started = true
 		close(r.bodyDone)
 	}
-	close(r.deliveries)
 	r.doneOnce.Do(func() { close(r.done) })
 }
 
@@ -202,25 +209,59 @@ func (r *Remote[T]) body() {
 	exit = &Frame{Op: OpExit, Err: EncodeError(err)}
 }
 
-// handle is the handler goroutine: it runs the handler for each delivery
-// and answers it with handled, or with crashed when the handler or its
-// post-handler work panicked or called Goexit.
+// ReportEvery bounds how many messages the member side handles before it
+// reports its progress, while more are queued.
+const ReportEvery = 256
+
+// handle is the handler goroutine: it takes what is queued, runs the
+// handler for each message in order, and reports its progress after each
+// batch (and every ReportEvery messages); when a handler or its
+// post-handler work panics or calls Goexit it reports the crash instead and
+// handles nothing more.
 func (r *Remote[T]) handle() {
 	defer close(r.handlerOut)
-	for f := range r.deliveries {
-		r.out.Send(r.handleOne(f))
+	var batch []*Frame
+	for {
+		var dropping bool
+		batch, dropping = r.deliveries.take(batch[:0])
+		switch {
+		case batch == nil:
+			return
+		case dropping:
+			r.progress.report(r.out, true)
+			clear(batch)
+			continue
+		}
+		for i, f := range batch {
+			if r.deliveries.dropping() {
+				break
+			}
+			if crash := r.handleOne(f); crash != nil {
+				r.progress.crashed(r.out, crash)
+				r.deliveries.close()
+				return
+			}
+			r.progress.handled(r.out)
+			if (i+1)%ReportEvery == 0 && i+1 < len(batch) {
+				r.progress.report(r.out, false)
+			}
+		}
+		r.progress.report(r.out, r.deliveries.dropping())
+		clear(batch)
 	}
 }
 
-func (r *Remote[T]) handleOne(f *Frame) (answer *Frame) {
-	answer = &Frame{Op: OpCrashed, Goexit: true} // unless the handler returns or panics
+// handleOne runs the handler and post-handler work for f; it returns nil,
+// or the crash frame if they panicked or called Goexit.
+func (r *Remote[T]) handleOne(f *Frame) (crash *Frame) {
+	crash = &Frame{Op: OpCrashed, Goexit: true} // unless the handler returns or panics
 	done := make(chan struct{})
 	go func() { // a goroutine of its own, so that Goexit ends it and not the loop
 		defer close(done)
 		defer func() {
 			r.post = r.post[:0]
 			if v := recover(); v != nil {
-				answer = &Frame{Op: OpCrashed, Panic: EncodePanic(v, nil)}
+				crash = &Frame{Op: OpCrashed, Panic: EncodePanic(v, debug.Stack())}
 			}
 		}()
 		var body T
@@ -233,8 +274,8 @@ func (r *Remote[T]) handleOne(f *Frame) (answer *Frame) {
 		for i := 0; i < len(r.post); i++ {
 			r.post[i]()
 		}
-		answer = &Frame{Op: OpHandled}
+		crash = nil
 	}()
 	<-done
-	return answer
+	return crash
 }

@@ -1,0 +1,83 @@
+package wire
+
+import "sync"
+
+// deliveryQueue holds the messages delivered to a member side that its
+// handler goroutine has not taken yet. put never blocks, so the connection's
+// reader goes on reading replies while a handler waits for one.
+type deliveryQueue struct {
+	mu      sync.Mutex
+	queue   []*Frame
+	closed  bool
+	dropped bool // the member departed dropping what is queued
+	wake    chan struct{}
+}
+
+func newDeliveryQueue() deliveryQueue { return deliveryQueue{wake: make(chan struct{}, 1)} }
+
+// put queues f; after close it drops it.
+func (q *deliveryQueue) put(f *Frame) {
+	q.mu.Lock()
+	if !q.closed {
+		q.queue = append(q.queue, f)
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+// close drops what is queued and everything put later, and makes take
+// return nil.
+func (q *deliveryQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	clear(q.queue)
+	q.queue = nil
+	q.mu.Unlock()
+	q.signal()
+}
+
+// drop makes the handler drop what is queued and what comes later (see
+// dropping).
+func (q *deliveryQueue) drop() {
+	q.mu.Lock()
+	q.dropped = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+// dropping reports whether drop was called.
+func (q *deliveryQueue) dropping() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
+}
+
+// take appends what is queued to dst, waiting while nothing is, and
+// reports whether it is to be dropped; it returns nil once the queue is
+// closed.
+func (q *deliveryQueue) take(dst []*Frame) ([]*Frame, bool) {
+	for {
+		q.mu.Lock()
+		closed, queued, dropped := q.closed, q.queue, q.dropped
+		if len(queued) > 0 && !closed {
+			dst = append(dst, queued...)
+			clear(queued)
+			q.queue = queued[:0]
+		}
+		q.mu.Unlock()
+		switch {
+		case closed:
+			return nil, false
+		case len(dst) > 0:
+			return dst, dropped
+		}
+		<-q.wake
+	}
+}
+
+func (q *deliveryQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
