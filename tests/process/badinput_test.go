@@ -44,6 +44,19 @@ func rawChild(kind string) {
 	case "backwards": // call numbers that go backwards
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 2}))
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1}))
+	case "hubpeer": // the bare hub barrier's child (see rawPeers): arrive, wait for the release
+		var b [1]byte
+		for {
+			if _, err := syscall.Write(3, b[:]); err != nil {
+				os.Exit(0)
+			}
+			if n, err := syscall.Read(3, b[:]); n == 0 || err != nil {
+				os.Exit(0)
+			}
+		}
+	case "framer": // the throughput reference's child: TEST_COUNT frames of 64 bytes
+		writeFrames(3, envInt(envCount))
+		os.Exit(0)
 	case "half":
 		b := frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1})
 		conn.Write(b[:len(b)/2])

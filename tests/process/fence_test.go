@@ -37,14 +37,7 @@ func runWorkers(t *testing.T, cfg workerConfig, inProc bool) {
 		}
 		spawn(t, c, workerName(i), "worker", w.env()...)
 	}
-	_, err = p.Barrier(ctx, "g", "start", fence.Rendezvous)
-	require.NoError(t, err)
-	for r := 1; r <= cfg.rounds; r++ {
-		_, err := p.Barrier(ctx, "g", "b", cfg.mode)
-		require.NoError(t, err, "round %d", r)
-		_, err = p.Barrier(ctx, "g", "counted", fence.Rendezvous)
-		require.NoError(t, err, "round %d", r)
-	}
+	meet(t, ctx, p, cfg)
 	require.NoError(t, c.Wait(ctx))
 	if cfg.mode != fence.ProcessingFence {
 		return

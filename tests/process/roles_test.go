@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
@@ -30,6 +31,8 @@ const (
 	envPerPeer = "TEST_PER_PEER" // messages to each peer per round
 	envHops    = "TEST_HOPS"     // a chain's length
 	envMode    = "TEST_MODE"     // the barrier mode
+	envCount   = "TEST_COUNT"    // messages a producer sends
+	envSlow    = "TEST_SLOW"     // the consumer pauses now and then
 )
 
 // envInt returns the number in the environment variable name; 0 if unset.
@@ -64,6 +67,7 @@ func workerName(i int) string { return fmt.Sprintf("w%d", i) }
 func roles() map[string]processgroup.Role[msg] {
 	return map[string]processgroup.Role[msg]{
 		"worker":  workerRole(workerFromEnv()),
+		"rounder": rounderRole(workerFromEnv()),
 		"sleeper": {Run: func(ctx context.Context, _ managedprocess.Member[msg]) error { <-ctx.Done(); return nil }},
 		"arriver": {Run: arrive},
 		"stubborn": {Run: func(context.Context, managedprocess.Member[msg]) error {
@@ -78,6 +82,18 @@ func roles() map[string]processgroup.Role[msg] {
 		"sendsUnknown": {Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
 			return m.Send(ctx, "nobody", msg{})
 		}},
+		"gated": {Handler: func(ctx context.Context, _ managedprocess.Message[msg]) {
+			<-ctx.Done() // stuck until the member departs
+		}},
+		"producer": {Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			for i := 1; i <= envInt(envCount); i++ {
+				if err := m.Send(ctx, "consumer", msg{Round: i}); err != nil {
+					return fmt.Errorf("message %d: %w", i, err)
+				}
+			}
+			return nil
+		}},
+		"consumer": consumerRole(),
 		"returns": {Run: func(context.Context, managedprocess.Member[msg]) error { return nil }},
 		"handler": {Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
 			m.Body.Hop++
@@ -150,4 +166,26 @@ func workerRole(cfg workerConfig) processgroup.Role[msg] {
 func arrive(ctx context.Context, m managedprocess.Member[msg]) error {
 	_, err := m.Barrier(ctx, "g", "b", fence.Rendezvous)
 	return err
+}
+
+// consumerRole handles the producer's messages (with TEST_SLOW, slowly: a
+// pause every 500),
+// checks that each comes once and in order, and tells member "collector"
+// when it handled TEST_COUNT of them.
+func consumerRole() processgroup.Role[msg] {
+	next := 1
+	return processgroup.Role[msg]{Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
+		if m.Body.Round != next {
+			panic(fmt.Sprintf("message %d, want %d", m.Body.Round, next))
+		}
+		if next%500 == 0 && os.Getenv(envSlow) != "" {
+			time.Sleep(time.Millisecond)
+		}
+		if next == envInt(envCount) {
+			if err := m.Recipient().Send(ctx, "collector", msg{Count: uint64(next)}); err != nil {
+				panic(err)
+			}
+		}
+		next++
+	}}
 }

@@ -1,0 +1,253 @@
+package process
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+)
+
+// rounderRole is a benchmark member: round after round it sends TEST_PER_PEER
+// messages to the next member of the ring w0, w1, … and meets the others at
+// barrier "r" in TEST_MODE, until the coordinator closes.
+func rounderRole(cfg workerConfig) processgroup.Role[msg] {
+	return processgroup.Role[msg]{
+		Handler: func(context.Context, managedprocess.Message[msg]) {},
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			next := workerName((cfg.index + 1) % cfg.workers)
+			for ctx.Err() == nil {
+				for range cfg.perPeer {
+					if err := m.Send(ctx, next, msg{Hop: 1}); err != nil {
+						return nil // closed
+					}
+				}
+				if _, err := m.Barrier(ctx, "g", "r", cfg.mode); err != nil {
+					return nil
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// rawPeers starts n children of this binary in the raw role kind, each
+// with a socket pair whose parent end is returned as a blocking file
+// descriptor (the floor: no netpoller between the bytes and the process).
+func rawPeers(b *testing.B, n int, kind string, env ...string) (fds []int, stop func()) {
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cmds []*exec.Cmd
+	for range n {
+		syscall.ForkLock.RLock() // close-on-exec before any child can inherit them
+		pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		if err == nil {
+			syscall.CloseOnExec(pair[0])
+			syscall.CloseOnExec(pair[1])
+		}
+		syscall.ForkLock.RUnlock()
+		if err != nil {
+			b.Fatal(err)
+		}
+		child := os.NewFile(uintptr(pair[1]), "child")
+		cmd := exec.Command(self)
+		cmd.Env = append(append(os.Environ(), rawEnv+"="+kind, quickExit), env...)
+		cmd.ExtraFiles = []*os.File{child}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		child.Close()
+		fds = append(fds, pair[0])
+		cmds = append(cmds, cmd)
+	}
+	return fds, func() {
+		for i, fd := range fds {
+			syscall.Close(fd)
+			cmds[i].Wait()
+		}
+	}
+}
+
+// hubRounds runs rounds of the bare hub barrier over fds: read one arrival
+// from every child, then write a release to every child.
+func hubRounds(b *testing.B, fds []int, rounds int) time.Duration {
+	var buf [1]byte
+	start := time.Now()
+	for range rounds {
+		for _, fd := range fds {
+			if n, err := syscall.Read(fd, buf[:]); n != 1 || err != nil {
+				b.Fatalf("hub arrival: %d, %v", n, err)
+			}
+		}
+		for _, fd := range fds {
+			if _, err := syscall.Write(fd, buf[:]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return time.Since(start)
+}
+
+// BenchmarkProcessRound: a barrier round of n child members and the
+// program (a goroutine member), each child sending k messages per round to
+// the next, against the bare hub barrier of n raw children measured in the
+// same run (x_hub). ns/op is one round.
+func BenchmarkProcessRound(b *testing.B) {
+	for _, mode := range []fence.Mode{fence.Rendezvous, fence.DeliveryFence, fence.ProcessingFence} {
+		for _, k := range []int{0, 100} {
+			for _, n := range []int{2, 4, 8} {
+				b.Run(fmt.Sprintf("mode=%v/n=%d/k=%d", mode, n, k), func(b *testing.B) { benchRound(b, mode, n, k) })
+			}
+		}
+	}
+}
+
+func benchRound(b *testing.B, mode fence.Mode, n, k int) {
+	ctx := context.Background()
+	c := processgroup.New[msg]()
+	defer c.Close(ctx)
+	if _, err := c.NewGroup("g"); err != nil {
+		b.Fatal(err)
+	}
+	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p", Groups: []string{"g"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		cfg := workerConfig{index: i, workers: n, perPeer: k, mode: mode}
+		if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: workerName(i), Groups: []string{"g"}, Role: "rounder",
+			Env: append(cfg.env(), quickExit), Stderr: os.Stderr}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fds, stop := rawPeers(b, n, "hubpeer")
+	defer stop()
+	round := func(rounds int) time.Duration {
+		start := time.Now()
+		for range rounds {
+			if _, err := p.Barrier(ctx, "g", "r", mode); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	round(5) // the children are up
+	hubRounds(b, fds, 5)
+	b.ResetTimer()
+	var mt, ht time.Duration
+	const chunks = 10
+	for i := range chunks {
+		rounds := b.N / chunks
+		if i < b.N%chunks {
+			rounds++
+		}
+		mt += round(rounds)
+		b.StopTimer()
+		ht += hubRounds(b, fds, rounds)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(mt.Nanoseconds())/float64(b.N), "ns/op")
+	b.ReportMetric(float64(ht.Nanoseconds())/float64(b.N), "hub-ns/round")
+	b.ReportMetric(float64(mt)/float64(ht), "x_hub")
+}
+
+// BenchmarkProcessPingPong is the raw round trip between this process and
+// one child over a socket pair, with blocking reads and writes: ns/op is one
+// round trip.
+func BenchmarkProcessPingPong(b *testing.B) {
+	fds, stop := rawPeers(b, 1, "hubpeer")
+	defer stop()
+	hubRounds(b, fds, 5)
+	b.ResetTimer()
+	hubRounds(b, fds, b.N)
+}
+
+// BenchmarkProcessThroughput: b.N messages from one child to another
+// through the coordinator, into a handler that does nothing, against a child
+// writing b.N length-prefixed 64-byte frames to this process over a socket
+// pair, read with blocking reads into a 64 KiB buffer (x_raw = muster's time
+// over the raw one; msgs/s is muster's rate).
+func BenchmarkProcessThroughput(b *testing.B) {
+	ctx := context.Background()
+	c := processgroup.New[msg]()
+	defer c.Close(ctx)
+	done := make(chan msg, 1)
+	if _, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "collector",
+		Handler: func(_ context.Context, m managedprocess.Message[msg]) { done <- m.Body }}); err != nil {
+		b.Fatal(err)
+	}
+	count := strconv.Itoa(b.N)
+	env := []string{envCount + "=" + count, quickExit}
+	start := time.Now()
+	if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "consumer", Role: "consumer", Env: env, Stderr: os.Stderr}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "producer", Role: "producer", Env: env, Stderr: os.Stderr}); err != nil {
+		b.Fatal(err)
+	}
+	<-done
+	mt := time.Since(start)
+	b.StopTimer()
+	fds, stop := rawPeers(b, 1, "framer", envCount+"="+count)
+	rt := readFrames(b, fds[0], b.N)
+	stop()
+	b.ReportMetric(float64(b.N)/mt.Seconds(), "msgs/s")
+	b.ReportMetric(float64(b.N)/rt.Seconds(), "raw-msgs/s")
+	b.ReportMetric(float64(mt)/float64(rt), "x_raw")
+}
+
+// frameSize is the reference's payload.
+const frameSize = 64
+
+// writeFrames writes n length-prefixed frames of frameSize bytes to fd,
+// 64 KiB at a time.
+func writeFrames(fd, n int) {
+	frame := binary.BigEndian.AppendUint32(nil, frameSize)
+	frame = append(frame, make([]byte, frameSize)...)
+	buf := make([]byte, 0, 64<<10)
+	for i := 0; i < n; i++ {
+		if len(buf)+len(frame) > cap(buf) {
+			syscall.Write(fd, buf)
+			buf = buf[:0]
+		}
+		buf = append(buf, frame...)
+	}
+	syscall.Write(fd, buf)
+}
+
+// readFrames reads n frames from fd and returns how long that took.
+func readFrames(b *testing.B, fd, n int) time.Duration {
+	buf := make([]byte, 64<<10)
+	start := time.Now()
+	have, frames := 0, 0
+	for frames < n {
+		r, err := syscall.Read(fd, buf[have:])
+		if r <= 0 || err != nil {
+			b.Fatalf("read after %d frames: %d, %v", frames, r, err)
+		}
+		have += r
+		off := 0
+		for have-off >= 4 {
+			size := int(binary.BigEndian.Uint32(buf[off:]))
+			if have-off < 4+size {
+				break
+			}
+			off += 4 + size
+			frames++
+		}
+		have = copy(buf, buf[off:have])
+	}
+	return time.Since(start)
+}

@@ -1,0 +1,115 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestProcessGatedChildDoesNotStallOthers: a child whose handler is stuck,
+// with its senders' windows full and a sender blocked on it, delays nothing
+// between other members: children exchanging messages through the same
+// coordinator meet at delivery fences round after round meanwhile. The
+// blocked send is pushed back, not refused or dropped.
+func TestProcessGatedChildDoesNotStallOthers(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	_, err := c.NewGroup("others")
+	require.NoError(t, err)
+	const window = 8
+	_, err = c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "gated", Role: "gated", Window: window, Env: []string{quickExit}})
+	require.NoError(t, err)
+	flooder, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "flooder"})
+	require.NoError(t, err)
+	for range window {
+		require.NoError(t, flooder.Send(ctx, "gated", msg{}))
+	}
+	require.ErrorIs(t, flooder.TrySend("gated", msg{}), fence.ErrWouldBlock, "the gated child's window is full")
+	blocked := make(chan error, 1)
+	sendCtx, stopSend := context.WithCancel(ctx)
+	defer stopSend()
+	go func() { blocked <- flooder.Send(sendCtx, "gated", msg{}) }()
+
+	cfg := workerConfig{workers: 3, rounds: 20, perPeer: 30, hops: 1, mode: fence.DeliveryFence}
+	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p", Groups: []string{"g"}})
+	require.NoError(t, err)
+	for i := range cfg.workers {
+		w := cfg
+		w.index = i
+		spawn(t, c, workerName(i), "worker", w.env()...)
+	}
+	meet(t, ctx, p, cfg)
+	select {
+	case err := <-blocked:
+		t.Fatalf("the send into the full window returned %v while the child is stuck", err)
+	default:
+	}
+	stopSend()
+	assert.ErrorIs(t, within(t, blocked), context.Canceled)
+	require.NoError(t, c.Wait(ctx))
+}
+
+// meet has p take part in the workers' rounds (see workerRole).
+func meet(t *testing.T, ctx context.Context, p managedprocess.Member[msg], cfg workerConfig) {
+	t.Helper()
+	_, err := p.Barrier(ctx, "g", "start", fence.Rendezvous)
+	require.NoError(t, err)
+	for r := 1; r <= cfg.rounds; r++ {
+		_, err := p.Barrier(ctx, "g", "b", cfg.mode)
+		require.NoError(t, err, "round %d", r)
+		_, err = p.Barrier(ctx, "g", "counted", fence.Rendezvous)
+		require.NoError(t, err, "round %d", r)
+	}
+}
+
+// TestProcessOverload: a child sends many messages through the coordinator
+// to another child whose handler is slow and whose window is small: every
+// message is handled once and in order, the sender is pushed back and never
+// fails, and what the coordinator holds for the consumer stays within its
+// window.
+func TestProcessOverload(t *testing.T) {
+	const n, window = 50_000, 16
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	done := make(chan msg, 1)
+	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "collector",
+		Handler: func(_ context.Context, m managedprocess.Message[msg]) { done <- m.Body }})
+	require.NoError(t, err)
+	_, err = c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "consumer", Role: "consumer", Window: window,
+		Env: []string{fmt.Sprintf("%s=%d", envCount, n), envSlow + "=1", quickExit}, Stderr: testWriter{t}})
+	require.NoError(t, err)
+	_, err = c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "producer", Role: "producer",
+		Env: []string{fmt.Sprintf("%s=%d", envCount, n), quickExit}, Stderr: testWriter{t}})
+	require.NoError(t, err)
+	peak := 0
+	for {
+		select {
+		case m := <-done:
+			assert.EqualValues(t, n, m.Count)
+			require.NoError(t, c.Wait(ctx), "the producer was never refused")
+			t.Logf("at most %d messages held for the consumer at a time (window %d)", peak, window)
+			return
+		case <-ctx.Done():
+			t.Fatal("the consumer did not handle every message in time")
+		default:
+		}
+		for _, ms := range c.Snapshot().Members {
+			if ms.ID.Name == "consumer" {
+				held := ms.State.Queued
+				if ms.State.Handling != nil {
+					held++
+				}
+				peak = max(peak, held)
+				require.LessOrEqual(t, held, window, "held for the consumer")
+			}
+		}
+		time.Sleep(time.Millisecond) // sampling the coordinator's state
+	}
+}
