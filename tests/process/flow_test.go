@@ -113,3 +113,32 @@ func TestProcessOverload(t *testing.T) {
 		time.Sleep(time.Millisecond) // sampling the coordinator's state
 	}
 }
+
+// TestProcessLateWaiterSeesProgressBehindAStuckHandler: a child handled a
+// message and is stuck in the handler of the next one, taken in the same
+// batch (both came while it was busy with an earlier one), so it has
+// reported neither; a delivery fence whose target is the
+// first, draining only afterwards, still releases: the coordinator arms the
+// child at that message, and the child, finding it handled, reports at once.
+func TestProcessLateWaiterSeesProgressBehindAStuckHandler(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	entered := make(chan msg, 1)
+	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "collector",
+		Handler: func(_ context.Context, m managedprocess.Message[msg]) { entered <- m.Body }})
+	require.NoError(t, err)
+	_, err = c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "r", Role: "stuckOnTwo", Env: []string{quickExit}, Stderr: testWriter{t}})
+	require.NoError(t, err)
+	pq := newPair(t, c)
+	require.NoError(t, pq.p.Send(ctx, "r", msg{Hop: 0})) // keeps r busy while the next two queue up
+	assert.Equal(t, 0, within(t, entered).Hop, "r is in the handler of Hop 0")
+	require.NoError(t, pq.p.Send(ctx, "r", msg{Hop: 1}))
+	a, err := pq.p.Arrive(ctx, "g", "b", fence.DeliveryFence) // its target: the message of Hop 1
+	require.NoError(t, err)
+	require.NoError(t, pq.p.Send(ctx, "r", msg{Hop: 2})) // after arriving: not the round's to wait for
+	assert.Equal(t, 2, within(t, entered).Hop, "r is stuck in the handler of Hop 2")
+	_, err = pq.q.Barrier(ctx, "g", "b", fence.DeliveryFence) // the round drains now
+	require.NoError(t, err)
+	_, err = a.Wait(ctx)
+	require.NoError(t, err, "p's message of Hop 1 was handled before r got stuck")
+}

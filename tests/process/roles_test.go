@@ -94,6 +94,19 @@ func roles() map[string]processgroup.Role[msg] {
 			return nil
 		}},
 		"consumer": consumerRole(),
+		"stuckOnTwo": {Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
+			if m.Body.Hop != 1 {
+				if err := m.Recipient().Send(ctx, "collector", msg{Hop: m.Body.Hop}); err != nil {
+					panic(err)
+				}
+			}
+			switch m.Body.Hop {
+			case 0:
+				time.Sleep(300 * time.Millisecond) // busy while the next two messages queue up behind it
+			case 2:
+				<-ctx.Done() // stuck until the member departs
+			}
+		}},
 		"returns":  {Run: func(context.Context, managedprocess.Member[msg]) error { return nil }},
 		"handler": {Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
 			m.Body.Hop++
