@@ -75,7 +75,7 @@ func meet(t *testing.T, ctx context.Context, p managedprocess.Member[msg], cfg w
 // fails, and what the coordinator holds for the consumer stays within its
 // window.
 func TestProcessOverload(t *testing.T) {
-	const n, window = 50_000, 16
+	const n, window = 10_000, 16
 	c := newCoordinator(t)
 	ctx := testCtx(t)
 	done := make(chan msg, 1)

@@ -107,7 +107,7 @@ func roles() map[string]processgroup.Role[msg] {
 				<-ctx.Done() // stuck until the member departs
 			}
 		}},
-		"returns":  {Run: func(context.Context, managedprocess.Member[msg]) error { return nil }},
+		"returns": {Run: func(context.Context, managedprocess.Member[msg]) error { return nil }},
 		"handler": {Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
 			m.Body.Hop++
 			if err := m.Reply(ctx, m.Body); err != nil {
