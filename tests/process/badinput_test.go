@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,7 +25,23 @@ const rawEnv = "TEST_RAW"
 
 // rawChild writes the bytes kind names to the inherited connection.
 func rawChild(kind string) {
+	switch kind { // these use descriptor 3 itself: an *os.File for it would close it when collected
+	case "hubpeer": // the bare hub barrier's child (see rawPeers): arrive, wait for the release
+		var b [1]byte
+		for {
+			if _, err := syscall.Write(3, b[:]); err != nil {
+				os.Exit(0)
+			}
+			if n, err := syscall.Read(3, b[:]); n == 0 || err != nil {
+				os.Exit(0)
+			}
+		}
+	case "framer": // the throughput reference's child: TEST_COUNT frames of 64 bytes
+		writeFrames(3, envInt(envCount))
+		os.Exit(0)
+	}
 	conn := os.NewFile(3, "connection")
+	defer runtime.KeepAlive(conn)
 	frame := func(f *wire.Frame) []byte {
 		b, err := wire.AppendFramed(nil, f)
 		if err != nil {
@@ -44,19 +61,6 @@ func rawChild(kind string) {
 	case "backwards": // call numbers that go backwards
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 2}))
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1}))
-	case "hubpeer": // the bare hub barrier's child (see rawPeers): arrive, wait for the release
-		var b [1]byte
-		for {
-			if _, err := syscall.Write(3, b[:]); err != nil {
-				os.Exit(0)
-			}
-			if n, err := syscall.Read(3, b[:]); n == 0 || err != nil {
-				os.Exit(0)
-			}
-		}
-	case "framer": // the throughput reference's child: TEST_COUNT frames of 64 bytes
-		writeFrames(3, envInt(envCount))
-		os.Exit(0)
 	case "half":
 		b := frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1})
 		conn.Write(b[:len(b)/2])
