@@ -1,8 +1,9 @@
 // Command muster is muster's runnable demo.
 //
+//	muster bsp [flags]     PageRank across child processes, one superstep per fenced barrier
 //	muster repro [flags]   run the delivery-fence repro scenario
 //
-// Run "muster repro -h" for the flags; "muster -h" and "muster repro -h"
+// Run "muster bsp -h" or "muster repro -h" for the flags; "muster -h" and "muster repro -h"
 // print their usage on stdout. Exit status: 0 when the run is OK (or when
 // -mode rendezvous, or -mode delivery with -hops, shows the missing markers
 // it is expected to show), 1 when a fence missed a marker it covers, when a
@@ -18,7 +19,9 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/muster-go/muster/internal/bsp"
 	"github.com/muster-go/muster/internal/repro"
+	"github.com/muster-go/muster/processgroup"
 )
 
 // Exit statuses.
@@ -29,6 +32,14 @@ const (
 )
 
 func main() {
+	// The bsp workers are this program again, in a child role.
+	if child, err := processgroup.ServeChild(context.Background(), bsp.Roles()); child {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "muster: child:", err)
+			os.Exit(exitFail)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -56,6 +67,8 @@ func runWith(ctx context.Context, runScenario runner, args []string, stdout, std
 		return exitUsage
 	}
 	switch args[0] {
+	case "bsp":
+		return bspCommand(ctx, args[1:], stdout, stderr)
 	case "repro":
 		return reproCommand(ctx, runScenario, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -72,6 +85,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: muster <subcommand> [flags]
 
 subcommands:
+  bsp     PageRank on a generated graph across child processes, one superstep
+          per delivery-fence barrier, checked against one process ("muster bsp -h")
   repro   run the delivery-fence repro: workers send bursts of markers to a slow
           consumer and meet it at a barrier; the consumer checks at its release
           that every marker was handled ("muster repro -h" for flags)

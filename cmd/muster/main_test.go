@@ -4,18 +4,32 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/bsp"
 	"github.com/muster-go/muster/internal/repro"
+	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain serves the bsp workers when the test binary runs as one.
+func TestMain(m *testing.M) {
+	if child, err := processgroup.ServeChild(context.Background(), bsp.Roles()); child {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // runArgs calls run in-process and returns its exit status and outputs.
 func runArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
