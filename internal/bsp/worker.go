@@ -151,4 +151,3 @@ const (
 	barrier   = "superstep"
 	collector = "bsp-collector"
 )
-
