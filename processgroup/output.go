@@ -69,7 +69,7 @@ func (o *outputs) copyLines(r io.Reader, mu *sync.Mutex, logger *slog.Logger, id
 	stream string, w io.Writer, done chan struct{}, keep bool) {
 	defer o.readers.Done()
 	defer close(done)
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, lineBuffer)
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
@@ -81,8 +81,13 @@ func (o *outputs) copyLines(r io.Reader, mu *sync.Mutex, logger *slog.Logger, id
 	}
 }
 
-// emit writes one line (a line longer than the reader's buffer comes in
-// pieces, each written as a line).
+// lineBuffer bounds a forwarded line: a longer one comes in pieces of this
+// size, each forwarded as a line. It is what each of a child's two output
+// streams costs the coordinator while the child runs.
+const lineBuffer = 4 << 10
+
+// emit writes one line (a line longer than lineBuffer comes in pieces, each
+// written as a line).
 func (o *outputs) emit(line []byte, mu *sync.Mutex, logger *slog.Logger, id fence.Identity,
 	stream string, w io.Writer, keep bool) {
 	text := line

@@ -35,7 +35,8 @@ type ProcessSpec struct {
 	Dir string
 
 	// Stdout and Stderr receive the child's output, line by line (each
-	// Write is one line with its newline). Nil logs each line to the
+	// Write is one line with its newline; a line longer than 4 KiB comes
+	// in pieces). Nil logs each line to the
 	// coordinator's logger (WithLogger) at level Info, with the member and
 	// the stream. The member's connection is a socket of its own, so
 	// nothing a child prints can disturb it.

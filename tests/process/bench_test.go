@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -250,4 +251,59 @@ func readFrames(b *testing.B, fd, n int) time.Duration {
 		have = copy(buf, buf[off:have])
 	}
 	return time.Since(start)
+}
+
+// BenchmarkProcessSpawn: from SpawnProcess to the release of the first
+// round the new child member meets the program's member at (ns/op). The
+// child's body arrives once and returns.
+func BenchmarkProcessSpawn(b *testing.B) {
+	ctx := context.Background()
+	c := processgroup.New[msg]()
+	defer c.Close(ctx)
+	if _, err := c.NewGroup("g"); err != nil {
+		b.Fatal(err)
+	}
+	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		name := fmt.Sprintf("c%d", i)
+		if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: name, Role: "arriver", Env: []string{quickExit}}); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Join("g"); err != nil { // rounds of g expect p and the new child only
+			b.Fatal(err)
+		}
+		if _, err := p.Barrier(ctx, "g", "b", fence.Rendezvous); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Leave("g"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProcessIdleMemory: the coordinator's heap per idle child member
+// (one that only handles messages), with b.N of them alive.
+func BenchmarkProcessIdleMemory(b *testing.B) {
+	ctx := context.Background()
+	c := processgroup.New[msg]()
+	defer c.Close(ctx)
+	before := heapInUse()
+	for i := range b.N {
+		if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: fmt.Sprintf("idle%d", i), Role: "handler", Env: []string{quickExit}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(heapInUse()-before)/float64(b.N), "B-heap/child")
+}
+
+// heapInUse is the heap in use after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var st runtime.MemStats
+	runtime.ReadMemStats(&st)
+	return int64(st.HeapInuse)
 }
