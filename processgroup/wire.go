@@ -45,6 +45,7 @@ type wireEnd[T any] struct {
 	// goroutine.
 	started   atomic.Bool // the body was started
 	exited    bool        // the body's exit came
+	bad       bool        // a frame was refused
 	lastCall  uint64
 	uncounted atomic.Bool // runFar stopped counting the member for Wait
 
@@ -150,14 +151,17 @@ func (ep *wireEnd[T]) lose(cause error) {
 
 // receive takes one frame from the member side, on its pipe's goroutine.
 func (ep *wireEnd[T]) receive(f *wire.Frame) {
+	if ep.bad {
+		return // the member side is being disconnected: nothing it sends counts
+	}
 	if err := ep.check(f); err != nil {
-		ep.refused(fmt.Errorf("processgroup: %v sent %w", ep.shadow.ID(), err))
+		ep.refuse(err)
 		return
 	}
 	switch f.Op {
 	case wire.OpHandled:
 		if err := ep.shadow.Acknowledge(f.Count, f.Drop); err != nil {
-			ep.refused(fmt.Errorf("processgroup: %v sent %w", ep.shadow.ID(), &wire.FrameError{Reason: err.Error()}))
+			ep.refuse(&wire.FrameError{Reason: err.Error()})
 		} else if f.Drop {
 			ep.mu.Lock()
 			cause := ep.departed
@@ -166,7 +170,7 @@ func (ep *wireEnd[T]) receive(f *wire.Frame) {
 		}
 	case wire.OpCrashed:
 		if err := ep.shadow.CrashedAt(f.Count, crashCause(f)); err != nil {
-			ep.refused(fmt.Errorf("processgroup: %v sent %w", ep.shadow.ID(), &wire.FrameError{Reason: err.Error()}))
+			ep.refuse(&wire.FrameError{Reason: err.Error()})
 		}
 	case wire.OpExit:
 		ep.exits <- f
@@ -185,6 +189,13 @@ func (ep *wireEnd[T]) receive(f *wire.Frame) {
 		}
 		go ep.serve(ctx, stop, f)
 	}
+}
+
+// refuse disconnects the member side for a frame out of protocol, once:
+// later frames are ignored.
+func (ep *wireEnd[T]) refuse(err error) {
+	ep.bad = true
+	ep.refused(fmt.Errorf("processgroup: %v sent %w", ep.shadow.ID(), err))
 }
 
 // check refuses a frame the member side may not send now: an operation of

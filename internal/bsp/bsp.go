@@ -75,7 +75,7 @@ func (r Result) OK() bool { return r.MaxDiff <= Tolerance }
 
 // Run runs the job: cfg.Workers workers (child processes of this program,
 // which must serve Roles, unless cfg.InProcess), and the program as member
-// "bsp-driver" meeting them at every superstep, which it reports to
+// "bsp-driver" meeting them once all are spawned and at every superstep, which it reports to
 // progress (nil: none) once released. It returns the result, with the
 // largest difference from Reference; its error is a member's failure or
 // ctx's.
@@ -101,6 +101,9 @@ func Run(ctx context.Context, cfg Config, progress func(step int, took time.Dura
 	}
 	if err := spawnWorkers(ctx, c, cfg); err != nil {
 		return Result{}, err
+	}
+	if _, err := driver.Barrier(ctx, group, startName, fence.Rendezvous); err != nil {
+		return Result{}, errors.Join(err, c.Wait(ctx))
 	}
 	res := Result{Supersteps: cfg.Supersteps, Messages: cfg.Supersteps * cfg.Workers * cfg.Workers}
 	for step := 1; step <= cfg.Supersteps; step++ {

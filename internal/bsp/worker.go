@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/processgroup"
 )
@@ -91,12 +92,16 @@ func newWorker(p part) *worker {
 // WorkerName is the member name of worker i.
 func WorkerName(i int) string { return fmt.Sprintf("bsp-%d", i) }
 
-// run computes Supersteps supersteps: it sends each worker the contributions
+// run meets the others at "start", then computes Supersteps supersteps: it
+// sends each worker the contributions
 // of its own nodes to that worker's nodes, meets the others at the
 // superstep's barrier, and then takes what it received as its new ranks.
 // Finally it reports its ranks to the collector.
 func (w *worker) run(ctx context.Context, m managedprocess.Member[Msg]) error {
 	n, workers := w.p.Nodes, w.p.Workers
+	if _, err := m.Barrier(ctx, group, startName, fence.Rendezvous); err != nil {
+		return err // every worker is spawned once the driver arrives: sends find them
+	}
 	for step := 1; step <= w.p.Supersteps; step++ {
 		out := make([]map[int]float64, workers)
 		for i := range out {
@@ -149,5 +154,6 @@ func (w *worker) handle(_ context.Context, m managedprocess.Message[Msg]) {
 const (
 	group     = "bsp"
 	barrier   = "superstep"
+	startName = "start"
 	collector = "bsp-collector"
 )
