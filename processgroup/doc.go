@@ -115,4 +115,19 @@
 // failure. A waiter whose context ends gets the context's error wrapped in
 // the same diagnosis; its arrival still counts. Close releases every waiter
 // with fence.ErrClosed; the members it stops are not failures.
+//
+// # Child processes
+//
+// SpawnProcess starts a member as a child process — usually this program
+// again, whose main first calls ServeChild with the roles it can serve — and
+// the member behaves in its groups as a goroutine member does: the same
+// Member API, errors, rounds and guarantees. It reaches the coordinator only
+// through a socket pair it inherits; its messages cross as JSON. A child
+// that exits, is killed or sends a frame out of protocol before its member
+// departed fails the member with a *ProcessError; the coordinator kills a
+// child that outlives its grace period, and a child whose coordinator died
+// exits on its own (see Lifeline). A child's progress counts only once the
+// child reported it: deliveries to it do not wait for each other, it reports
+// what it handled per batch, and at once at a count the coordinator armed
+// when someone waits on it.
 package processgroup

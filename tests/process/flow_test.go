@@ -3,6 +3,8 @@ package process
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -69,15 +71,23 @@ func meet(t *testing.T, ctx context.Context, p managedprocess.Member[msg], cfg w
 	}
 }
 
-// TestProcessOverload: a child sends many messages through the coordinator
+// TestProcessOverload: a child sends many messages (10 000, or
+// MUSTER_OVERLOAD) through the coordinator
 // to another child whose handler is slow and whose window is small: every
 // message is handled once and in order, the sender is pushed back and never
 // fails, and what the coordinator holds for the consumer stays within its
 // window.
 func TestProcessOverload(t *testing.T) {
-	const n, window = 10_000, 16
+	const window = 16
+	n := 10_000
+	if s := os.Getenv("MUSTER_OVERLOAD"); s != "" { // a longer run by hand: MUSTER_OVERLOAD=10000000
+		var err error
+		n, err = strconv.Atoi(s)
+		require.NoError(t, err, "MUSTER_OVERLOAD")
+	}
 	c := newCoordinator(t)
-	ctx := testCtx(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*bound+time.Duration(n)*time.Millisecond)
+	defer cancel()
 	done := make(chan msg, 1)
 	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "collector",
 		Handler: func(_ context.Context, m managedprocess.Message[msg]) { done <- m.Body }})
