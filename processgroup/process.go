@@ -93,8 +93,10 @@ type ProcessError struct {
 	// Stderr holds the child's last lines on standard error, oldest first
 	// (at most StderrTail).
 	Stderr []string
-	// Err is what went wrong: the process exited before its member
-	// departed, or what the coordinator refused (wrapping ErrBadFrame).
+	// Err is what went wrong first: the process ended while its member
+	// ran, it did not start, it outlived its grace period, or what the
+	// coordinator refused from it (wrapping ErrBadFrame). Nil for a child
+	// that exited with a non-zero status after its member departed.
 	Err error
 }
 
