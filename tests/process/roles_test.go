@@ -107,6 +107,16 @@ func roles() map[string]processgroup.Role[msg] {
 				<-ctx.Done() // stuck until the member departs
 			}
 		}},
+		"leaver": {Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if err := m.Send(ctx, "p", msg{Hop: 7}); err != nil { // sent before leaving: still fenced
+				return err
+			}
+			if err := m.Leave("g"); err != nil {
+				return err
+			}
+			<-ctx.Done() // runs on, outside the group
+			return nil
+		}},
 		"returns": {Run: func(context.Context, managedprocess.Member[msg]) error { return nil }},
 		"handler": {Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
 			m.Body.Hop++

@@ -172,3 +172,52 @@ func TestProcessRunErrorCrosses(t *testing.T) {
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, "u", me.Member.Name)
 }
+
+// TestProcessGracefulLeaveMidRound: a child that leaves its group while a
+// round expecting it is arriving counts as in: the round completes for the
+// others, lists it under Left, and what it sent before leaving was handled
+// by the release (a delivery fence). The child runs on.
+func TestProcessGracefulLeaveMidRound(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	got := make(chan msg, 1)
+	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p", Groups: []string{"g"},
+		Handler: func(_ context.Context, m managedprocess.Message[msg]) { got <- m.Body }})
+	require.NoError(t, err)
+	q := member(t, c, "q")
+	a, err := p.Arrive(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	child := spawn(t, c, "leaver", "leaver") // joins the arriving round, then leaves it
+	deadline := time.Now().Add(bound)
+	for !leftGroup(c, "leaver") {
+		require.True(t, time.Now().Before(deadline), "the child did not leave within %v", bound)
+		time.Sleep(time.Millisecond) // membership shows only in snapshots
+	}
+	_, err = q.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	res, err := a.Wait(ctx)
+	require.NoError(t, err)
+	require.Len(t, res.Left(), 1)
+	assert.Equal(t, "leaver", res.Left()[0].Name)
+	select {
+	case m := <-got:
+		assert.Equal(t, 7, m.Hop)
+	default:
+		t.Fatal("the release came before the leaver's message was handled")
+	}
+	select {
+	case <-child.Done():
+		t.Fatal("the child exited: leaving a group is not leaving the coordinator")
+	default:
+	}
+}
+
+// leftGroup reports whether member name runs and belongs to no group.
+func leftGroup(c *processgroup.Coordinator[msg], name string) bool {
+	for _, ms := range c.Snapshot().Members {
+		if ms.ID.Name == name {
+			return len(ms.Groups) == 0
+		}
+	}
+	return false
+}
