@@ -79,7 +79,7 @@ func serve[T any](ctx context.Context, cfg childConfig, remote *wire.Remote[T], 
 	terminated := make(chan os.Signal, 1)
 	signal.Notify(terminated, syscall.SIGTERM)
 	defer signal.Stop(terminated)
-	ended, _ := pipe.Ended()
+	ended := pipe.Ended()
 	select {
 	case <-remote.Finished(): // the coordinator closed the connection
 		<-remote.BodyDone()

@@ -205,7 +205,7 @@ func (p *process[T]) lost(cause error) {
 // watchConn kills a child that ended its connection while its member still
 // runs and does not exit within a moment: it is no longer a member.
 func (p *process[T]) watchConn() {
-	ended, _ := p.conn.Ended()
+	ended := p.conn.Ended()
 	<-ended
 	if p.ep.retired.Load() {
 		return // the end of the connection Close began

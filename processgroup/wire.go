@@ -21,11 +21,12 @@ import (
 // reader forwards each message to the member side (see deliver) instead of
 // handling it, and the shadow counts a message consumed only once the
 // member side reported it handled (member.Config.Forward): so the shadow's
-// progress counts what the remote handler finished. Every call of the member side is served on a goroutine
-// of its own with the shadow's methods, so a call blocks, is cancelled and
-// fails exactly as the member's own call would in process; the reply is the
-// call's only effect on the member side. What the member side sends is
-// checked first (see check): a frame out of protocol loses the member side.
+// progress counts what the remote handler finished. Every call of the
+// member side is served on a goroutine of its own with the shadow's
+// methods, so a call blocks, is cancelled and fails exactly as the member's
+// own call would in process; the reply is the call's only effect on the
+// member side. What the member side sends is checked first (see check): a
+// frame out of protocol loses the member side.
 type wireEnd[T any] struct {
 	c       *Coordinator[T]
 	shadow  *member.Member[T]
@@ -50,7 +51,6 @@ type wireEnd[T any] struct {
 	uncounted atomic.Bool // runFar stopped counting the member for Wait
 
 	lost     chan struct{} // closed by lose
-	lostErr  error         // why, set before lost is closed
 	lostOnce sync.Once
 	onLost   func(error) // the member fails with the cause, unless it retired
 	retired  atomic.Bool // the member departed and its reader finished
@@ -140,7 +140,6 @@ func (ep *wireEnd[T]) close() {
 // retired. Only the first cause counts.
 func (ep *wireEnd[T]) lose(cause error) {
 	ep.lostOnce.Do(func() {
-		ep.lostErr = cause
 		ep.shadow.Abandon(cause)
 		close(ep.lost)
 		if ep.onLost != nil {

@@ -1,6 +1,9 @@
 package wire
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // deliveryQueue holds the messages delivered to a member side that its
 // handler goroutine has not taken yet. put never blocks, so the connection's
@@ -9,7 +12,7 @@ type deliveryQueue struct {
 	mu      sync.Mutex
 	queue   []*Frame
 	closed  bool
-	dropped bool // the member departed dropping what is queued
+	dropped atomic.Bool // the member departed dropping what is queued; read per message without mu
 	wake    chan struct{}
 }
 
@@ -39,18 +42,12 @@ func (q *deliveryQueue) close() {
 // drop makes the handler drop what is queued and what comes later (see
 // dropping).
 func (q *deliveryQueue) drop() {
-	q.mu.Lock()
-	q.dropped = true
-	q.mu.Unlock()
+	q.dropped.Store(true)
 	q.signal()
 }
 
 // dropping reports whether drop was called.
-func (q *deliveryQueue) dropping() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.dropped
-}
+func (q *deliveryQueue) dropping() bool { return q.dropped.Load() }
 
 // take appends what is queued to dst, waiting while nothing is, and
 // reports whether it is to be dropped; it returns nil once the queue is
@@ -58,7 +55,7 @@ func (q *deliveryQueue) dropping() bool {
 func (q *deliveryQueue) take(dst []*Frame) ([]*Frame, bool) {
 	for {
 		q.mu.Lock()
-		closed, queued, dropped := q.closed, q.queue, q.dropped
+		closed, queued, dropped := q.closed, q.queue, q.dropped.Load()
 		if len(queued) > 0 && !closed {
 			dst = append(dst, queued...)
 			clear(queued)

@@ -30,7 +30,6 @@ type SocketPipe struct {
 	q       queue
 	written chan struct{} // the writer goroutine returned
 	read    chan struct{} // the reader goroutine returned
-	readErr error         // why the reader stopped: nil at the end of the stream; set before read closes
 }
 
 // socketEnd is one end of the pair, which both directions use (one writes
@@ -80,7 +79,7 @@ func newSocketPipe(w, r *socketEnd, receive func(*Frame), limit int, onBad func(
 // frames it sends are handed to receive, in order. Its reader refuses frames
 // longer than limit bytes (DefaultFrameLimit if limit <= 0); a frame it
 // cannot accept closes the connection and is passed to onBad (a failing
-// socket only closes it). Ended reports when the reader stopped, and why.
+// socket only closes it). Ended reports when the reader stopped.
 func NewSocketConn(c *net.UnixConn, receive func(*Frame), limit int, onBad func(error)) *SocketPipe {
 	if limit <= 0 {
 		limit = DefaultFrameLimit
@@ -192,12 +191,9 @@ func (p *SocketPipe) Abort() {
 	p.w.Close()
 }
 
-// Ended returns a channel closed once the reader stopped, and why: nil at
-// the end of the stream or after Abort, otherwise the error also passed to
-// onBad. Read the error only after the channel closed.
-func (p *SocketPipe) Ended() (<-chan struct{}, func() error) {
-	return p.read, func() error { <-p.read; return p.readErr }
-}
+// Ended returns a channel closed once the reader stopped: at the end of the
+// stream, after Abort, or at a frame it refused (which onBad was told).
+func (p *SocketPipe) Ended() <-chan struct{} { return p.read }
 
 // write writes what is queued, then waits for more; once closed and
 // drained it shuts its end for writing, which the reader sees as the end
@@ -228,7 +224,6 @@ func (p *SocketPipe) readLoop() {
 		f, err := ReadFramed(p.r, p.limit)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				p.readErr = err
 				p.r.Close() // a bad frame disconnects: both directions end
 				if p.onBad != nil && errors.Is(err, ErrBadFrame) {
 					p.onBad(err)
