@@ -154,7 +154,9 @@ func (m *Member[T]) Err() error {
 
 // PendingTargets appends to dst the drain targets of m's stream: for every
 // recipient that has not consumed everything m sent it, the link sequence of
-// the last message m addressed to it. It never waits for progress.
+// the last message m addressed to it. It never waits for progress. Only m's
+// own calls are sure to see its sends: a send m has not returned from, or one
+// made on another goroutine without synchronisation, may be missing.
 func (m *Member[T]) PendingTargets(dst []Target) []Target { return m.out.pending(dst) }
 
 func (m *Member[T]) errorf(format string, args ...any) error {

@@ -14,18 +14,22 @@ import (
 
 func TestPostHandlerWorkRunsBeforeTheMessageCountsAsHandled(t *testing.T) {
 	w := newWorld[int](t)
+	// The sender's pending targets are read by the sender itself (the
+	// owner, as arrival does), after its Send returned; the post-handler
+	// work waits for them, then reads the delivery counter.
+	targets := make(chan member.Target, 1)
 	seen := make(chan uint64, 1)
 	var r *member.Member[int]
-	var s *member.Member[int]
 	r = w.add("r", 0, func(ctx context.Context, msg managedprocess.Message[int]) {
 		require.NoError(t, r.RunAfterCurrentHandler(ctx, func() {
-			ts := s.PendingTargets(nil)
-			require.Len(t, ts, 1)
-			seen <- member.CounterOf(ts[0]).Delivered()
+			seen <- member.CounterOf(<-targets).Delivered()
 		}))
 	})
-	s = w.add("s", 0, nil)
+	s := w.add("s", 0, nil)
 	require.NoError(t, s.Send(context.Background(), "r", 7))
+	ts := s.PendingTargets(nil)
+	require.Len(t, ts, 1, "nothing is handled before the post-handler work ran")
+	targets <- ts[0]
 	select {
 	case d := <-seen:
 		assert.Equal(t, uint64(0), d, "progress published before post-handler work ran")
