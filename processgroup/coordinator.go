@@ -42,6 +42,10 @@ type Coordinator[T any] struct {
 	forks chan forkRequest
 	procs sync.WaitGroup
 	outMu sync.Mutex
+
+	// holders are the members behind wires holding credit on links to
+	// each member, to revoke when it departs.
+	holders holders[T]
 }
 
 // memberRecord is the coordinator's view of one running member.

@@ -31,6 +31,7 @@ func (c *Coordinator[T]) depart(rec *memberRecord[T], cause error, graceful bool
 			g.remove(rec.m, cause)
 		}
 	}
+	c.revokeLinksTo(rec.m.ID()) // before Stop: a post read before it is queued, one after is dropped
 	rec.m.Stop(cause, dropsQueued(cause))
 	if len(groups) > 0 {
 		c.cfg.logger.Info("member departed", "member", rec.m.ID(), "cause", cause)
@@ -46,4 +47,13 @@ func dropsQueued(cause error) bool {
 		return false
 	}
 	return errors.Is(cause, fence.ErrCrashed) || errors.Is(cause, fence.ErrClosed)
+}
+
+// revokeLinksTo tells every member behind a wire that holds credit on a
+// link to id, which departed, that the link is gone: its sends resolve the
+// recipient again, and fail as a send to a departed member does.
+func (c *Coordinator[T]) revokeLinksTo(id fence.Identity) {
+	for ep := range c.holders.take(id.ID) {
+		ep.revokeRecipient(id.ID)
+	}
 }

@@ -200,6 +200,7 @@ func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end e
 	rec.m.ReleaseLinks()
 	if rec.wire != nil {
 		rec.wire.retired.Store(true)
+		rec.wire.forgetGrants()
 	}
 }
 

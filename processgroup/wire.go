@@ -55,6 +55,8 @@ type wireEnd[T any] struct {
 	onLost   func(error) // the member fails with the cause, unless it retired
 	retired  atomic.Bool // the member departed and its reader finished
 
+	credit grants[T] // the member side's credit on its links, for its posts
+
 	mu       sync.Mutex
 	calls    map[uint64]context.CancelCauseFunc
 	arrivals map[uint64]managedprocess.Arrival
@@ -173,6 +175,12 @@ func (ep *wireEnd[T]) receive(f *wire.Frame) {
 		}
 	case wire.OpExit:
 		ep.exits <- f
+	case wire.OpPost:
+		if err := ep.post(f); err != nil {
+			ep.refuse(err)
+		}
+	case wire.OpRevoked:
+		ep.revoked(f)
 	case wire.OpCancel:
 		ep.mu.Lock()
 		cancel := ep.calls[f.Call]
@@ -212,9 +220,10 @@ func (ep *wireEnd[T]) check(f *wire.Frame) error {
 			return bad("an exit of a body that was not running")
 		}
 		ep.exited = true
-	case wire.OpCancel:
+	case wire.OpCancel, wire.OpPost, wire.OpRevoked: // posts are checked against the credit granted
 	case wire.OpSend, wire.OpTrySend, wire.OpPublish, wire.OpArrive, wire.OpBarrier, wire.OpWait,
-		wire.OpJoin, wire.OpLeave, wire.OpLocalFence, wire.OpOutboundFence, wire.OpSnapshot, wire.OpErr:
+		wire.OpJoin, wire.OpLeave, wire.OpLocalFence, wire.OpOutboundFence, wire.OpSnapshot, wire.OpErr,
+		wire.OpResolve, wire.OpCredit:
 		if f.Call <= ep.lastCall {
 			return bad("call %d after call %d", f.Call, ep.lastCall)
 		}
@@ -265,12 +274,14 @@ func (ep *wireEnd[T]) callContext(f *wire.Frame) (ctx context.Context, stop func
 func (ep *wireEnd[T]) serve(ctx context.Context, stop func(), f *wire.Frame) {
 	reply := &wire.Frame{Op: wire.OpReply, Call: f.Call}
 	err := ep.apply(ctx, f, reply)
-	reply.Err = wire.EncodeError(err)
 	ep.mu.Lock()
 	delete(ep.calls, f.Call)
 	ep.mu.Unlock()
 	stop()
-	ep.toFar.Send(reply)
+	if err != errReplied {
+		reply.Err = wire.EncodeError(err)
+		ep.toFar.Send(reply)
+	}
 	ep.serving.Done()
 }
 
@@ -280,6 +291,8 @@ func (ep *wireEnd[T]) apply(ctx context.Context, f *wire.Frame, reply *wire.Fram
 	switch f.Op {
 	case wire.OpSend, wire.OpTrySend, wire.OpPublish:
 		return ep.send(ctx, f)
+	case wire.OpResolve, wire.OpCredit:
+		return ep.grantCredit(ctx, f, reply)
 	case wire.OpArrive:
 		a, err := m.Arrive(ctx, f.Group, f.Barrier, f.Mode)
 		if err == nil {

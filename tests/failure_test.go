@@ -232,6 +232,7 @@ func TestFailureHandlerPanics(t *testing.T) {
 	_, running := memberSnap(c, "P")
 	assert.False(t, running, "crashed member still in the snapshot")
 	assert.Equal(t, []string{"A"}, names(groupSnap(c, "g").Members))
+	settle(a)
 	assert.ErrorIs(t, a.SendTo(ctx, p.ID(), msg{}), fence.ErrCrashed)
 	assert.ErrorIs(t, a.Send(ctx, "P", msg{}), fence.ErrUnknownMember)
 	// A's stream to P is fully consumed: a new round does not wait on it.

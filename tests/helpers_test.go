@@ -260,3 +260,10 @@ func assertPanicValue(t *testing.T, want, got any) {
 // loopback wire (MUSTER_WIRE), where every message costs two frames each
 // way: the stress tests run fewer rounds there.
 func behindWire() bool { return os.Getenv("MUSTER_WIRE") != "" }
+
+// settle makes a call of m. Behind a wire (MUSTER_WIRE) a send returns once
+// the message is on its way; a later call of the sender is served after it
+// was queued, and after the sender saw what the coordinator told it before
+// (a link revoked by its recipient's departure). In process a send has
+// queued its message when it returns, and settle changes nothing.
+func settle(m managedprocess.Member[msg]) { _ = m.Err() }

@@ -64,6 +64,7 @@ func TestLifecycleGoexitInAHandlerCrashesTheMember(t *testing.T) {
 	within(t, p.Done())
 	st := p.Snapshot()
 	assert.EqualValues(t, 3, st.Dropped, "the message being handled and the two behind it")
+	settle(a)
 	assert.ErrorIs(t, a.SendTo(ctx, p.ID(), msg{}), fence.ErrGoexit, "sends to the crashed member")
 	_, running := memberSnap(c, "P")
 	assert.False(t, running)
@@ -297,6 +298,7 @@ func TestLifecycleSnapshotShowsAStuckHandler(t *testing.T) {
 	for i := 1; i <= 20; i++ {
 		require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: i}))
 	}
+	settle(s)
 	before := time.Now()
 	close(gates[0]) // the reader takes all 20 at once and blocks on the first
 	require.Equal(t, 1, within(t, entered))

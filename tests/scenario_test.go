@@ -569,6 +569,7 @@ func TestScenarioSendBlocksOnFullWindow(t *testing.T) {
 	go func() { blocked <- s.Send(ctx, "R", msg{Hop: 3}) }()
 	close(open)
 	require.NoError(t, within(t, blocked))
+	settle(s)
 	require.NoError(t, r.WaitForDeliveryFence(ctx))
 	mu.Lock()
 	assert.Equal(t, []int{1, 2, 3}, got, "cancelled and refused sends must not be handled")

@@ -71,6 +71,10 @@ const (
 	OpHandled                     // the first Count messages delivered were handled
 	OpCrashed                     // the handler of the Count-th panicked (Panic) or called Goexit (Goexit)
 	OpExit                        // the body returned Err, panicked (Panic) or called Goexit; NoBody: there is none
+	OpResolve                     // Name or To; the reply carries To and the link's credit limit (Count)
+	OpCredit                      // To, Try; the reply comes once the window has room and carries the credit limit (Count)
+	OpPost                        // To, Body, Handler: a send within credit (or a handler's); no reply
+	OpRevoked                     // To: the member side forgot the link the coordinator revoked
 )
 
 // The operations the coordinator makes.
@@ -82,6 +86,7 @@ const (
 	OpDone                   // the member departed and its inbox is drained
 	OpClose                  // Err, State: the connection ends; later calls fail with Err, Snapshot returns State
 	OpArm                    // report handled as soon as Count messages were (at once if they were)
+	OpRevoke                 // To, Err: the link to To is gone (its recipient departed); answer Revoked
 )
 
 // Frame is one operation. Calls carry a Call number, unique per member, that
@@ -106,7 +111,8 @@ type Frame struct {
 	Panic    *Panic          `json:"panic,omitempty"`
 	Goexit   bool            `json:"goexit,omitempty"`
 	NoBody   bool            `json:"nobody,omitempty"` // an exit: the member has no body; it serves until it departs
-	Count    uint64          `json:"count,omitempty"`  // handled: messages handled so far; crashed: the one that crashed
+	Count    uint64          `json:"count,omitempty"`  // handled: messages handled so far; crashed: the one that crashed; a credit limit
+	Try      bool            `json:"try,omitempty"`    // credit: fail with fence.ErrWouldBlock instead of waiting
 	Drop     bool            `json:"drop,omitempty"`   // depart: drop what is queued; handled: the rest were dropped
 	Result   *Result         `json:"result,omitempty"`
 	State    *State          `json:"state,omitempty"`

@@ -29,6 +29,7 @@ type Remote[T any] struct {
 	mu       sync.Mutex
 	next     uint64
 	calls    map[uint64]chan *Frame
+	links    outLinks             // credit for sends (see send)
 	departed error                // set by close: calls after it fail with it
 	final    managedprocess.State // the member's state at close
 	done     chan struct{}
@@ -83,6 +84,10 @@ func (r *Remote[T]) Receive(f *Frame) {
 		}
 	case OpArm:
 		r.progress.arm(r.out, f.Count)
+	case OpRevoke:
+		if f.To != nil {
+			r.revoked(*f.To)
+		}
 	case OpDepart:
 		r.cancel(f.Err.Decode())
 		if f.Drop {
@@ -175,10 +180,14 @@ func (r *Remote[T]) call(ctx context.Context, f *Frame) *Frame {
 // refused here, as in process.
 func (r *Remote[T]) callCtx(ctx context.Context, op string, f *Frame) *Frame {
 	if ctx == nil {
-		err := fmt.Errorf("wire: %s: %s: nil context: %w", r.id, op, fence.ErrInvalidArgument)
-		return &Frame{Op: OpReply, Err: EncodeError(err)}
+		return &Frame{Op: OpReply, Err: EncodeError(r.nilContext(op))}
 	}
 	return r.call(ctx, f)
+}
+
+// nilContext is the error of a method called with a nil context.
+func (r *Remote[T]) nilContext(op string) error {
+	return fmt.Errorf("wire: %s: %s: nil context: %w", r.id, op, fence.ErrInvalidArgument)
 }
 
 // inHandler reports whether ctx is (derived from) this member's handler

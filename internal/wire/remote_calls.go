@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/names"
 	"github.com/muster-go/muster/managedprocess"
 )
 
@@ -27,31 +28,46 @@ func (r *Remote[T]) encode(op string, msg T) (json.RawMessage, error) {
 	return b, nil
 }
 
-// Send implements managedprocess.Member.
+// Send implements managedprocess.Member. It returns once the message is
+// on its way: it waits only to resolve a recipient it never sent to, and
+// while its window at the recipient is full (see send).
 func (r *Remote[T]) Send(ctx context.Context, to string, msg T) error {
+	if ctx == nil {
+		return r.nilContext("send")
+	}
+	if to == "" {
+		return fmt.Errorf("wire: %s: send to %s: %w", r.id, names.Quote(to), fence.ErrUnknownMember)
+	}
 	b, err := r.encode("send", msg)
 	if err != nil {
 		return err
 	}
-	return errOf(r.callCtx(ctx, "send", &Frame{Op: OpSend, Name: to, Body: b}))
+	return r.send(ctx, to, fence.Identity{}, b, false)
 }
 
-// SendTo implements managedprocess.Member.
+// SendTo implements managedprocess.Member, as Send does.
 func (r *Remote[T]) SendTo(ctx context.Context, to fence.Identity, msg T) error {
+	if ctx == nil {
+		return r.nilContext("send")
+	}
 	b, err := r.encode("send", msg)
 	if err != nil {
 		return err
 	}
-	return errOf(r.callCtx(ctx, "send", &Frame{Op: OpSend, To: &to, Body: b}))
+	return r.send(ctx, "", to, b, false)
 }
 
-// TrySend implements managedprocess.Member.
+// TrySend implements managedprocess.Member, as Send does, but never waits
+// for room.
 func (r *Remote[T]) TrySend(to string, msg T) error {
+	if to == "" {
+		return fmt.Errorf("wire: %s: send to %s: %w", r.id, names.Quote(to), fence.ErrUnknownMember)
+	}
 	b, err := r.encode("send", msg)
 	if err != nil {
 		return err
 	}
-	return errOf(r.call(context.Background(), &Frame{Op: OpTrySend, Name: to, Body: b}))
+	return r.send(context.Background(), to, fence.Identity{}, b, true)
 }
 
 // Publish implements managedprocess.Member.
@@ -60,7 +76,11 @@ func (r *Remote[T]) Publish(ctx context.Context, group string, msg T) error {
 	if err != nil {
 		return err
 	}
-	return errOf(r.callCtx(ctx, "publish", &Frame{Op: OpPublish, Group: group, Body: b}))
+	err = errOf(r.callCtx(ctx, "publish", &Frame{Op: OpPublish, Group: group, Body: b}))
+	r.mu.Lock()
+	r.links.spend() // the publish used room the links' limits did not count
+	r.mu.Unlock()
+	return err
 }
 
 // Barrier implements managedprocess.Member.

@@ -1,0 +1,191 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+)
+
+// A member side sends without waiting for the coordinator: it resolves a
+// recipient once (a Resolve call, whose reply names the recipient and
+// grants credit), and from then on posts each message to it (a Post frame,
+// no reply) while it has credit. Credit is a limit on the posts of the
+// link: a post outside a handler needs posted < limit; a handler's post is
+// exempt, as a handler's send is in process, but counts. When the posts
+// reach the limit, one Credit call per link asks for more: the coordinator
+// replies once the recipient's window has room, with the limit raised by
+// that room; the link's other senders wait here meanwhile. The coordinator
+// counts the posts it read in the same order, so it knows the exact limit
+// in force for each one and refuses a post beyond it (see the coordinator's
+// side). A recipient that departs revokes its links (a Revoke frame, which
+// the member side answers with Revoked once it forgot the link); a post
+// that reaches the coordinator after the departure is dropped there, as a
+// message queued just before a dropping departure is.
+
+// outLink is the member side's credit on its link to one recipient.
+type outLink struct {
+	to     fence.Identity
+	posted uint64        // posts made on the link, handlers' included
+	limit  uint64        // posts outside a handler need posted < limit
+	asking chan struct{} // non-nil while a Credit call is out; closed when it returned
+}
+
+// outLinks are a member side's links, by recipient ID and by the names it
+// sent to. Guarded by the Remote's mu.
+type outLinks struct {
+	byID   map[uint64]*outLink
+	byName map[string]uint64
+}
+
+// find returns the link a send goes on: by name, or, with an empty name, by
+// identity; nil if there is none yet.
+func (ls *outLinks) find(name string, id fence.Identity) *outLink {
+	if name != "" {
+		n, ok := ls.byName[name]
+		if !ok {
+			return nil
+		}
+		return ls.byID[n]
+	}
+	if l := ls.byID[id.ID]; l != nil && l.to == id {
+		return l
+	}
+	return nil
+}
+
+// grant records a resolve's reply: the recipient to (under name, if any)
+// and the limit the coordinator granted.
+func (ls *outLinks) grant(name string, to fence.Identity, limit uint64) {
+	if ls.byID == nil {
+		ls.byID, ls.byName = make(map[uint64]*outLink), make(map[string]uint64)
+	}
+	l := ls.byID[to.ID]
+	if l == nil {
+		l = &outLink{to: to}
+		ls.byID[to.ID] = l
+	}
+	l.limit = max(l.limit, limit)
+	if name != "" {
+		ls.byName[name] = to.ID
+	}
+}
+
+// forget removes the link to id and the names that led to it.
+func (ls *outLinks) forget(id uint64) {
+	if ls.byID[id] == nil {
+		return
+	}
+	delete(ls.byID, id)
+	for name, n := range ls.byName {
+		if n == id {
+			delete(ls.byName, name)
+		}
+	}
+}
+
+// spend makes every link ask for credit before its next post outside a
+// handler: a publish queued on links the member side does not count.
+func (ls *outLinks) spend() {
+	for _, l := range ls.byID {
+		l.limit = min(l.limit, l.posted)
+	}
+}
+
+// send posts body to the recipient called name or, with an empty name, to
+// id: resolving it first if it never did, asking for credit when it has
+// none left (with try, failing with fence.ErrWouldBlock instead of waiting).
+// It fails as a send in process does, or with the connection's end.
+func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, body json.RawMessage, try bool) error {
+	handler := r.inHandler(ctx)
+	for {
+		r.mu.Lock()
+		if r.departed != nil {
+			err := r.departed
+			r.mu.Unlock()
+			return fmt.Errorf("wire: %s: send: %w", r.id, err)
+		}
+		l := r.links.find(name, id)
+		switch {
+		case l == nil:
+			r.mu.Unlock()
+			if err := r.resolve(ctx, name, id); err != nil {
+				return err
+			}
+		case handler || l.posted < l.limit:
+			l.posted++
+			r.out.Send(&Frame{Op: OpPost, To: &l.to, Body: body, Handler: handler}) // under mu: posts go out in the order counted
+			r.mu.Unlock()
+			return nil
+		case l.asking != nil:
+			asking := l.asking
+			r.mu.Unlock()
+			if err := r.waitAsking(ctx, asking, l.to); err != nil {
+				return err
+			}
+		default:
+			l.asking = make(chan struct{})
+			r.mu.Unlock()
+			if err := r.askCredit(ctx, l, try); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// resolve asks the coordinator for the recipient and its first credit.
+func (r *Remote[T]) resolve(ctx context.Context, name string, id fence.Identity) error {
+	f := &Frame{Op: OpResolve, Name: name}
+	if name == "" {
+		f.To = &id
+	}
+	reply := r.call(ctx, f)
+	if err := errOf(reply); err != nil {
+		return err
+	}
+	if reply.To == nil {
+		return fmt.Errorf("wire: %s: a resolve's reply names no recipient: %w", r.id, ErrBadFrame)
+	}
+	r.mu.Lock()
+	r.links.grant(name, *reply.To, reply.Count)
+	r.mu.Unlock()
+	return nil
+}
+
+// askCredit makes l's Credit call, which the caller marked as out.
+func (r *Remote[T]) askCredit(ctx context.Context, l *outLink, try bool) error {
+	reply := r.call(ctx, &Frame{Op: OpCredit, To: &l.to, Try: try})
+	r.mu.Lock()
+	close(l.asking)
+	l.asking = nil
+	err := errOf(reply)
+	if err == nil {
+		l.limit = max(l.limit, reply.Count)
+	}
+	r.mu.Unlock()
+	return err
+}
+
+// waitAsking waits for another send's Credit call on the link to to.
+func (r *Remote[T]) waitAsking(ctx context.Context, asking <-chan struct{}, to fence.Identity) error {
+	start := time.Now()
+	select {
+	case <-asking:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wire: %s: send to %s: window full for %v: %w", r.id, to,
+			time.Since(start).Round(time.Microsecond), fence.ContextError(ctx))
+	}
+}
+
+// revoked forgets the link to id, which the coordinator revoked, and says
+// so; later sends to its recipient resolve it again (and fail as in process
+// if it departed).
+func (r *Remote[T]) revoked(id fence.Identity) {
+	r.mu.Lock()
+	r.links.forget(id.ID)
+	r.out.Send(&Frame{Op: OpRevoked, To: &id}) // under mu: after every post on the link
+	r.mu.Unlock()
+}

@@ -1,0 +1,228 @@
+package processgroup
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/member"
+	"github.com/muster-go/muster/internal/wire"
+)
+
+// grants are the credit a member side holds on its links, as the
+// coordinator's side of its wire counts it (see the wire package: a member
+// side resolves a recipient, then posts to it within credit). The member
+// side counts its posts in the order it sends them, and the coordinator in
+// the order it reads them, so both know the limit in force for every post:
+// one beyond it is refused. A link's grant lives until its recipient
+// departed and the member side answered the revoke.
+type grants[T any] struct {
+	mu   sync.Mutex
+	byID map[uint64]*grant[T]
+}
+
+// holders are, for each recipient, the wire ends holding a grant on a link
+// to it.
+type holders[T any] struct {
+	mu sync.Mutex
+	of map[uint64]map[*wireEnd[T]]struct{}
+}
+
+// add records that ep holds a grant on a link to the member id.
+func (h *holders[T]) add(id uint64, ep *wireEnd[T]) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.of == nil {
+		h.of = make(map[uint64]map[*wireEnd[T]]struct{})
+	}
+	set := h.of[id]
+	if set == nil {
+		set = make(map[*wireEnd[T]]struct{})
+		h.of[id] = set
+	}
+	set[ep] = struct{}{}
+}
+
+// take removes and returns the holders of links to the member id.
+func (h *holders[T]) take(id uint64) map[*wireEnd[T]]struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.of[id]
+	delete(h.of, id)
+	return set
+}
+
+// remove forgets that ep holds grants on links to the members ids.
+func (h *holders[T]) remove(ep *wireEnd[T], ids []uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		if set := h.of[id]; set != nil {
+			delete(set, ep)
+			if len(set) == 0 {
+				delete(h.of, id)
+			}
+		}
+	}
+}
+
+// grant is the credit on one link.
+type grant[T any] struct {
+	to      *member.Member[T]
+	posted  uint64 // posts read, handlers' included
+	limit   uint64 // the highest limit granted: posts outside a handler need posted < limit
+	revoked bool   // the recipient departed: posts are dropped, Revoked is due
+}
+
+// errReplied is what a call returns that sent its own reply.
+var errReplied = errors.New("processgroup: replied")
+
+// grantCredit serves a resolve (wait false) or a credit call (wait true, or
+// try): it resolves the recipient, waits for room in the window when asked
+// to, grants the room as credit and replies. The reply goes out under the
+// grants' lock, so that a revoke of the link never overtakes it.
+func (ep *wireEnd[T]) grantCredit(ctx context.Context, f *wire.Frame, reply *wire.Frame) error {
+	var id fence.Identity
+	if f.To != nil {
+		id = *f.To
+	}
+	name := ""
+	if f.Op == wire.OpResolve {
+		name = f.Name
+	}
+	r, err := ep.shadow.Recipient(name, id)
+	if err != nil {
+		return err
+	}
+	wait := f.Op == wire.OpCredit && !f.Try
+	for {
+		if wait {
+			if _, err := ep.shadow.Room(ctx, r, true); err != nil {
+				return err
+			}
+		}
+		gs := &ep.credit
+		gs.mu.Lock()
+		room, err := ep.shadow.Room(ctx, r, false)
+		switch {
+		case err != nil:
+			gs.mu.Unlock()
+			return err
+		case room == 0 && wait: // a handler's posts took the room meanwhile
+			gs.mu.Unlock()
+			continue
+		case room == 0 && f.Op == wire.OpCredit:
+			gs.mu.Unlock()
+			return fmt.Errorf("managedprocess: %v: send to %v: %w", ep.shadow.ID(), r.ID(), fence.ErrWouldBlock)
+		}
+		g := gs.link(r, ep)
+		if g.revoked { // the recipient departed after it resolved
+			gs.mu.Unlock()
+			return fmt.Errorf("managedprocess: %v: send to %v: %w", ep.shadow.ID(), r.ID(), cmp.Or(r.Err(), fence.ErrUnknownMember))
+		}
+		g.limit = max(g.limit, g.posted+room)
+		to := r.ID()
+		reply.To, reply.Count = &to, g.limit
+		ep.toFar.Send(reply)
+		gs.mu.Unlock()
+		return errReplied
+	}
+}
+
+// link returns ep's grant on the link to r, making it. Callers hold mu.
+func (gs *grants[T]) link(r *member.Member[T], ep *wireEnd[T]) *grant[T] {
+	g := gs.byID[r.ID().ID]
+	if g == nil {
+		if gs.byID == nil {
+			gs.byID = make(map[uint64]*grant[T])
+		}
+		g = &grant[T]{to: r}
+		gs.byID[r.ID().ID] = g
+		ep.c.holders.add(r.ID().ID, ep)
+	}
+	return g
+}
+
+// forgetGrants takes ep off the holders once its member retired: its
+// grants stay, so that what it still posts is read (and refused by its
+// departed stream, which revokes the link), but nothing needs revoking.
+func (ep *wireEnd[T]) forgetGrants() {
+	gs := &ep.credit
+	gs.mu.Lock()
+	ids := make([]uint64, 0, len(gs.byID))
+	for id := range gs.byID {
+		ids = append(ids, id)
+	}
+	gs.mu.Unlock()
+	ep.c.holders.remove(ep, ids)
+}
+
+// post takes a send the member side made within its credit (or from its
+// handler): it queues the message as the shadow's, without waiting. It
+// returns the error that refuses the frame: a post to a link never granted,
+// beyond the limit, or with a body that does not decode. A post to a
+// recipient that departed is dropped, and revokes the link.
+func (ep *wireEnd[T]) post(f *wire.Frame) error {
+	if f.To == nil {
+		return &wire.FrameError{Reason: "a send to nobody"}
+	}
+	var body T
+	if err := json.Unmarshal(f.Body, &body); err != nil {
+		return &wire.FrameError{Reason: "a message that does not decode", Err: err}
+	}
+	gs := &ep.credit
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	g := gs.byID[f.To.ID]
+	switch {
+	case g == nil || g.to.ID() != *f.To:
+		return &wire.FrameError{Reason: fmt.Sprintf("a send to %v, which it was granted no credit for", *f.To)}
+	case !f.Handler && g.posted >= g.limit:
+		return &wire.FrameError{Reason: fmt.Sprintf("a send to %v beyond its credit (%d sent, limit %d)", *f.To, g.posted, g.limit)}
+	}
+	g.posted++
+	if g.revoked {
+		return nil
+	}
+	if err := ep.shadow.Post(g.to, body); err != nil {
+		ep.revokeLocked(g)
+	}
+	return nil
+}
+
+// revokeRecipient revokes the link to the member id, which departed, if
+// the member side has one.
+func (ep *wireEnd[T]) revokeRecipient(id uint64) {
+	gs := &ep.credit
+	gs.mu.Lock()
+	if g := gs.byID[id]; g != nil && !g.revoked {
+		ep.revokeLocked(g)
+	}
+	gs.mu.Unlock()
+}
+
+// revokeLocked tells the member side that the link g is gone. Callers hold
+// the grants' lock.
+func (ep *wireEnd[T]) revokeLocked(g *grant[T]) {
+	g.revoked = true
+	to := g.to.ID()
+	ep.toFar.Send(&wire.Frame{Op: wire.OpRevoke, To: &to})
+}
+
+// revoked takes the member side's answer to a revoke: it forgot the link,
+// so no post on it follows.
+func (ep *wireEnd[T]) revoked(f *wire.Frame) {
+	if f.To == nil {
+		return
+	}
+	gs := &ep.credit
+	gs.mu.Lock()
+	if g := gs.byID[f.To.ID]; g != nil && g.revoked {
+		delete(gs.byID, f.To.ID)
+	}
+	gs.mu.Unlock()
+}
