@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,15 +51,23 @@ func (e *FrameError) Unwrap() error { return e.Err }
 
 // AppendFramed appends f, encoded and length-prefixed, to dst.
 func AppendFramed(dst []byte, f *Frame) ([]byte, error) {
-	b, err := Encode(f)
-	if err != nil {
-		return dst, err
+	start := len(dst)
+	dst = append(dst, make([]byte, lengthSize)...)
+	var err error
+	out, ok := appendCompact(dst, f)
+	if !ok {
+		var b []byte
+		if b, err = json.Marshal(f); err != nil {
+			return dst[:start], err
+		}
+		out = append(dst, b...)
 	}
-	if uint64(len(b)) > 1<<32-1 {
-		return dst, fmt.Errorf("wire: frame of %d bytes does not fit a length prefix", len(b))
+	size := len(out) - start - lengthSize
+	if uint64(size) > 1<<32-1 {
+		return dst[:start], fmt.Errorf("wire: frame of %d bytes does not fit a length prefix", size)
 	}
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(b)))
-	return append(dst, b...), nil
+	binary.BigEndian.PutUint32(out[start:], uint32(size))
+	return out, nil
 }
 
 // ReadFramed reads one length-prefixed frame from r, refusing one longer

@@ -102,7 +102,7 @@ func TestSocketPipeKeepsOrderAndDrainsOnClose(t *testing.T) {
 	var mu sync.Mutex
 	var got [2][]uint64
 	record := func(i int) func(*wire.Frame) {
-		return func(f *wire.Frame) { mu.Lock(); got[i] = append(got[i], f.Seq); mu.Unlock() }
+		return func(f *wire.Frame) { mu.Lock(); got[i] = append(got[i], f.Seq+f.Count); mu.Unlock() } // one of them is set
 	}
 	bad := func(err error) { t.Errorf("bad frame: %v", err) }
 	ab, ba, err := wire.NewSocketPipes(record(0), record(1), 0, bad)
@@ -111,7 +111,7 @@ func TestSocketPipeKeepsOrderAndDrainsOnClose(t *testing.T) {
 	body := []byte(`"` + strings.Repeat("x", 100) + `"`)
 	for i := range uint64(n) {
 		ab.Send(&wire.Frame{Op: wire.OpDeliver, Seq: i + 1, Body: body})
-		ba.Send(&wire.Frame{Op: wire.OpHandled, Seq: i + 1})
+		ba.Send(&wire.Frame{Op: wire.OpHandled, Count: i + 1})
 	}
 	ab.Close()
 	ba.Close()

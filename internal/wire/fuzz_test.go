@@ -22,6 +22,11 @@ func FuzzReadFramed(f *testing.F) {
 		{Op: wire.OpReply, Call: 3, Result: wire.EncodeResult(fence.NewResult(4, nil, []fence.Identity{{Name: "l", ID: 9}}))},
 		{Op: wire.OpCrashed, Panic: &wire.Panic{Value: "boom", Stack: []byte("goroutine 1")}},
 		{Op: wire.OpClose, Err: wire.EncodeError(fence.ErrClosed)},
+		{Op: wire.OpPost, To: &fence.Identity{Name: "c", ID: 3}, Body: []byte(`[1,2]`), Handler: true},
+		{Op: wire.OpHandled, Count: 300, Drop: true},
+		{Op: wire.OpArm, Count: 1 << 40},
+		{Op: wire.OpResolve, Call: 4, Name: "d"},
+		{Op: wire.OpRevoke, To: &fence.Identity{Name: "e", ID: 5}},
 	} {
 		b, err := wire.AppendFramed(nil, fr)
 		if err != nil {

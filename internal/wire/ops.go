@@ -118,11 +118,20 @@ type Frame struct {
 	State    *State          `json:"state,omitempty"`
 }
 
-// Encode returns f as bytes.
-func Encode(f *Frame) ([]byte, error) { return json.Marshal(f) }
+// Encode returns f as bytes: compact for the operations that have a
+// compact encoding (see appendCompact), JSON for the others.
+func Encode(f *Frame) ([]byte, error) {
+	if b, ok := appendCompact(nil, f); ok {
+		return b, nil
+	}
+	return json.Marshal(f)
+}
 
-// Decode returns the frame b holds.
+// Decode returns the frame b holds. A payload in it may be a part of b.
 func Decode(b []byte) (*Frame, error) {
+	if len(b) > 0 && b[0] == compactTag {
+		return decodeCompact(b)
+	}
 	f := new(Frame)
 	if err := json.Unmarshal(b, f); err != nil {
 		return nil, err

@@ -226,9 +226,18 @@ const ReportEvery = 256
 // handler for each message in order, and reports its progress after each
 // batch (and every ReportEvery messages); when a handler or its
 // post-handler work panics or calls Goexit it reports the crash instead and
-// handles nothing more.
+// handles nothing more. A Goexit ends this goroutine: the deferred call
+// reports it.
 func (r *Remote[T]) handle() {
-	defer close(r.handlerOut)
+	handling := false // a handler is running: a return now is its Goexit
+	defer func() {
+		if handling {
+			r.post = r.post[:0]
+			r.progress.crashed(r.out, &Frame{Op: OpCrashed, Goexit: true})
+			r.deliveries.close()
+		}
+		close(r.handlerOut)
+	}()
 	var batch []*Frame
 	for {
 		var dropping bool
@@ -245,7 +254,10 @@ func (r *Remote[T]) handle() {
 			if r.deliveries.dropping() {
 				break
 			}
-			if crash := r.handleOne(f); crash != nil {
+			handling = true
+			crash := r.handleOne(f)
+			handling = false
+			if crash != nil {
 				r.progress.crashed(r.out, crash)
 				r.deliveries.close()
 				return
@@ -261,30 +273,25 @@ func (r *Remote[T]) handle() {
 }
 
 // handleOne runs the handler and post-handler work for f; it returns nil,
-// or the crash frame if they panicked or called Goexit.
+// or the crash frame if they panicked. If they call Goexit it does not
+// return (see handle).
 func (r *Remote[T]) handleOne(f *Frame) (crash *Frame) {
-	crash = &Frame{Op: OpCrashed, Goexit: true} // unless the handler returns or panics
-	done := make(chan struct{})
-	go func() { // a goroutine of its own, so that Goexit ends it and not the loop
-		defer close(done)
-		defer func() {
+	defer func() {
+		if v := recover(); v != nil {
 			r.post = r.post[:0]
-			if v := recover(); v != nil {
-				crash = &Frame{Op: OpCrashed, Panic: EncodePanic(v, debug.Stack())}
-			}
-		}()
-		var body T
-		if err := json.Unmarshal(f.Body, &body); err != nil {
-			panic(fmt.Sprintf("wire: message from %s does not decode: %v", f.From, err))
+			crash = &Frame{Op: OpCrashed, Panic: EncodePanic(v, debug.Stack())}
 		}
-		if r.handler != nil {
-			r.handler(r.hctx, managedprocess.NewMessage[T](r, f.From, f.Seq, body))
-		}
-		for i := 0; i < len(r.post); i++ {
-			r.post[i]()
-		}
-		crash = nil
 	}()
-	<-done
-	return crash
+	var body T
+	if err := json.Unmarshal(f.Body, &body); err != nil {
+		panic(fmt.Sprintf("wire: message from %s does not decode: %v", f.From, err))
+	}
+	if r.handler != nil {
+		r.handler(r.hctx, managedprocess.NewMessage[T](r, f.From, f.Seq, body))
+	}
+	for i := 0; i < len(r.post); i++ {
+		r.post[i]()
+	}
+	r.post = r.post[:0]
+	return nil
 }

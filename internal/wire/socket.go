@@ -3,6 +3,7 @@
 package wire
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -216,12 +217,16 @@ func (p *SocketPipe) write() {
 	}
 }
 
+// readBuffer is how much the reader takes from the socket at once.
+const readBuffer = 64 << 10
+
 // readLoop reads frames until the stream ends or a frame is refused.
 func (p *SocketPipe) readLoop() {
 	defer close(p.read)
 	defer p.r.release()
+	in := bufio.NewReaderSize(p.r, readBuffer)
 	for {
-		f, err := ReadFramed(p.r, p.limit)
+		f, err := ReadFramed(in, p.limit)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				p.r.Close() // a bad frame disconnects: both directions end

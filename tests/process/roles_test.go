@@ -196,7 +196,7 @@ func arrive(ctx context.Context, m managedprocess.Member[msg]) error {
 // checks that each comes once and in order, and tells member "collector"
 // when it handled TEST_COUNT of them.
 func consumerRole() processgroup.Role[msg] {
-	next := 1
+	next, last := 1, envInt(envCount)
 	return processgroup.Role[msg]{Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
 		if m.Body.Round != next {
 			panic(fmt.Sprintf("message %d, want %d", m.Body.Round, next))
@@ -204,7 +204,7 @@ func consumerRole() processgroup.Role[msg] {
 		if next%500 == 0 && os.Getenv(envSlow) != "" {
 			time.Sleep(time.Millisecond)
 		}
-		if next == envInt(envCount) {
+		if next == last {
 			if err := m.Recipient().Send(ctx, "collector", msg{Count: uint64(next)}); err != nil {
 				panic(err)
 			}
