@@ -28,7 +28,7 @@ type childConfig struct {
 }
 
 // childVersion is the protocol both ends must speak.
-const childVersion = 1
+const childVersion = 2
 
 func (cfg childConfig) env() string {
 	b, err := json.Marshal(cfg)

@@ -221,7 +221,7 @@ func (ep *wireEnd[T]) check(f *wire.Frame) error {
 		}
 		ep.exited = true
 	case wire.OpCancel, wire.OpPost, wire.OpRevoked: // posts are checked against the credit granted
-	case wire.OpSend, wire.OpTrySend, wire.OpPublish, wire.OpArrive, wire.OpBarrier, wire.OpWait,
+	case wire.OpPublish, wire.OpArrive, wire.OpBarrier, wire.OpWait,
 		wire.OpJoin, wire.OpLeave, wire.OpLocalFence, wire.OpOutboundFence, wire.OpSnapshot, wire.OpErr,
 		wire.OpResolve, wire.OpCredit:
 		if f.Call <= ep.lastCall {
@@ -289,8 +289,8 @@ func (ep *wireEnd[T]) serve(ctx context.Context, stop func(), f *wire.Frame) {
 func (ep *wireEnd[T]) apply(ctx context.Context, f *wire.Frame, reply *wire.Frame) error {
 	m := ep.shadow
 	switch f.Op {
-	case wire.OpSend, wire.OpTrySend, wire.OpPublish:
-		return ep.send(ctx, f)
+	case wire.OpPublish:
+		return ep.publish(ctx, f)
 	case wire.OpResolve, wire.OpCredit:
 		return ep.grantCredit(ctx, f, reply)
 	case wire.OpArrive:
@@ -330,22 +330,13 @@ func (ep *wireEnd[T]) apply(ctx context.Context, f *wire.Frame, reply *wire.Fram
 	return fmt.Errorf("processgroup: %v: unknown operation %d: %w", m.ID(), f.Op, fence.ErrInvalidArgument)
 }
 
-// send is a send, try-send or publish of the shadow.
-func (ep *wireEnd[T]) send(ctx context.Context, f *wire.Frame) error {
+// publish is a publish of the shadow.
+func (ep *wireEnd[T]) publish(ctx context.Context, f *wire.Frame) error {
 	var body T
 	if err := json.Unmarshal(f.Body, &body); err != nil {
 		return fmt.Errorf("processgroup: %v: a message that does not decode: %v: %w", ep.shadow.ID(), err, fence.ErrInvalidArgument)
 	}
-	m := ep.shadow
-	switch {
-	case f.Op == wire.OpPublish:
-		return m.Publish(ctx, f.Group, body)
-	case f.Op == wire.OpTrySend:
-		return m.TrySend(f.Name, body)
-	case f.To != nil:
-		return m.SendTo(ctx, *f.To, body)
-	}
-	return m.Send(ctx, f.Name, body)
+	return ep.shadow.Publish(ctx, f.Group, body)
 }
 
 // keep records an arrival for the member side's later waits.

@@ -109,7 +109,7 @@ func ReadFramed(r io.Reader, limit int) (*Frame, error) {
 // check refuses a frame whose operation is unknown.
 func (f *Frame) check() error {
 	switch {
-	case f.Op >= OpSend && f.Op <= OpRevoked:
+	case f.Op >= OpPublish && f.Op <= OpRevoked:
 	case f.Op >= OpDeliver && f.Op <= OpRevoke:
 	default:
 		return fmt.Errorf("unknown operation %d", f.Op)

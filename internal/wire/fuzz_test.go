@@ -17,7 +17,7 @@ import (
 func FuzzReadFramed(f *testing.F) {
 	for _, fr := range []*wire.Frame{
 		{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: 7, Body: []byte(`{"x":1}`)},
-		{Op: wire.OpSend, Call: 1, To: &fence.Identity{Name: "b", ID: 2}, Body: []byte(`"hi"`), Handler: true},
+		{Op: wire.OpPublish, Call: 1, Group: "g", Body: []byte(`"hi"`), Handler: true},
 		{Op: wire.OpBarrier, Call: 3, Group: "g", Barrier: "b", Mode: fence.ProcessingFence},
 		{Op: wire.OpReply, Call: 3, Result: wire.EncodeResult(fence.NewResult(4, nil, []fence.Identity{{Name: "l", ID: 9}}))},
 		{Op: wire.OpCrashed, Panic: &wire.Panic{Value: "boom", Stack: []byte("goroutine 1")}},

@@ -9,23 +9,30 @@
 // The operations, by direction:
 //
 //	member → coordinator              coordinator → member
-//	call send / try-send / publish    deliver (sender, sequence, payload)
-//	     (payload, "from a handler")  reply (a call's result or error)
-//	call arrive / barrier / wait      (released: the reply of a barrier or wait)
-//	call join / leave                 start (run the member's body)
-//	call local / outbound fence       depart (the member's context ends, cause)
-//	call snapshot / err               done (the member's inbox is drained)
-//	cancel (a call's context ended)   close (the connection ends)
-//	                                  arm (report progress at a count)
+//	post (recipient, payload, "from   deliver (sender, sequence, payload)
+//	     a handler"): a send          reply (a call's result or error)
+//	call resolve / credit / publish   (released: the reply of a barrier or wait)
+//	call arrive / barrier / wait      start (run the member's body)
+//	call join / leave                 depart (the member's context ends, cause)
+//	call local / outbound fence       done (the member's inbox is drained)
+//	call snapshot / err               close (the connection ends)
+//	cancel (a call's context ended)   arm (report progress at a count)
+//	revoked (a link forgotten)        revoke (a link's recipient departed)
 //	handled (progress: the handlers and post-handler work of the first
 //	     Count messages delivered returned) / crashed (the Count-th's
 //	     panicked or called Goexit)
 //	exit (the body returned, panicked or called Goexit)
 //
-// Credit is carried by these: a send's reply comes once the message fits
-// its window at the recipient (the reply is the credit). Deliveries do not
-// wait for each other: the coordinator sends each message as its member's
-// reader takes it, and the member side reports its progress in batches — one
+// Sends do not wait for the coordinator: a member side resolves a recipient
+// once, then posts its messages to it within the credit the coordinator
+// granted on the link — the room in the recipient's window — and asks for
+// more only once that is spent (see send in credit.go). The coordinator
+// applies a post as it reads it, so a message is queued at its recipient
+// before any later frame of its sender is taken: a later call, a progress
+// report, another post.
+//
+// Deliveries do not wait for each other: the coordinator sends each message
+// as its member's reader takes it, and the member side reports its progress in batches — one
 // handled frame for the messages it took from its queue together, and at
 // least one per ReportEvery messages — never one per message while messages
 // queue up. Someone waiting on the coordinator's side for a message handled
@@ -55,9 +62,7 @@ type Op uint8
 
 // The operations a member makes.
 const (
-	OpSend          Op = iota + 1 // Name or To, Body, Handler
-	OpTrySend                     // Name, Body
-	OpPublish                     // Group, Body, Handler
+	OpPublish       Op = iota + 1 // Group, Body, Handler
 	OpArrive                      // Group, Barrier, Mode, Handler; the reply carries Arrival and Round
 	OpBarrier                     // Group, Barrier, Mode, Handler; the reply carries Result
 	OpWait                        // Arrival, Handler; the reply carries Result

@@ -14,8 +14,9 @@ import (
 )
 
 // Remote is a member behind a wire, as its own code sees it: every method
-// is a call framed onto the pipe to the coordinator, and the coordinator's
-// deliveries run its handler here, one at a time. Payloads cross as JSON.
+// but a send is a call framed onto the pipe to the coordinator, a send is a
+// post within credit (see send), and the coordinator's deliveries run its
+// handler here, one at a time. Payloads cross as JSON.
 type Remote[T any] struct {
 	id      fence.Identity
 	out     Sender // to the coordinator

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/wire"
 	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
@@ -61,6 +63,14 @@ func rawChild(kind string) {
 	case "backwards": // call numbers that go backwards
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 2}))
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1}))
+	case "ungranted": // a send to a member it never resolved
+		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: &fence.Identity{ID: 1, Name: "p"}, Body: []byte(`{}`)}))
+	case "beyond-credit": // one send more than its credit allows
+		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "q"}))
+		reply := replyTo(conn, 1)
+		for range reply.Count + 1 {
+			conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Body: []byte(`{}`)}))
+		}
 	case "half":
 		b := frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1})
 		conn.Write(b[:len(b)/2])
@@ -69,12 +79,25 @@ func rawChild(kind string) {
 	time.Sleep(time.Hour) // until killed
 }
 
+// replyTo reads frames from conn until the reply to call.
+func replyTo(conn io.Reader, call uint64) *wire.Frame {
+	for {
+		f, err := wire.ReadFramed(conn, wire.DefaultFrameLimit)
+		if err != nil {
+			panic(err)
+		}
+		if f.Op == wire.OpReply && f.Call == call {
+			return f
+		}
+	}
+}
+
 // TestProcessBadInput: a child that sends garbage, an oversized frame, a
 // frame it may not send, or half a frame is disconnected and killed with a
 // *ProcessError naming it and matching ErrBadFrame; a round it was expected
 // in fails with that error, and the other members go on.
 func TestProcessBadInput(t *testing.T) {
-	for _, kind := range []string{"garbage", "oversized", "forged-answer", "forged-release", "backwards", "half"} {
+	for _, kind := range []string{"garbage", "oversized", "forged-answer", "forged-release", "backwards", "half", "ungranted", "beyond-credit"} {
 		t.Run(kind, func(t *testing.T) {
 			c := newCoordinator(t)
 			pq := newPair(t, c)
