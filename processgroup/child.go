@@ -58,6 +58,14 @@ func ServeChild[T any](ctx context.Context, roles map[string]Role[T]) (child boo
 		return true, fmt.Errorf("processgroup: child %v: no role %q (roles: %q): %w",
 			cfg.Member, cfg.Role, slices.Sorted(maps.Keys(roles)), fence.ErrInvalidArgument)
 	}
+	codec := role.Codec
+	if codec == nil {
+		codec = managedprocess.JSON[T]()
+	}
+	if codec.Name() != cfg.Codec {
+		return true, fmt.Errorf("processgroup: child %v: role %q has the %s codec, the coordinator the %s codec: %w",
+			cfg.Member, cfg.Role, codec.Name(), cfg.Codec, fence.ErrInvalidArgument)
+	}
 	conn, err := wire.InheritedConn(cfg.FD)
 	if err != nil {
 		return true, fmt.Errorf("processgroup: child %v: %w", cfg.Member, err)
@@ -69,7 +77,7 @@ func ServeChild[T any](ctx context.Context, roles map[string]Role[T]) (child boo
 	if role.Run != nil {
 		run = role.Run
 	}
-	remote = wire.NewRemote(cfg.Member, pipe, role.Handler, run)
+	remote = wire.NewRemote(cfg.Member, pipe, codec, role.Handler, run)
 	close(ready)
 	return true, serve(ctx, cfg, remote, pipe)
 }

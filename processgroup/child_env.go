@@ -21,6 +21,7 @@ type childConfig struct {
 	Version       int            `json:"v"`
 	FD            uintptr        `json:"fd"`
 	Role          string         `json:"role"`
+	Codec         string         `json:"codec"` // the name of the coordinator's codec
 	Member        fence.Identity `json:"member"`
 	FrameLimit    int            `json:"limit"`
 	LifelineGrace time.Duration  `json:"grace"`

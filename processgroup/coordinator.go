@@ -7,6 +7,7 @@ import (
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/member"
+	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/watcher"
 )
 
@@ -14,10 +15,12 @@ import (
 // and their rounds, and runs the progress watcher. Its methods are safe for
 // concurrent use. A Coordinator must not be copied after first use.
 type Coordinator[T any] struct {
-	cfg     config
-	ctx     context.Context // the coordinator's lifetime; cancelled by Close with cause fence.ErrClosed
-	cancel  context.CancelCauseFunc
-	watcher *watcher.Watcher[*drain[T]]
+	cfg      config
+	codec    managedprocess.Codec[T] // for members behind wires (see WithCodec)
+	codecErr error                   // why cfg's codec is not one for T
+	ctx      context.Context         // the coordinator's lifetime; cancelled by Close with cause fence.ErrClosed
+	cancel   context.CancelCauseFunc
+	watcher  *watcher.Watcher[*drain[T]]
 	// drainBuf is onDrained's buffer for the targets it returns; only the
 	// watcher's goroutine touches it.
 	drainBuf []watcher.Target
@@ -67,6 +70,7 @@ func New[T any](opts ...Option) *Coordinator[T] {
 		groups:    make(map[string]*Group[T]),
 		closeDone: make(chan struct{}),
 	}
+	c.codec, c.codecErr = codecFor[T](c.cfg)
 	c.watcher = watcher.Start(c.onDrained)
 	return c
 }

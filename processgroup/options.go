@@ -1,8 +1,12 @@
 package processgroup
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
 )
 
 // Option configures a Coordinator.
@@ -11,6 +15,7 @@ type Option interface{ apply(*config) }
 type config struct {
 	logger *slog.Logger
 	window int
+	codec  any // a managedprocess.Codec[T] for the coordinator's T, or nil
 }
 
 type optionFunc func(*config)
@@ -32,6 +37,30 @@ const DefaultWindow = 1024
 // fence.ErrInvalidArgument for such members.
 func WithWindow(n int) Option {
 	return optionFunc(func(c *config) { c.window = n })
+}
+
+// WithCodec makes the coordinator's messages cross to and from child
+// processes encoded by codec instead of managedprocess.JSON; its children's
+// roles must use a codec of the same name (Role.Codec). codec must be a
+// Codec of the coordinator's message type: SpawnProcess fails with
+// fence.ErrInvalidArgument if it is not. Goroutine members pass values and
+// never use it.
+func WithCodec[T any](codec managedprocess.Codec[T]) Option {
+	return optionFunc(func(c *config) { c.codec = codec })
+}
+
+// codecFor returns the codec configured for T (JSON by default), or an error
+// if the one configured is for another type.
+func codecFor[T any](cfg config) (managedprocess.Codec[T], error) {
+	if cfg.codec == nil {
+		return managedprocess.JSON[T](), nil
+	}
+	codec, ok := cfg.codec.(managedprocess.Codec[T])
+	if !ok {
+		var zero T
+		return managedprocess.JSON[T](), fmt.Errorf("processgroup: WithCodec: a %T is no codec of %T: %w", cfg.codec, zero, fence.ErrInvalidArgument)
+	}
+	return codec, nil
 }
 
 func newConfig(opts []Option) config {

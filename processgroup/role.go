@@ -11,4 +11,8 @@ type Role[T any] struct {
 	// Run is the member's body; nil means the member only handles
 	// messages, until it is stopped.
 	Run RunFunc[T]
+	// Codec encodes and decodes the member's messages; nil means
+	// managedprocess.JSON. It must have the name of the coordinator's (see
+	// WithCodec), or ServeChild fails.
+	Codec managedprocess.Codec[T]
 }

@@ -44,6 +44,9 @@ func (c *Coordinator[T]) SpawnProcess(ctx context.Context, spec ProcessSpec) (*P
 	if err := spec.check(); err != nil {
 		return nil, err
 	}
+	if c.codecErr != nil {
+		return nil, fmt.Errorf("processgroup: spawn process %q: %w", spec.Name, c.codecErr)
+	}
 	path, err := executable(spec.Path)
 	if err != nil {
 		return nil, fmt.Errorf("processgroup: spawn process %q: %w", spec.Name, err)
@@ -141,7 +144,7 @@ func (p *process[T]) start(path string, childEnd *os.File) error {
 	cmd := exec.CommandContext(p.killCtx, path, p.spec.Args...)
 	cmd.Dir = p.spec.Dir
 	cmd.Env = append(append(os.Environ(), p.spec.Env...), childConfig{
-		Version: childVersion, FD: childFD, Role: p.spec.Role, Member: p.handle.id,
+		Version: childVersion, FD: childFD, Role: p.spec.Role, Member: p.handle.id, Codec: p.c.codec.Name(),
 		FrameLimit:    orDefault(p.spec.FrameLimit, DefaultFrameLimit),
 		LifelineGrace: orDefault(p.spec.Lifeline.Grace, DefaultLifelineGrace),
 		LifelineCode:  orDefault(p.spec.Lifeline.ExitCode, DefaultLifelineExitCode),

@@ -3,7 +3,6 @@ package processgroup
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -92,7 +91,7 @@ func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socke
 		}
 		ep.fromFar, ep.toFar = from, to
 	}
-	remote = wire.NewRemote(id, ep.fromFar, spec.Handler, spec.Run)
+	remote = wire.NewRemote(id, ep.fromFar, c.codec, spec.Handler, spec.Run)
 	ep.remote, ep.refused = remote, bug
 	ep.disconnect = func() {
 		ep.toFar.Close()
@@ -333,7 +332,7 @@ func (ep *wireEnd[T]) apply(ctx context.Context, f *wire.Frame, reply *wire.Fram
 // publish is a publish of the shadow.
 func (ep *wireEnd[T]) publish(ctx context.Context, f *wire.Frame) error {
 	var body T
-	if err := json.Unmarshal(f.Body, &body); err != nil {
+	if err := ep.c.codec.Decode(f.Body, &body); err != nil {
 		return fmt.Errorf("processgroup: %v: a message that does not decode: %v: %w", ep.shadow.ID(), err, fence.ErrInvalidArgument)
 	}
 	return ep.shadow.Publish(ctx, f.Group, body)
@@ -349,13 +348,16 @@ func (ep *wireEnd[T]) keep(a managedprocess.Arrival) uint64 {
 }
 
 // deliver is the shadow's Forward: it sends one message to the member
-// side, which reports it handled later.
-func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
+// side, which reports it handled later. A message relayed from another
+// wire goes as it came (raw); the codec encodes the others.
+func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, raw []byte) {
+	if raw == nil {
+		var err error
+		if raw, err = ep.c.codec.Append(nil, body); err != nil {
+			panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
+		}
 	}
-	ep.toFar.Send(&wire.Frame{Op: wire.OpDeliver, From: from, Seq: seq, Body: b})
+	ep.toFar.Send(&wire.Frame{Op: wire.OpDeliver, From: from, Seq: seq, Body: raw})
 }
 
 // arm is the shadow's Arm: it asks the member side for a progress report.

@@ -3,7 +3,6 @@ package processgroup
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -170,10 +169,6 @@ func (ep *wireEnd[T]) post(f *wire.Frame) error {
 	if f.To == nil {
 		return &wire.FrameError{Reason: "a send to nobody"}
 	}
-	var body T
-	if err := json.Unmarshal(f.Body, &body); err != nil {
-		return &wire.FrameError{Reason: "a message that does not decode", Err: err}
-	}
 	gs := &ep.credit
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
@@ -188,7 +183,17 @@ func (ep *wireEnd[T]) post(f *wire.Frame) error {
 	if g.revoked {
 		return nil
 	}
-	if err := ep.shadow.Post(g.to, body); err != nil {
+	var err error
+	if g.to.Forwards() { // to another wire: relayed as it came
+		err = ep.shadow.PostRaw(g.to, f.Body)
+	} else {
+		var body T
+		if derr := ep.c.codec.Decode(f.Body, &body); derr != nil {
+			return &wire.FrameError{Reason: "a message that does not decode", Err: derr}
+		}
+		err = ep.shadow.Post(g.to, body)
+	}
+	if err != nil {
 		ep.revokeLocked(g)
 	}
 	return nil

@@ -15,8 +15,10 @@ import (
 
 // Forward hands one message to a member's far side (a member behind a
 // wire): it must queue it there and return without waiting for it to be
-// handled. The far side reports its progress with Member.Acknowledge.
-type Forward[T any] func(from fence.Identity, seq uint64, body T)
+// handled. raw, when not nil, is the body already encoded (body is then
+// the zero value): a message relayed between two wires. The far side
+// reports its progress with Member.Acknowledge.
+type Forward[T any] func(from fence.Identity, seq uint64, body T, raw []byte)
 
 // Arm asks a member's far side to report its progress as soon as it handled
 // count of the messages forwarded to it (at once if it has). It must not

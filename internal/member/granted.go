@@ -42,9 +42,22 @@ func (m *Member[T]) Room(ctx context.Context, r *Member[T], wait bool) (uint64, 
 // at the window: the send was granted room before (see Room), or is a
 // handler's. It never waits, and fails as a send does when m or r departed.
 func (m *Member[T]) Post(r *Member[T], msg T) error {
-	_, _, err := m.out.sendOne(r, &msg, false)
+	_, _, err := m.out.sendOne(r, &msg, nil, false)
 	return m.sendError(r, err)
 }
+
+// PostRaw is Post for a message already encoded, from one member behind a
+// wire to another (r.Forwards()): the coordinator relays it to r's far side
+// without decoding it.
+func (m *Member[T]) PostRaw(r *Member[T], raw []byte) error {
+	var zero T
+	_, _, err := m.out.sendOne(r, &zero, raw, false)
+	return m.sendError(r, err)
+}
+
+// Forwards reports whether m forwards what it receives to a far side
+// (Config.Forward) instead of handling it.
+func (m *Member[T]) Forwards() bool { return m.fwd != nil }
 
 // room returns the room in the window of the stream's link to r, with the
 // link and its last sequence to wait on when there is none.

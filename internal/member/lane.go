@@ -10,12 +10,12 @@ import (
 // sleeps. Once the inbox is closed it returns the close error instead and
 // leaves the inbox unchanged. Lanes have no bound of their own: the senders'
 // windows bound what they hold (see credit).
-func (ib *inbox[T]) push(l *link[T], seq uint64, body *T) error {
+func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw []byte) error {
 	ln := &ib.lanes[l.lane]
 	ln.mu.Lock()
 	err := ln.closed
 	if err == nil {
-		ib.appendLocked(l, seq, body)
+		ib.appendLocked(l, seq, body, raw)
 	}
 	ln.mu.Unlock()
 	if err == nil {
@@ -28,7 +28,7 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T) error {
 // numbering the message in the link, before the reader can see it. Callers hold the lane's mu and wake
 // the reader after releasing it. It is small enough to be inlined into push,
 // the hot path; growing the queue is not.
-func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
+func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw []byte) {
 	ln := &ib.lanes[l.lane]
 	n := len(ln.items)
 	if n == 0 {
@@ -43,7 +43,7 @@ func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T) {
 	if l.room > 0 {
 		l.room--
 	}
-	e.link, e.seq, e.n, e.body = l, seq, l.sent, *body
+	e.link, e.seq, e.n, e.body, e.raw = l, seq, l.sent, *body, raw
 }
 
 // grow makes room for one more queued entry. Callers hold mu.

@@ -126,7 +126,7 @@ func (m *Member[T]) forwardAll(batch []entry[T]) (n int) {
 			continue
 		}
 		if m.fwd.forward(m, e) {
-			m.forward(e.link.sender, e.seq, e.body)
+			m.forward(e.link.sender, e.seq, e.body, e.raw)
 		}
 	}
 	return n

@@ -34,7 +34,7 @@ func (m *Member[T]) sendTo(ctx context.Context, to *Member[T], msg T) error {
 	}
 	bounded := true
 	for {
-		full, sent, err := m.out.sendOne(to, &msg, bounded)
+		full, sent, err := m.out.sendOne(to, &msg, nil, bounded)
 		if err != errFull {
 			return m.sendError(to, err)
 		}
@@ -56,7 +56,7 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 	if err := m.checkSend(context.Background(), r); err != nil {
 		return err
 	}
-	_, _, err = m.out.sendOne(r, &msg, true)
+	_, _, err = m.out.sendOne(r, &msg, nil, true)
 	if err == errFull {
 		err = fence.ErrWouldBlock
 	}

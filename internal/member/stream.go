@@ -74,7 +74,7 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 // With bounded set it refuses with errFull, taking no sequence, while the
 // window of the link is full, and returns the link and its last sequence to
 // wait on (see waitRoom). It never waits.
-func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) (full *link[T], sent uint64, err error) {
+func (s *stream[T]) sendOne(to *Member[T], body *T, raw []byte, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
 	if s.refused != nil {
 		err = s.refused
@@ -88,7 +88,7 @@ func (s *stream[T]) sendOne(to *Member[T], body *T, bounded bool) (full *link[T]
 		return l, sent, errFull
 	}
 	seq := s.leading + 1
-	if err = to.inbox.push(l, seq, body); err == nil {
+	if err = to.inbox.push(l, seq, body, raw); err == nil {
 		s.sent(l, seq)
 	}
 	s.mu.Unlock()
@@ -128,7 +128,7 @@ func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *link[
 	}
 	seq := s.leading + 1
 	for _, r := range to {
-		if l := s.linkTo(r); r.inbox.push(l, seq, body) == nil {
+		if l := s.linkTo(r); r.inbox.push(l, seq, body, nil) == nil {
 			s.sent(l, seq)
 		}
 	}

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -98,7 +97,7 @@ func (ls *outLinks) spend() {
 // id: resolving it first if it never did, asking for credit when it has
 // none left (with try, failing with fence.ErrWouldBlock instead of waiting).
 // It fails as a send in process does, or with the connection's end.
-func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, body json.RawMessage, try bool) error {
+func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, body []byte, try bool) error {
 	handler := r.inHandler(ctx)
 	for {
 		r.mu.Lock()

@@ -111,7 +111,7 @@ type Frame struct {
 	Round    uint64          `json:"round,omitempty"`
 	From     fence.Identity  `json:"from,omitzero"`
 	Seq      uint64          `json:"seq,omitempty"`
-	Body     json.RawMessage `json:"body,omitempty"`
+	Body     []byte          `json:"body,omitempty"` // a message, as the codec encoded it
 	Err      *Error          `json:"err,omitempty"`
 	Panic    *Panic          `json:"panic,omitempty"`
 	Goexit   bool            `json:"goexit,omitempty"`

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -16,10 +15,11 @@ import (
 // Remote is a member behind a wire, as its own code sees it: every method
 // but a send is a call framed onto the pipe to the coordinator, a send is a
 // post within credit (see send), and the coordinator's deliveries run its
-// handler here, one at a time. Payloads cross as JSON.
+// handler here, one at a time. Payloads cross as its codec encodes them.
 type Remote[T any] struct {
 	id      fence.Identity
 	out     Sender // to the coordinator
+	codec   managedprocess.Codec[T]
 	handler managedprocess.Handler[T]
 	run     func(context.Context, managedprocess.Member[T]) error
 
@@ -49,11 +49,12 @@ type Remote[T any] struct {
 type handlerKey struct{}
 
 // NewRemote returns the member side of a wire for the member id, sending its
-// calls on out. Feed it what the coordinator sends with Receive.
-func NewRemote[T any](id fence.Identity, out Sender, handler managedprocess.Handler[T],
+// calls on out and its messages encoded with codec. Feed it what the
+// coordinator sends with Receive.
+func NewRemote[T any](id fence.Identity, out Sender, codec managedprocess.Codec[T], handler managedprocess.Handler[T],
 	run func(context.Context, managedprocess.Member[T]) error) *Remote[T] {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	r := &Remote[T]{id: id, out: out, handler: handler, run: run, ctx: ctx, cancel: cancel,
+	r := &Remote[T]{id: id, out: out, codec: codec, handler: handler, run: run, ctx: ctx, cancel: cancel,
 		calls: make(map[uint64]chan *Frame), done: make(chan struct{}), finished: make(chan struct{}), bodyDone: make(chan struct{}),
 		deliveries: newDeliveryQueue(), handlerOut: make(chan struct{})}
 	r.hctx = context.WithValue(ctx, handlerKey{}, r)
@@ -284,7 +285,7 @@ func (r *Remote[T]) handleOne(f *Frame) (crash *Frame) {
 		}
 	}()
 	var body T
-	if err := json.Unmarshal(f.Body, &body); err != nil {
+	if err := r.codec.Decode(f.Body, &body); err != nil {
 		panic(fmt.Sprintf("wire: message from %s does not decode: %v", f.From, err))
 	}
 	if r.handler != nil {

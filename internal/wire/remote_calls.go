@@ -2,7 +2,6 @@ package wire
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/muster-go/muster/fence"
@@ -20,8 +19,8 @@ func (r *Remote[T]) String() string { return r.id.String() }
 func (r *Remote[T]) Done() <-chan struct{} { return r.done }
 
 // body encodes msg, or returns the error a send gets for it.
-func (r *Remote[T]) encode(op string, msg T) (json.RawMessage, error) {
-	b, err := json.Marshal(msg)
+func (r *Remote[T]) encode(op string, msg T) ([]byte, error) {
+	b, err := r.codec.Append(nil, msg)
 	if err != nil {
 		return nil, fmt.Errorf("wire: %s: %s: the message does not encode: %v: %w", r.id, op, err, fence.ErrInvalidArgument)
 	}

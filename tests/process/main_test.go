@@ -21,6 +21,13 @@ func TestMain(m *testing.M) {
 		coordinatorProcess()
 		return
 	}
+	if os.Getenv(bytesEnv) != "" { // a child of a coordinator of []byte messages
+		if _, err := processgroup.ServeChild(context.Background(), bytesRoles()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		return
+	}
 	if child, err := processgroup.ServeChild(context.Background(), roles()); child {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -1,0 +1,108 @@
+package process
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bytesEnv makes a child serve the roles of a coordinator of []byte
+// messages with the bytes codec (see bytesRoles) instead of roles().
+const bytesEnv = "TEST_BYTES"
+
+// bytesRoles are the roles of []byte children: a producer sending
+// TEST_COUNT payloads of frameSize bytes, numbered in their first eight, to
+// "consumer", which checks the order and tells "collector" after the last.
+func bytesRoles() map[string]processgroup.Role[[]byte] {
+	codec := managedprocess.Bytes()
+	n := uint64(envInt(envCount))
+	return map[string]processgroup.Role[[]byte]{
+		"producer": {Codec: codec, Run: func(ctx context.Context, m managedprocess.Member[[]byte]) error {
+			payload := make([]byte, frameSize)
+			for i := uint64(1); i <= n; i++ {
+				binary.BigEndian.PutUint64(payload, i)
+				if err := m.Send(ctx, "consumer", payload); err != nil {
+					return fmt.Errorf("message %d: %w", i, err)
+				}
+			}
+			return nil
+		}},
+		"consumer": {Codec: codec, Handler: func() managedprocess.Handler[[]byte] {
+			next := uint64(1)
+			return func(ctx context.Context, m managedprocess.Message[[]byte]) {
+				if got := binary.BigEndian.Uint64(m.Body); got != next || len(m.Body) != frameSize {
+					panic(fmt.Sprintf("message %d of %d bytes, want %d", got, len(m.Body), next))
+				}
+				if next == n {
+					if err := m.Recipient().Send(ctx, "collector", m.Body[:8]); err != nil {
+						panic(err)
+					}
+				}
+				next++
+			}
+		}()},
+	}
+}
+
+// bytesRun has a []byte producer child send n payloads through the
+// coordinator to a consumer child; it returns how long that took once both
+// were spawned, or fails b.
+func bytesRun(tb testing.TB, n int) time.Duration {
+	ctx := context.Background()
+	c := processgroup.New[[]byte](processgroup.WithCodec(managedprocess.Bytes()))
+	defer c.Close(ctx)
+	done := make(chan uint64, 1)
+	_, err := c.Spawn(ctx, processgroup.Spec[[]byte]{Name: "collector",
+		Handler: func(_ context.Context, m managedprocess.Message[[]byte]) { done <- binary.BigEndian.Uint64(m.Body) }})
+	require.NoError(tb, err)
+	env := []string{envCount + "=" + strconv.Itoa(n), bytesEnv + "=1", quickExit}
+	start := time.Now()
+	for _, role := range []string{"consumer", "producer"} {
+		_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: role, Role: role, Env: env, Stderr: os.Stderr})
+		require.NoError(tb, err)
+	}
+	require.EqualValues(tb, n, <-done)
+	return time.Since(start)
+}
+
+// TestProcessBytesCodec: []byte messages cross between two children with
+// the bytes codec, relayed by the coordinator, every one in order.
+func TestProcessBytesCodec(t *testing.T) {
+	bytesRun(t, 20_000)
+}
+
+// TestProcessCodecMismatch: a child whose role has another codec than the
+// coordinator refuses to serve, and says why.
+func TestProcessCodecMismatch(t *testing.T) {
+	c := newCoordinator(t)
+	p, err := c.SpawnProcess(testCtx(t), processgroup.ProcessSpec{Name: "p", Role: "consumer",
+		Env: []string{bytesEnv + "=1", quickExit}})
+	require.NoError(t, err)
+	within(t, p.Done())
+	pe := processError(t, p.Err())
+	assert.Equal(t, 2, pe.ExitCode)
+	assert.Contains(t, strings.Join(pe.Stderr, "\n"), `role "consumer" has the bytes codec, the coordinator the json codec`)
+}
+
+// BenchmarkProcessThroughputBytes is BenchmarkProcessThroughput with
+// []byte payloads of 64 bytes and the bytes codec.
+func BenchmarkProcessThroughputBytes(b *testing.B) {
+	mt := bytesRun(b, b.N)
+	b.StopTimer()
+	fds, stop := rawPeers(b, 1, "framer", envCount+"="+strconv.Itoa(b.N))
+	rt := readFrames(b, fds[0], b.N)
+	stop()
+	b.ReportMetric(float64(b.N)/mt.Seconds(), "msgs/s")
+	b.ReportMetric(float64(b.N)/rt.Seconds(), "raw-msgs/s")
+	b.ReportMetric(float64(mt)/float64(rt), "x_raw")
+}
