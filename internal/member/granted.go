@@ -51,7 +51,7 @@ func (m *Member[T]) Post(r *Member[T], msg T) error {
 // without decoding it.
 func (m *Member[T]) PostRaw(r *Member[T], raw []byte) error {
 	var zero T
-	_, _, err := m.out.sendOne(r, &zero, raw, false)
+	_, _, err := m.out.sendOne(r, &zero, &raw, false)
 	return m.sendError(r, err)
 }
 

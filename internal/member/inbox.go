@@ -22,7 +22,7 @@ type entry[T any] struct {
 	seq  uint64 // in the sender's stream
 	n    uint64 // in the link: its progress once consumed
 	body T
-	raw  []byte // the body encoded, instead of body, on its way between two wires (see PostRaw)
+	raw  *[]byte // the body encoded, instead of body, on its way between two wires (see PostRaw); a pointer, to keep entries small
 }
 
 // marker is a local delivery fence, queued in every lane: it is reached once

@@ -10,7 +10,7 @@ import (
 // sleeps. Once the inbox is closed it returns the close error instead and
 // leaves the inbox unchanged. Lanes have no bound of their own: the senders'
 // windows bound what they hold (see credit).
-func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw []byte) error {
+func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw *[]byte) error {
 	ln := &ib.lanes[l.lane]
 	ln.mu.Lock()
 	err := ln.closed
@@ -28,7 +28,7 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw []byte) error {
 // numbering the message in the link, before the reader can see it. Callers hold the lane's mu and wake
 // the reader after releasing it. It is small enough to be inlined into push,
 // the hot path; growing the queue is not.
-func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw []byte) {
+func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw *[]byte) {
 	ln := &ib.lanes[l.lane]
 	n := len(ln.items)
 	if n == 0 {

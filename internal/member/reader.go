@@ -126,7 +126,11 @@ func (m *Member[T]) forwardAll(batch []entry[T]) (n int) {
 			continue
 		}
 		if m.fwd.forward(m, e) {
-			m.forward(e.link.sender, e.seq, e.body, e.raw)
+			var raw []byte
+			if e.raw != nil {
+				raw = *e.raw
+			}
+			m.forward(e.link.sender, e.seq, e.body, raw)
 		}
 	}
 	return n

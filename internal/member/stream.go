@@ -74,7 +74,7 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 // With bounded set it refuses with errFull, taking no sequence, while the
 // window of the link is full, and returns the link and its last sequence to
 // wait on (see waitRoom). It never waits.
-func (s *stream[T]) sendOne(to *Member[T], body *T, raw []byte, bounded bool) (full *link[T], sent uint64, err error) {
+func (s *stream[T]) sendOne(to *Member[T], body *T, raw *[]byte, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
 	if s.refused != nil {
 		err = s.refused
