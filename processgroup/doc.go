@@ -122,22 +122,27 @@
 // again, whose main first calls ServeChild with the roles it can serve — and
 // the member behaves in its groups as a goroutine member does: the same
 // Member API, errors, rounds and guarantees. It reaches the coordinator only
-// through a socket pair it inherits; its messages cross as JSON, in frames
-// of their own. A child's Send returns once the message is on its way: sends
-// and every other call of a child reach the coordinator in the order made,
-// and a message is queued at its recipient before the child's next call is
-// served, so what a child sent before it arrives at a barrier is fenced, and
-// a chain of sends through handlers keeps its order as in process. Its
-// window works as in process, with credit: a child holds the room of its
-// window at a recipient and asks for more only once it spent it. A message
-// still on its way when its recipient departs is dropped, as one queued
-// just before a departure that drops; the child's sends to that recipient
-// fail from its next call on. A child
-// that exits, is killed or sends a frame out of protocol before its member
-// departed fails the member with a *ProcessError; the coordinator kills a
-// child that outlives its grace period, and a child whose coordinator died
-// exits on its own (see Lifeline). A child's progress counts only once the
-// child reported it: deliveries to it do not wait for each other, it reports
-// what it handled per batch, and at once at a count the coordinator armed
-// when someone waits on it.
+// through a socket pair it inherits; its messages cross encoded by the
+// coordinator's codec (JSON unless WithCodec chose another; the roles of its
+// children must use one of the same name), and the coordinator relays a
+// message from one child to another without decoding it.
+//
+// A child's Send returns once the message is on its way: sends and every
+// other call of a child reach the coordinator in the order made, and a
+// message is queued at its recipient before the child's next call is served,
+// so what a child sent before it arrives at a barrier is fenced, and a chain
+// of sends through handlers keeps its order as in process. Its window works
+// as in process, with credit: a child holds the room of its window at a
+// recipient and asks for more only once it spent it. A message still on its
+// way when its recipient departs is dropped, as one queued just before a
+// departure that drops; the child's sends to that recipient fail from its
+// next call on.
+//
+// A child that exits, is killed or sends a frame out of protocol before its
+// member departed fails the member with a *ProcessError; the coordinator
+// kills a child that outlives its grace period, and a child whose
+// coordinator died exits on its own (see Lifeline). A child's progress
+// counts only once the child reported it: deliveries to it do not wait for
+// each other, it reports what it handled per batch, and at once at a count
+// the coordinator armed when someone waits on it.
 package processgroup

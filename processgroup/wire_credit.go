@@ -80,10 +80,10 @@ type grant[T any] struct {
 // errReplied is what a call returns that sent its own reply.
 var errReplied = errors.New("processgroup: replied")
 
-// grantCredit serves a resolve (wait false) or a credit call (wait true, or
-// try): it resolves the recipient, waits for room in the window when asked
-// to, grants the room as credit and replies. The reply goes out under the
-// grants' lock, so that a revoke of the link never overtakes it.
+// grantCredit serves a resolve (which never waits) or a credit call (which
+// waits for room in the window unless it is a try): it resolves the
+// recipient, grants the room in its window as credit and replies itself
+// (see grant), returning errReplied; or it returns the error to reply.
 func (ep *wireEnd[T]) grantCredit(ctx context.Context, f *wire.Frame, reply *wire.Frame) error {
 	var id fence.Identity
 	if f.To != nil {
@@ -104,32 +104,39 @@ func (ep *wireEnd[T]) grantCredit(ctx context.Context, f *wire.Frame, reply *wir
 				return err
 			}
 		}
-		gs := &ep.credit
-		gs.mu.Lock()
-		room, err := ep.shadow.Room(ctx, r, false)
-		switch {
-		case err != nil:
-			gs.mu.Unlock()
+		if granted, err := ep.grant(r, f, reply); granted || err != nil {
 			return err
-		case room == 0 && wait: // a handler's posts took the room meanwhile
-			gs.mu.Unlock()
-			continue
-		case room == 0 && f.Op == wire.OpCredit:
-			gs.mu.Unlock()
-			return fmt.Errorf("managedprocess: %v: send to %v: %w", ep.shadow.ID(), r.ID(), fence.ErrWouldBlock)
 		}
-		g := gs.link(r, ep)
-		if g.revoked { // the recipient departed after it resolved
-			gs.mu.Unlock()
-			return fmt.Errorf("managedprocess: %v: send to %v: %w", ep.shadow.ID(), r.ID(), cmp.Or(r.Err(), fence.ErrUnknownMember))
-		}
-		g.limit = max(g.limit, g.posted+room)
-		to := r.ID()
-		reply.To, reply.Count = &to, g.limit
-		ep.toFar.Send(reply)
-		gs.mu.Unlock()
-		return errReplied
+		// A handler's posts took the room meanwhile: wait again.
 	}
+}
+
+// grant raises the limit of the link to r by the room in its window and
+// sends the reply, under the grants' lock, so that a revoke of the link
+// never overtakes the reply; it returns errReplied. With no room it
+// reports false (a credit call waits again), or the refusal of a try.
+func (ep *wireEnd[T]) grant(r *member.Member[T], f *wire.Frame, reply *wire.Frame) (granted bool, err error) {
+	gs := &ep.credit
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	room, err := ep.shadow.Room(context.Background(), r, false)
+	switch {
+	case err != nil:
+		return false, err
+	case room == 0 && f.Op == wire.OpCredit && f.Try:
+		return false, fmt.Errorf("managedprocess: %v: send to %v: %w", ep.shadow.ID(), r.ID(), fence.ErrWouldBlock)
+	case room == 0 && f.Op == wire.OpCredit:
+		return false, nil
+	}
+	g := gs.link(r, ep)
+	if g.revoked { // the recipient departed after it resolved
+		return false, fmt.Errorf("managedprocess: %v: send to %v: %w", ep.shadow.ID(), r.ID(), cmp.Or(r.Err(), fence.ErrUnknownMember))
+	}
+	g.limit = max(g.limit, g.posted+room)
+	to := r.ID()
+	reply.To, reply.Count = &to, g.limit
+	ep.toFar.Send(reply)
+	return true, errReplied
 }
 
 // link returns ep's grant on the link to r, making it. Callers hold mu.

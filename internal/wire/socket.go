@@ -218,7 +218,7 @@ func (p *SocketPipe) write() {
 }
 
 // readBuffer is how much the reader takes from the socket at once.
-const readBuffer = 64 << 10
+const readBuffer = 16 << 10
 
 // readLoop reads frames until the stream ends or a frame is refused.
 func (p *SocketPipe) readLoop() {
