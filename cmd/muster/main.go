@@ -32,18 +32,27 @@ const (
 )
 
 func main() {
-	// The bsp workers are this program again, in a child role.
+	// The repro and bsp workers are this program again, in a child role.
+	if child, err := repro.ServeChild(context.Background()); child {
+		exitChild(err)
+		return
+	}
 	if child, err := processgroup.ServeChild(context.Background(), bsp.Roles()); child {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "muster: child:", err)
-			os.Exit(exitFail)
-		}
+		exitChild(err)
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// exitChild ends a child that could not serve its role.
+func exitChild(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "muster: child:", err)
+		os.Exit(exitFail)
+	}
 }
 
 // run is the whole program minus the process: it parses args (without the

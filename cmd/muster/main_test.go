@@ -19,8 +19,16 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain serves the bsp workers when the test binary runs as one.
+// TestMain serves the repro and bsp workers when the test binary runs as
+// one.
 func TestMain(m *testing.M) {
+	if child, err := repro.ServeChild(context.Background()); child {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if child, err := processgroup.ServeChild(context.Background(), bsp.Roles()); child {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -86,6 +94,30 @@ func TestReproJSON(t *testing.T) {
 	assert.EqualValues(t, 0, obj["handler_delay_us"])
 	assert.Equal(t, true, obj["ok"])
 	assert.Empty(t, stderr)
+}
+
+// The workers are child processes by default, goroutines with -members
+// inproc; both fence modes miss nothing either way, with handler chains
+// that start in a child.
+func TestReproMembers(t *testing.T) {
+	for _, members := range []string{"children", "inproc"} {
+		for _, mode := range []string{"delivery", "processing"} {
+			t.Run(members+"/"+mode, func(t *testing.T) {
+				code, stdout, stderr := runArgs(t, "repro", "-json", "-members", members, "-mode", mode, "-hops", map[string]string{"delivery": "0", "processing": "2"}[mode],
+					"-iterations", "16", "-handler-delay", "0", "-timeout", "20s")
+				require.Equal(t, 0, code, "stderr: %s", stderr)
+				obj := decodeJSON(t, code, stdout)
+				assert.Equal(t, members, obj.WorkersAt)
+				assert.Equal(t, "ok", obj.Verdict)
+				assert.Zero(t, obj.Missing)
+				assert.Equal(t, obj.Messages, obj.Sent)
+				assert.Equal(t, obj.Messages, obj.Handled)
+			})
+		}
+	}
+	code, _, stderr := runArgs(t, "repro", "-members", "threads")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, `-members "threads": want children or inproc`)
 }
 
 func TestReproFencesOK(t *testing.T) {

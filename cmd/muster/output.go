@@ -18,6 +18,7 @@ type reproJSON struct {
 	Mode              string       `json:"mode"`
 	Members           int          `json:"members"`
 	Workers           int          `json:"workers"`
+	WorkersAt         string       `json:"workers_at"` // "children" or "inproc"
 	Iterations        int          `json:"iterations"`
 	Burst             int          `json:"burst"`
 	HandlerDelayUS    int64        `json:"handler_delay_us"`
@@ -60,7 +61,7 @@ type markerJSON struct {
 // writeJSON writes the run's JSON object; err is the run's error.
 func writeJSON(w io.Writer, rep repro.Report, oc outcome, err error) error {
 	out := reproJSON{
-		Mode: rep.Mode.String(), Members: rep.Members, Workers: rep.Workers,
+		Mode: rep.Mode.String(), Members: rep.Members, Workers: rep.Workers, WorkersAt: map[bool]string{false: "children", true: "inproc"}[rep.InProcess],
 		Iterations: rep.Iterations, Burst: rep.Burst, HandlerDelayUS: rep.HandlerDelay.Microseconds(),
 		Hops: rep.Hops, Messages: rep.Messages, Sent: rep.Sent, Handled: rep.Handled, Released: len(rep.PerIteration),
 		Missing: rep.Missing, MissingIterations: rep.MissingIterations, FirstMissing: []markerJSON{},
@@ -96,6 +97,7 @@ func writeSummary(w io.Writer, rep repro.Report, oc outcome, timeout time.Durati
 	released := len(rep.PerIteration)
 	partial := released < rep.Iterations
 	p("muster repro: %s barrier, %d members (1 consumer, %d workers%s)", rep.Mode, rep.Members, rep.Workers, relays)
+	p("  workers        %s", map[bool]string{false: "child processes of this program", true: "goroutines (-members inproc)"}[rep.InProcess])
 	p("  iterations     %d × burst %d per worker, handler delay %v", rep.Iterations, rep.Burst, rep.HandlerDelay)
 	if rep.Hops > 0 {
 		p("  hops           %d per marker: worker → relay-0 → … → relay-%d → consumer", rep.Hops, rep.Hops-1)

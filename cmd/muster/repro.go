@@ -36,6 +36,7 @@ func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err
 	fs.IntVar(&opts.cfg.Burst, "burst", def.Burst, "markers per worker per iteration (≥ 1)")
 	fs.DurationVar(&opts.cfg.HandlerDelay, "handler-delay", def.HandlerDelay, "consumer's work per marker, slept in its handler (≥ 0; the OS timer may round small values up)")
 	fs.IntVar(&opts.cfg.Hops, "hops", def.Hops, fmt.Sprintf("relays each marker passes through before the consumer (0 … %d; relays forward without delay)", repro.MaxHops))
+	members := fs.String("members", "children", "where the workers run: children (child processes of this program) or inproc (goroutines)")
 	fs.DurationVar(&opts.timeout, "timeout", 60*time.Second, "give up after this long (> 0), printing what the run was stuck on")
 	fs.BoolVar(&opts.json, "json", false, "print one JSON object instead of the summary")
 	fs.Usage = func() {
@@ -52,6 +53,9 @@ each relay a group member whose handler forwards it. The relays arrive before
 the markers are sent, so delivery fences only the first hop and is expected to
 miss markers still in the chain (exit 0 if relay-0 had handled them all);
 processing waits until the group is quiescent and must miss none.
+
+The workers are child processes of this program unless -members inproc; the
+consumer and the relays run in it, where the check is.
 
 Exit status 1 when a fence missed a marker it covers, a marker was handled
 twice, out of order or never, a member failed, or the run did not finish
@@ -77,6 +81,13 @@ flags:
 	}
 	if opts.cfg.Mode, err = fence.ParseMode(*mode); err != nil {
 		return opts, err
+	}
+	switch *members {
+	case "children":
+	case "inproc":
+		opts.cfg.InProcess = true
+	default:
+		return opts, fmt.Errorf("-members %q: want children or inproc", *members)
 	}
 	if opts.timeout <= 0 {
 		return opts, fmt.Errorf("-timeout must be positive, got %v", opts.timeout)

@@ -36,8 +36,11 @@ var ErrInvalidConfig = errors.New("invalid config")
 // its context ended before the run finished.
 var ErrNotFinished = errors.New("run did not finish")
 
+// workerPrefix begins every worker's member name.
+const workerPrefix = "worker-"
+
 // WorkerName is the member name of worker w.
-func WorkerName(w int) string { return fmt.Sprintf("worker-%d", w) }
+func WorkerName(w int) string { return fmt.Sprintf("%s%d", workerPrefix, w) }
 
 // RelayName is the member name of relay r (0 … Hops-1).
 func RelayName(r int) string { return fmt.Sprintf("relay-%d", r) }
@@ -85,6 +88,9 @@ type Config struct {
 	// arrived: a DeliveryFence covers the first hop only, a ProcessingFence
 	// every hop.
 	Hops int
+	// InProcess runs the workers as goroutine members instead of child
+	// processes of the program (which must then serve ServeChild first).
+	InProcess bool
 
 	// Gate, if set, is called by the consumer's handler with each marker
 	// before the delay and before the marker is recorded; it may block to
@@ -94,7 +100,7 @@ type Config struct {
 	Gate func(Marker)
 	// OnArrive, if set, is called by each worker and the consumer right
 	// after its arrival at the iteration barrier and before it waits for
-	// the release (relays do not call it). worker is the worker's index, or
+	// the release (relays do not call it, nor workers in child processes). worker is the worker's index, or
 	// Consumer. It may block (it delays the caller's wait, not the round).
 	OnArrive func(worker, iteration int)
 	// OnRelease, if set, is called by the consumer right after its iteration

@@ -152,7 +152,9 @@ func TestRunProcessingHops(t *testing.T) {
 	})
 	t.Run("gated", func(t *testing.T) {
 		ctx := hopsCtx(t)
-		rep, err := Run(ctx, arrivalGate(ctx, base))
+		cfg := base
+		cfg.InProcess = true // the gate holds the workers' arrivals (OnArrive)
+		rep, err := Run(ctx, arrivalGate(ctx, cfg))
 		require.NoError(t, err)
 		requireNoneMissing(t, rep)
 		for _, it := range rep.PerIteration {

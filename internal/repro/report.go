@@ -39,10 +39,11 @@ type Report struct {
 	Iterations   int
 	Burst        int
 	HandlerDelay time.Duration
-	Hops         int // relays each marker passed through: Config.Hops
-	Messages     int // markers a run sends: Workers × Iterations × Burst
-	Sent         int // markers the workers sent: Messages, unless the run did not finish
-	Handled      int // distinct markers handled by the end of the run
+	Hops         int  // relays each marker passed through: Config.Hops
+	InProcess    bool // the workers were goroutines: Config.InProcess
+	Messages     int  // markers a run sends: Workers × Iterations × Burst
+	Sent         int  // markers the workers sent: Messages, unless the run did not finish
+	Handled      int  // distinct markers handled by the end of the run
 
 	// Missing sums, over the iterations, the markers not yet handled when
 	// the consumer's iteration barrier returned; MissingIterations counts

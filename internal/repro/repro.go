@@ -61,6 +61,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	s := &scenario{cfg: cfg, ledger: newLedger(cfg.Workers, cfg.Iterations, cfg.Burst), stopped: stopped, stop: stop}
 	c := processgroup.New[Marker]()
 	err := s.run(ctx, c)
+	s.closing.Store(true)
+	if !cfg.InProcess {
+		s.countRunningChildren(c.Snapshot())
+	}
 
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeGrace)
 	defer cancel()
@@ -81,7 +85,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	rep := Report{
 		Mode: cfg.Mode, Members: cfg.Members(), Workers: cfg.Workers,
-		Iterations: cfg.Iterations, Burst: cfg.Burst, HandlerDelay: cfg.HandlerDelay, Hops: cfg.Hops,
+		Iterations: cfg.Iterations, Burst: cfg.Burst, HandlerDelay: cfg.HandlerDelay, Hops: cfg.Hops, InProcess: cfg.InProcess,
 		Messages: cfg.Messages(), Sent: int(s.sent.Load()), PerIteration: iters, Elapsed: time.Since(start),
 		Stuck: s.stuck,
 	}
@@ -97,6 +101,7 @@ type scenario struct {
 	relays   []managedprocess.Member[Marker] // relay-0 … relay-(Hops-1)
 	iters    []Iteration                     // written by the consumer's run goroutine, read after it reported
 	sent     atomic.Int64                    // markers the workers sent
+	closing  atomic.Bool                     // Run is closing the coordinator: child workers that end now did not finish
 
 	// stopped ends the members' bodies (stop cancels it) once Run's context
 	// ended and stuck recorded what they were waiting for.
@@ -181,6 +186,12 @@ func (s *scenario) spawn(ctx context.Context, c *processgroup.Coordinator[Marker
 		return err
 	}
 	for w := range s.cfg.Workers {
+		if !s.cfg.InProcess {
+			if err := s.spawnChild(ctx, c, w, results); err != nil {
+				return err
+			}
+			continue
+		}
 		_, err := c.Spawn(ctx, processgroup.Spec[Marker]{
 			Name:   WorkerName(w),
 			Groups: []string{GroupName},

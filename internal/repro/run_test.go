@@ -107,7 +107,9 @@ func TestRunTimeoutDiagnosis(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	rep, err := Run(ctx, Config{Mode: fence.DeliveryFence, Workers: 2, Iterations: 4, Burst: 3, HandlerDelay: time.Hour})
+	// In process: the workers' reports (what they sent, where they wait)
+	// are part of the diagnosis.
+	rep, err := Run(ctx, Config{Mode: fence.DeliveryFence, Workers: 2, Iterations: 4, Burst: 3, HandlerDelay: time.Hour, InProcess: true})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorIs(t, err, ErrNotFinished)
@@ -153,7 +155,7 @@ func TestRunTimeoutDiagnosis(t *testing.T) {
 func TestRunTimeoutNotArrived(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	rep, err := Run(ctx, Config{Mode: fence.Rendezvous, Workers: 2, Iterations: 1000, Burst: 8, HandlerDelay: time.Hour})
+	rep, err := Run(ctx, Config{Mode: fence.Rendezvous, Workers: 2, Iterations: 1000, Burst: 8, HandlerDelay: time.Hour, InProcess: true})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotNil(t, rep.Stuck)
 	var missing []fence.Identity
