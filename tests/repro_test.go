@@ -7,6 +7,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +72,7 @@ func (g *arrivalGate) hold(mk repro.Marker) {
 func gated(ctx context.Context, cfg repro.Config) repro.Config {
 	g := newArrivalGate(ctx, cfg.Workers, cfg.Iterations)
 	cfg.Gate, cfg.OnArrive = g.hold, g.arrived
+	cfg.InProcess = true // the workers' arrivals call the hook: they are goroutines
 	return cfg
 }
 
@@ -108,14 +110,26 @@ func TestReproSuite(t *testing.T) {
 					require.Equal(t, 16, it.Pending, "iteration %d", it.Index)
 				}
 			})
-			t.Run("slow handler", func(t *testing.T) {
-				ctx := reproCtx(t)
-				rep, err := repro.Run(ctx, repro.Config{Mode: mode, Workers: 2, Iterations: 64, Burst: 8, HandlerDelay: 20 * time.Microsecond})
-				require.NoError(t, err)
-				requireFenced(t, rep, 1024)
-			})
+			for _, inproc := range []bool{false, true} {
+				t.Run(fmt.Sprintf("slow handler/inproc=%v", inproc), func(t *testing.T) {
+					ctx := reproCtx(t)
+					rep, err := repro.Run(ctx, repro.Config{Mode: mode, Workers: 2, Iterations: 64, Burst: 8,
+						HandlerDelay: 20 * time.Microsecond, InProcess: inproc})
+					require.NoError(t, err)
+					requireFenced(t, rep, 1024)
+				})
+			}
 		})
 	}
+}
+
+// Handler chains that start in child processes: three child workers send
+// through three relays in the program; at every release of a
+// ProcessingFence the consumer has every marker of the iteration.
+func TestReproChainsFromChildren(t *testing.T) {
+	rep, err := repro.Run(reproCtx(t), repro.Config{Mode: fence.ProcessingFence, Workers: 3, Iterations: 64, Burst: 8, Hops: 3})
+	require.NoError(t, err)
+	requireFenced(t, rep, 1536)
 }
 
 // The negative control: the same check under a Rendezvous, with the consumer
