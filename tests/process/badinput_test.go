@@ -28,13 +28,13 @@ const rawEnv = "TEST_RAW"
 // rawChild writes the bytes kind names to the inherited connection.
 func rawChild(kind string) {
 	switch kind { // these use descriptor 3 itself: an *os.File for it would close it when collected
-	case "hubpeer": // the bare hub barrier's child (see rawPeers): arrive, wait for the release
-		var b [1]byte
+	case "hubpeer": // the bare hub barrier's child (see hubRounds): send, arrive, wait for the release
+		block := make([]byte, hubBlock(envInt(envHubK)))
 		for {
-			if _, err := syscall.Write(3, b[:]); err != nil {
+			if _, err := syscall.Write(3, block); err != nil {
 				os.Exit(0)
 			}
-			if n, err := syscall.Read(3, b[:]); n == 0 || err != nil {
+			if readFull(3, block) != nil {
 				os.Exit(0)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -80,19 +81,23 @@ func rawPeers(b *testing.B, n int, kind string, env ...string) (fds []int, stop 
 	}
 }
 
-// hubRounds runs rounds of the bare hub barrier over fds: read one arrival
-// from every child, then write a release to every child.
-func hubRounds(b *testing.B, fds []int, rounds int) time.Duration {
-	var buf [1]byte
+// hubRounds runs rounds of the bare hub barrier over fds: read every
+// child's block (k messages and its arrival), then write each block on to
+// the next child (its release).
+func hubRounds(b *testing.B, fds []int, k, rounds int) time.Duration {
+	blocks := make([][]byte, len(fds))
+	for i := range blocks {
+		blocks[i] = make([]byte, hubBlock(k))
+	}
 	start := time.Now()
 	for range rounds {
-		for _, fd := range fds {
-			if n, err := syscall.Read(fd, buf[:]); n != 1 || err != nil {
-				b.Fatalf("hub arrival: %d, %v", n, err)
+		for i, fd := range fds {
+			if err := readFull(fd, blocks[i]); err != nil {
+				b.Fatalf("hub arrival: %v", err)
 			}
 		}
-		for _, fd := range fds {
-			if _, err := syscall.Write(fd, buf[:]); err != nil {
+		for i, fd := range fds { // the messages go on to the next child, the release with them
+			if _, err := syscall.Write(fd, blocks[(i+len(fds)-1)%len(fds)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -100,10 +105,38 @@ func hubRounds(b *testing.B, fds []int, rounds int) time.Duration {
 	return time.Since(start)
 }
 
+// envHubK is how many messages a bare hub barrier's child sends per round.
+const envHubK = "TEST_HUB_K"
+
+// hubBlock is what a bare hub barrier's child writes per round: k
+// length-prefixed frames of frameSize bytes, then its arrival byte.
+func hubBlock(k int) int { return k*(lengthPrefix+frameSize) + 1 }
+
+// lengthPrefix is the size of a frame's length in the raw references.
+const lengthPrefix = 4
+
+// readFull reads len(b) bytes from fd with blocking reads.
+func readFull(fd int, b []byte) error {
+	for have := 0; have < len(b); {
+		n, err := syscall.Read(fd, b[have:])
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		have += n
+	}
+	return nil
+}
+
 // BenchmarkProcessRound: a barrier round of n child members and the
 // program (a goroutine member), each child sending k messages per round to
 // the next, against the bare hub barrier of n raw children measured in the
-// same run (x_hub). ns/op is one round.
+// same run (x_hub): each writes k length-prefixed 64-byte frames and an
+// arrival byte, the parent reads all of it from every child and then writes
+// each child's block on to the next child, whose last byte releases it. At
+// k = 0 that is an arrival and a release. ns/op is one round.
 func BenchmarkProcessRound(b *testing.B) {
 	for _, mode := range []fence.Mode{fence.Rendezvous, fence.DeliveryFence, fence.ProcessingFence} {
 		for _, k := range []int{0, 100} {
@@ -132,7 +165,7 @@ func benchRound(b *testing.B, mode fence.Mode, n, k int) {
 			b.Fatal(err)
 		}
 	}
-	fds, stop := rawPeers(b, n, "hubpeer")
+	fds, stop := rawPeers(b, n, "hubpeer", fmt.Sprintf("%s=%d", envHubK, k))
 	defer stop()
 	round := func(rounds int) time.Duration {
 		start := time.Now()
@@ -144,7 +177,7 @@ func benchRound(b *testing.B, mode fence.Mode, n, k int) {
 		return time.Since(start)
 	}
 	round(5) // the children are up
-	hubRounds(b, fds, 5)
+	hubRounds(b, fds, k, 5)
 	b.ResetTimer()
 	var mt, ht time.Duration
 	const chunks = 10
@@ -155,7 +188,7 @@ func benchRound(b *testing.B, mode fence.Mode, n, k int) {
 		}
 		mt += round(rounds)
 		b.StopTimer()
-		ht += hubRounds(b, fds, rounds)
+		ht += hubRounds(b, fds, k, rounds)
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -170,9 +203,9 @@ func benchRound(b *testing.B, mode fence.Mode, n, k int) {
 func BenchmarkProcessPingPong(b *testing.B) {
 	fds, stop := rawPeers(b, 1, "hubpeer")
 	defer stop()
-	hubRounds(b, fds, 5)
+	hubRounds(b, fds, 0, 5)
 	b.ResetTimer()
-	hubRounds(b, fds, b.N)
+	hubRounds(b, fds, 0, b.N)
 }
 
 // BenchmarkProcessThroughput: b.N messages from one child to another
