@@ -7,7 +7,11 @@ import (
 	"github.com/muster-go/muster/fence"
 )
 
-// State is what a member looks like at one instant, for debugging.
+// State is what a member looks like, for debugging. Its parts are read one
+// after another while the member runs, not at one instant: while messages
+// flow, Queued and Handling may count a message that just moved on (the sum
+// can exceed a window), while each stream's Sent is read before its
+// Delivered, so that Sent - Delivered never overstates what is unhandled.
 type State struct {
 	ID      fence.Identity
 	Leading uint64        // last sequence of its stream
