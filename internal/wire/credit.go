@@ -101,10 +101,9 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 	handler := r.inHandler(ctx)
 	for {
 		r.mu.Lock()
-		if r.departed != nil {
-			err := r.departed
+		if err := r.refusesSends(); err != nil {
 			r.mu.Unlock()
-			return fmt.Errorf("wire: %s: send: %w", r.id, err)
+			return err
 		}
 		l := r.links.find(name, id)
 		switch {
@@ -118,6 +117,9 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 			r.out.Send(&Frame{Op: OpPost, To: &l.to, Body: body, Handler: handler}) // under mu: posts go out in the order counted
 			r.mu.Unlock()
 			return nil
+		case l.asking != nil && try:
+			r.mu.Unlock()
+			return fmt.Errorf("wire: %s: send to %s: %w", r.id, l.to, fence.ErrWouldBlock)
 		case l.asking != nil:
 			asking := l.asking
 			r.mu.Unlock()
@@ -132,6 +134,18 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 			}
 		}
 	}
+}
+
+// refusesSends returns the error of a send once the member departed or the
+// connection ended. Callers hold mu.
+func (r *Remote[T]) refusesSends() error {
+	switch {
+	case r.departed != nil:
+		return fmt.Errorf("wire: %s: send: %w", r.id, r.departed)
+	case r.left != nil:
+		return fmt.Errorf("wire: %s: send: sender departed: %w", r.id, r.left)
+	}
+	return nil
 }
 
 // resolve asks the coordinator for the recipient and its first credit.

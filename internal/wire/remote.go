@@ -32,6 +32,7 @@ type Remote[T any] struct {
 	calls    map[uint64]chan *Frame
 	links    outLinks             // credit for sends (see send)
 	departed error                // set by close: calls after it fail with it
+	left     error                // the cause its depart came with: sends after it fail, as in process
 	final    managedprocess.State // the member's state at close
 	done     chan struct{}
 	doneOnce sync.Once
@@ -91,7 +92,11 @@ func (r *Remote[T]) Receive(f *Frame) {
 			r.revoked(*f.To)
 		}
 	case OpDepart:
-		r.cancel(f.Err.Decode())
+		cause := f.Err.Decode()
+		r.mu.Lock()
+		r.left = cause
+		r.mu.Unlock()
+		r.cancel(cause)
 		if f.Drop {
 			r.deliveries.drop()
 		}
