@@ -102,17 +102,21 @@ func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socke
 }
 
 // start ties the member side's lifetime to the shadow's: its context ends
-// with mctx's cause, and its Done closes with the shadow's.
+// with mctx's cause, and its Done closes with the shadow's, after it was
+// told of the departure (mctx ends whenever the member departs).
 func (ep *wireEnd[T]) start(mctx context.Context) {
+	told := make(chan struct{})
 	context.AfterFunc(mctx, func() {
 		cause := context.Cause(mctx)
 		ep.mu.Lock()
 		ep.departed = cause
 		ep.mu.Unlock()
 		ep.toFar.Send(&wire.Frame{Op: wire.OpDepart, Err: wire.EncodeError(cause), Drop: dropsQueued(cause)})
+		close(told)
 	})
 	go func() {
 		<-ep.shadow.Done()
+		<-told
 		ep.toFar.Send(&wire.Frame{Op: wire.OpDone})
 	}()
 }

@@ -147,6 +147,24 @@ func TestLifecycleADepartedMemberCannotCallAnything(t *testing.T) {
 	assert.Zero(t, r.Snapshot().Handled+r.Snapshot().Dropped, "R received nothing")
 }
 
+// TestLifecycleADepartedMemberCannotSendWhereItSentBefore: a member that
+// sent to R before its run function returned cannot send to R afterwards
+// (behind a wire, its credit on the link does not outlive it), and R got
+// only what it sent before.
+func TestLifecycleADepartedMemberCannotSendWhereItSentBefore(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	r := spawnIdle(t, c, "R", nil)
+	x, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "X",
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error { return m.Send(ctx, "R", msg{Hop: 1}) }})
+	require.NoError(t, err)
+	within(t, x.Done())
+	assert.ErrorIs(t, x.Send(ctx, "R", msg{Hop: 2}), fence.ErrExited)
+	assert.ErrorIs(t, x.SendTo(ctx, r.ID(), msg{Hop: 3}), fence.ErrExited)
+	require.NoError(t, r.WaitForDeliveryFence(ctx))
+	assert.EqualValues(t, 1, r.Snapshot().Handled, "R got the message sent before X departed, and no other")
+}
+
 // TestLifecycleABarrierRetriedAfterItsContextEndedAttachesToItsArrival:
 // the arrival of a Barrier whose context ended stands; the member's next
 // call must return that round's outcome, whether the round is still open or
