@@ -203,7 +203,7 @@ func TestHelp(t *testing.T) {
 		assert.Equal(t, 0, code, h)
 		assert.Empty(t, stderr, "help is not an error: it goes to stdout")
 		assert.Contains(t, stdout, "usage: muster repro [flags]")
-		for _, f := range []string{"-mode", "-workers", "-iterations", "-burst", "-handler-delay", "-hops", "-timeout", "-json"} {
+		for _, f := range []string{"-mode", "-workers", "-iterations", "-burst", "-handler-delay", "-hops", "-members", "-timeout", "-json"} {
 			assert.Contains(t, stdout, f)
 		}
 		assert.Contains(t, stdout, "worker → relay-0 → … → relay-(N-1) → consumer")
@@ -260,9 +260,10 @@ func TestReproProcessingHopsOK(t *testing.T) {
 // A run that cannot finish in time — the consumer's work per marker
 // outlasts -timeout — exits 1 and says what it was stuck on: the round it
 // waited in (everyone arrived, the workers' streams to the consumer lag) and
-// the coordinator's snapshot, after the partial summary.
+// the coordinator's snapshot, after the partial summary. The workers are
+// goroutines: child processes may not all have started within 50 ms.
 func TestReproTimeout(t *testing.T) {
-	args := []string{"repro", "-iterations", "4", "-burst", "3", "-handler-delay", "1h", "-timeout", "50ms"}
+	args := []string{"repro", "-members", "inproc", "-iterations", "4", "-burst", "3", "-handler-delay", "1h", "-timeout", "50ms"}
 	start := time.Now()
 	code, stdout, stderr := runArgs(t, args...)
 	assert.Less(t, time.Since(start), 10*time.Second, "the consumer's work ends when the run stops")
