@@ -4,23 +4,31 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/muster-go/muster/fence"
 )
 
 // The frames that go with every message or batch of messages — post,
-// deliver, handled and arm — have a compact encoding instead of JSON: a
-// zero byte (a JSON frame starts with '{'), the operation, then its fields
-// as unsigned varints and length-prefixed strings, and a message's payload
-// as the rest of the frame:
+// deliver, handled and arm — and those of every round — the calls of
+// arrivals, waits and fences and their plain replies — have a compact
+// encoding instead of JSON: a zero byte (a JSON frame starts with '{'), the
+// operation, then its fields as unsigned varints (a deadline as a signed
+// one, in Unix nanoseconds) and length-prefixed strings, and a message's
+// payload as the rest of the frame:
 //
 //	post     0, op, to ID, to name, flags (1: handler), payload
 //	deliver  0, op, from ID, from name, seq, payload
 //	handled  0, op, count, flags (1: drop)
 //	arm      0, op, count
+//	call     0, op, call, flags (1: handler, 2: foreign, 4: deadline), [deadline],
+//	         then for arrive and barrier: mode, group, barrier; for wait: arrival
+//	reply    0, op, call, flags (1: result, 2: to), [result round], arrival, round, [to], count
 //
-// A frame of any other operation, or with fields these do not carry, is
-// JSON.
+// The calls are arrive, barrier, wait, the two fences, snapshot and err; a
+// reply is compact when it carries no error and no state, and a result
+// with no departures and no leavers. A frame of any other operation, or one
+// these do not fit, is JSON.
 
 // compactTag is the first byte of a compact frame.
 const compactTag = 0
@@ -47,8 +55,63 @@ func appendCompact(dst []byte, f *Frame) ([]byte, bool) {
 	case OpArm:
 		dst = append(dst, compactTag, byte(f.Op))
 		return binary.AppendUvarint(dst, f.Count), true
+	case OpArrive, OpBarrier, OpWait, OpLocalFence, OpOutboundFence, OpSnapshot, OpErr:
+		return appendCall(dst, f), true
+	case OpReply:
+		if f.Err != nil || f.State != nil || f.Result != nil && (len(f.Result.Departed) > 0 || len(f.Result.Left) > 0) {
+			return dst, false
+		}
+		return appendReply(dst, f), true
 	}
 	return dst, false
+}
+
+// Flags of compact calls and replies.
+const (
+	flagHandler  = 1
+	flagForeign  = 2
+	flagDeadline = 4
+	flagResult   = 1
+	flagTo       = 2
+)
+
+func appendCall(dst []byte, f *Frame) []byte {
+	dst = append(dst, compactTag, byte(f.Op))
+	dst = binary.AppendUvarint(dst, f.Call)
+	flags := flag(f.Handler)*flagHandler | flag(f.Foreign)*flagForeign | flag(!f.Deadline.IsZero())*flagDeadline
+	dst = append(dst, flags)
+	if !f.Deadline.IsZero() {
+		dst = binary.AppendVarint(dst, f.Deadline.UnixNano())
+	}
+	switch f.Op {
+	case OpArrive, OpBarrier:
+		dst = append(dst, byte(f.Mode))
+		dst = appendString(dst, f.Group)
+		dst = appendString(dst, f.Barrier)
+	case OpWait:
+		dst = binary.AppendUvarint(dst, f.Arrival)
+	}
+	return dst
+}
+
+func appendReply(dst []byte, f *Frame) []byte {
+	dst = append(dst, compactTag, byte(f.Op))
+	dst = binary.AppendUvarint(dst, f.Call)
+	dst = append(dst, flag(f.Result != nil)*flagResult|flag(f.To != nil)*flagTo)
+	if f.Result != nil {
+		dst = binary.AppendUvarint(dst, f.Result.Round)
+	}
+	dst = binary.AppendUvarint(dst, f.Arrival)
+	dst = binary.AppendUvarint(dst, f.Round)
+	if f.To != nil {
+		dst = appendIdentity(dst, *f.To)
+	}
+	return binary.AppendUvarint(dst, f.Count)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
 }
 
 func flag(b bool) byte {
@@ -59,9 +122,7 @@ func flag(b bool) byte {
 }
 
 func appendIdentity(dst []byte, id fence.Identity) []byte {
-	dst = binary.AppendUvarint(dst, id.ID)
-	dst = binary.AppendUvarint(dst, uint64(len(id.Name)))
-	return append(dst, id.Name...)
+	return appendString(binary.AppendUvarint(dst, id.ID), id.Name)
 }
 
 // errCompact is the error of a compact frame that does not decode.
@@ -104,16 +165,71 @@ func (r *compactReader) flag() bool {
 	return false
 }
 
-func (r *compactReader) identity() fence.Identity {
-	id := r.uvarint()
+func (r *compactReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *compactReader) string() string {
 	n := r.uvarint()
 	if r.bad || n > uint64(len(r.b)) {
 		r.bad = true
-		return fence.Identity{}
+		return ""
 	}
-	name := string(r.b[:n])
+	s := string(r.b[:n])
 	r.b = r.b[n:]
-	return fence.Identity{ID: id, Name: name}
+	return s
+}
+
+func (r *compactReader) identity() fence.Identity {
+	id := r.uvarint()
+	return fence.Identity{ID: id, Name: r.string()}
+}
+
+// flags reads a flags byte, refusing bits beyond known.
+func (r *compactReader) flags(known byte) byte {
+	b := r.byte()
+	if b&^known != 0 {
+		r.bad = true
+	}
+	return b
+}
+
+// call reads a compact call's fields into f.
+func (r *compactReader) call(f *Frame) {
+	f.Call = r.uvarint()
+	flags := r.flags(flagHandler | flagForeign | flagDeadline)
+	f.Handler, f.Foreign = flags&flagHandler != 0, flags&flagForeign != 0
+	if flags&flagDeadline != 0 {
+		f.Deadline = time.Unix(0, r.varint())
+	}
+	switch f.Op {
+	case OpArrive, OpBarrier:
+		f.Mode = fence.Mode(r.byte())
+		f.Group, f.Barrier = r.string(), r.string()
+	case OpWait:
+		f.Arrival = r.uvarint()
+	}
+}
+
+// reply reads a compact reply's fields into f.
+func (r *compactReader) reply(f *Frame) {
+	f.Call = r.uvarint()
+	flags := r.flags(flagResult | flagTo)
+	if flags&flagResult != 0 {
+		f.Result = &Result{Round: r.uvarint()}
+	}
+	f.Arrival, f.Round = r.uvarint(), r.uvarint()
+	if flags&flagTo != 0 {
+		to := r.identity()
+		f.To = &to
+	}
+	f.Count = r.uvarint()
 }
 
 // decodeCompact decodes a compact frame (b starts with compactTag). The
@@ -137,6 +253,10 @@ func decodeCompact(b []byte) (*Frame, error) {
 		f.Count, f.Drop = r.uvarint(), r.flag()
 	case OpArm:
 		f.Count = r.uvarint()
+	case OpArrive, OpBarrier, OpWait, OpLocalFence, OpOutboundFence, OpSnapshot, OpErr:
+		r.call(f)
+	case OpReply:
+		r.reply(f)
 	default:
 		return nil, fmt.Errorf("operation %d has no compact encoding", f.Op)
 	}

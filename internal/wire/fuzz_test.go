@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/wire"
@@ -27,6 +28,10 @@ func FuzzReadFramed(f *testing.F) {
 		{Op: wire.OpArm, Count: 1 << 40},
 		{Op: wire.OpResolve, Call: 4, Name: "d"},
 		{Op: wire.OpRevoke, To: &fence.Identity{Name: "e", ID: 5}},
+		{Op: wire.OpArrive, Call: 5, Group: "g", Barrier: "b", Mode: fence.DeliveryFence, Handler: true, Deadline: time.Unix(1e9, 5)},
+		{Op: wire.OpWait, Call: 6, Arrival: 2, Foreign: true},
+		{Op: wire.OpReply, Call: 6, Result: &wire.Result{Round: 3}, Arrival: 1, Round: 3},
+		{Op: wire.OpReply, Call: 7, To: &fence.Identity{Name: "f", ID: 6}, Count: 1024},
 	} {
 		b, err := wire.AppendFramed(nil, fr)
 		if err != nil {

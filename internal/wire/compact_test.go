@@ -1,0 +1,58 @@
+package wire_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/wire"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Every frame with a compact encoding reads back with every field it
+// carries; a reply with an error, and a result that lists departures, still
+// cross (as JSON).
+func TestCompactFramesRoundTrip(t *testing.T) {
+	deadline := time.Unix(1_700_000_000, 123)
+	id := &fence.Identity{Name: "r", ID: 9}
+	for _, f := range []*wire.Frame{
+		{Op: wire.OpPost, To: id, Body: []byte("payload"), Handler: true},
+		{Op: wire.OpDeliver, From: *id, Seq: 1 << 40, Body: []byte(`{"x":1}`)},
+		{Op: wire.OpHandled, Count: 300, Drop: true},
+		{Op: wire.OpArm, Count: 7},
+		{Op: wire.OpArrive, Call: 2, Group: "g", Barrier: "b", Mode: fence.ProcessingFence, Handler: true, Deadline: deadline},
+		{Op: wire.OpBarrier, Call: 3, Group: "g", Barrier: "b", Mode: fence.Rendezvous, Foreign: true},
+		{Op: wire.OpWait, Call: 4, Arrival: 5},
+		{Op: wire.OpLocalFence, Call: 6},
+		{Op: wire.OpReply, Call: 3, Result: &wire.Result{Round: 8}},
+		{Op: wire.OpReply, Call: 2, Arrival: 1, Round: 8},
+		{Op: wire.OpReply, Call: 7, To: id, Count: 1024},
+		{Op: wire.OpReply, Call: 9, Err: wire.EncodeError(fence.ErrClosed)},
+		{Op: wire.OpReply, Call: 10, Result: wire.EncodeResult(fence.NewResult(2, nil, []fence.Identity{*id}))},
+	} {
+		b, err := wire.AppendFramed(nil, f)
+		require.NoError(t, err)
+		got, err := wire.ReadFramed(bytes.NewReader(b), wire.DefaultFrameLimit)
+		require.NoError(t, err, "%+v", f)
+		assert.True(t, got.Deadline.Equal(f.Deadline), "%+v: deadline %v", f, got.Deadline)
+		got.Deadline = f.Deadline
+		assert.Equal(t, f, got)
+	}
+}
+
+// A compact frame with a flag it does not define, or cut short, is refused.
+func TestCompactFramesRefuseWhatTheyDoNotDefine(t *testing.T) {
+	good, err := wire.AppendFramed(nil, &wire.Frame{Op: wire.OpWait, Call: 4, Arrival: 5})
+	require.NoError(t, err)
+	body := good[4:]
+	for name, b := range map[string][]byte{
+		"unknown flag": append([]byte{0, body[1], body[2], 0x80}, body[4:]...),
+		"cut short":    body[:len(body)-1],
+		"trailing":     append(append([]byte{}, body...), 0),
+	} {
+		_, err := wire.Decode(b)
+		assert.Error(t, err, name)
+	}
+}
