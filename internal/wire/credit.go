@@ -21,8 +21,9 @@ import (
 // in force for each one and refuses a post beyond it (see the coordinator's
 // side). A recipient that departs revokes its links (a Revoke frame, which
 // the member side answers with Revoked once it forgot the link); a post
-// that reaches the coordinator after the departure is dropped there, as a
-// message queued just before a dropping departure is.
+// that reaches the coordinator after the departure is dropped there, and
+// the member side's next send to that recipient resolves it again and fails
+// as a send to a departed member does.
 
 // outLink is the member side's credit on its link to one recipient.
 type outLink struct {
