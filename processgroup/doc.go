@@ -134,9 +134,9 @@
 // of sends through handlers keeps its order as in process. Its window works
 // as in process, with credit: a child holds the room of its window at a
 // recipient and asks for more only once it spent it. A message still on its
-// way when its recipient departs is dropped, as one queued just before a
-// departure that drops; the child's sends to that recipient fail from its
-// next call on.
+// way when its recipient departs is dropped (where a goroutine member's send
+// at that moment would have failed); the child's sends to that recipient
+// fail from its next call on.
 //
 // A child that exits, is killed or sends a frame out of protocol before its
 // member departed fails the member with a *ProcessError; the coordinator
