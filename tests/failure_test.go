@@ -471,6 +471,7 @@ func TestFailureCloseDropsQueuedBatch(t *testing.T) {
 	for hop := 1; hop <= 5; hop++ { // queued while the reader is busy with 0
 		require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: hop}))
 	}
+	settle(s)
 	close(gates[0])
 	require.Equal(t, 1, within(t, entered)) // the reader took 1–5 in one go
 	closed := make(chan error, 1)

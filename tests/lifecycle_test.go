@@ -243,6 +243,7 @@ func TestLifecyclePublishWaitsForEveryWindow(t *testing.T) {
 	for range window { // S's window at R1: full; P's has three slots left
 		require.NoError(t, s.SendTo(ctx, rs[0].ID(), msg{Hop: 1}))
 	}
+	settle(s)
 	for range window - 1 { // P's window at R2: full
 		require.NoError(t, p.SendTo(ctx, rs[1].ID(), msg{Hop: 1}))
 	}
@@ -289,6 +290,8 @@ func TestLifecycleWindowsArePerSender(t *testing.T) {
 		}
 		assert.ErrorIs(t, s.TrySend("R", msg{}), fence.ErrWouldBlock, "%v's window is full", s)
 	}
+	settle(first)
+	settle(last)
 	assert.Equal(t, 2*window-1, r.Snapshot().Queued, "both windows queued, behind the message being handled")
 	close(open)
 	require.NoError(t, r.WaitForDeliveryFence(ctx))
@@ -495,6 +498,7 @@ func TestLifecycleAnExitWithAnotherMembersCrashStillHandlesItsQueue(t *testing.T
 	for range 3 {
 		require.NoError(t, s.SendTo(ctx, a.ID(), msg{}))
 	}
+	settle(s)
 	eventually(t, "A arrived", func() bool {
 		rs := groupSnap(c, "g").Rounds
 		return len(rs) == 1 && len(rs[0].Arrived) == 1 && rs[0].Arrived[0] == a.ID()

@@ -598,9 +598,11 @@ func TestScenarioSnapshotWhileHandlerStuck(t *testing.T) {
 	fenced := make(chan error, 1)
 	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 1}))
 	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 2}))
+	settle(s)
 	go func() { fenced <- r.WaitForDeliveryFence(ctx) }()
 	eventually(t, "fence queued", func() bool { return r.Snapshot().Queued == 3 })
 	require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: 3}))
+	settle(s)
 	close(gates[0]) // the reader takes 1, 2, the fence and 3 together
 	require.NoError(t, within(t, fenced))
 	require.Equal(t, 1, within(t, entered))
