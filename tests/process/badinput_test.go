@@ -65,6 +65,10 @@ func rawChild(kind string) {
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1}))
 	case "ungranted": // a send to a member it never resolved
 		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: &fence.Identity{ID: 1, Name: "p"}, Body: []byte(`{}`)}))
+	case "undecodable": // a payload its recipient, another child, cannot decode
+		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "victim"}))
+		reply := replyTo(conn, 1)
+		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Body: []byte(`{nope`)}))
 	case "beyond-credit": // one send more than its credit allows
 		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "q"}))
 		reply := replyTo(conn, 1)
@@ -120,6 +124,29 @@ func TestProcessBadInput(t *testing.T) {
 			require.NoError(t, within(t, ok))
 		})
 	}
+}
+
+// TestProcessUndecodablePayloadBetweenChildren: the coordinator relays what
+// one child sends another without decoding it, so a payload the recipient
+// cannot decode reaches it: the recipient's member crashes, with a
+// PanicError that names the sender, and nothing else fails.
+func TestProcessUndecodablePayloadBetweenChildren(t *testing.T) {
+	c := processgroup.New[msg]()
+	_, err := c.NewGroup("g")
+	require.NoError(t, err)
+	victim := spawn(t, c, "victim", "handler")
+	_, err = c.SpawnProcess(testCtx(t), processgroup.ProcessSpec{Name: "bad", Role: "any", Grace: 10 * time.Millisecond,
+		Env: []string{rawEnv + "=undecodable", quickExit}})
+	require.NoError(t, err)
+	within(t, victim.Done())
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	err = c.Close(ctx)
+	var pe *fence.PanicError
+	require.ErrorAs(t, err, &pe, "%v", err)
+	assert.Contains(t, fmt.Sprint(pe.Value), "message from bad#")
+	assert.Contains(t, fmt.Sprint(pe.Value), "does not decode")
+	assert.ErrorIs(t, err, fence.ErrCrashed)
 }
 
 // coordinatorEnv makes the test binary a coordinator that spawns three
