@@ -165,14 +165,11 @@ func (r *compactReader) flag() bool {
 	return false
 }
 
+// varint reads a signed varint: the zigzag encoding binary.AppendVarint
+// writes, over an unsigned one.
 func (r *compactReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.bad = true
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+	u := r.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 func (r *compactReader) string() string {
