@@ -30,7 +30,7 @@ func parseBSP(args []string, stdout, stderr io.Writer) (opts bspOptions, err err
 	var printed bytes.Buffer
 	fs.SetOutput(&printed)
 	mode := fs.String("mode", def.Mode.String(), "superstep barrier mode: delivery, processing, or rendezvous (which does not fence: the check fails)")
-	members := fs.String("members", "children", "where the workers run: children (child processes) or inproc (goroutines)")
+	members := fs.String("members", "children", membersUsage)
 	fs.IntVar(&opts.cfg.Nodes, "nodes", def.Nodes, "graph nodes (≥ 1)")
 	fs.IntVar(&opts.cfg.Degree, "degree", def.Degree, "successors per node (≥ 1)")
 	fs.Uint64Var(&opts.cfg.Seed, "seed", def.Seed, "the graph's seed")
@@ -73,13 +73,9 @@ flags:
 		fmt.Fprintf(stderr, "muster bsp: -mode: %v\n", err)
 		return opts, flagError{err}
 	}
-	switch *members {
-	case "children":
-	case "inproc":
-		opts.cfg.InProcess = true
-	default:
-		fmt.Fprintf(stderr, "muster bsp: -members %q: want children or inproc\n", *members)
-		return opts, flagError{errors.New("bad -members")}
+	if opts.cfg.InProcess, err = inProcess(*members); err != nil {
+		fmt.Fprintf(stderr, "muster bsp: %v\n", err)
+		return opts, flagError{err}
 	}
 	if opts.timeout <= 0 {
 		fmt.Fprintln(stderr, "muster bsp: -timeout must be > 0")

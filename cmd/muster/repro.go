@@ -36,7 +36,7 @@ func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err
 	fs.IntVar(&opts.cfg.Burst, "burst", def.Burst, "markers per worker per iteration (≥ 1)")
 	fs.DurationVar(&opts.cfg.HandlerDelay, "handler-delay", def.HandlerDelay, "consumer's work per marker, slept in its handler (≥ 0; the OS timer may round small values up)")
 	fs.IntVar(&opts.cfg.Hops, "hops", def.Hops, fmt.Sprintf("relays each marker passes through before the consumer (0 … %d; relays forward without delay)", repro.MaxHops))
-	members := fs.String("members", "children", "where the workers run: children (child processes of this program) or inproc (goroutines)")
+	members := fs.String("members", "children", membersUsage)
 	fs.DurationVar(&opts.timeout, "timeout", 60*time.Second, "give up after this long (> 0), printing what the run was stuck on")
 	fs.BoolVar(&opts.json, "json", false, "print one JSON object instead of the summary")
 	fs.Usage = func() {
@@ -82,12 +82,8 @@ flags:
 	if opts.cfg.Mode, err = fence.ParseMode(*mode); err != nil {
 		return opts, err
 	}
-	switch *members {
-	case "children":
-	case "inproc":
-		opts.cfg.InProcess = true
-	default:
-		return opts, fmt.Errorf("-members %q: want children or inproc", *members)
+	if opts.cfg.InProcess, err = inProcess(*members); err != nil {
+		return opts, err
 	}
 	if opts.timeout <= 0 {
 		return opts, fmt.Errorf("-timeout must be positive, got %v", opts.timeout)
