@@ -49,6 +49,7 @@ type wireEnd[T any] struct {
 	lastCall  uint64
 	uncounted atomic.Bool // runFar stopped counting the member for Wait
 
+	told     chan struct{} // closed once the member side was sent its depart (see start)
 	lost     chan struct{} // closed by lose
 	lostOnce sync.Once
 	onLost   func(error) // the member fails with the cause, unless it retired
@@ -69,7 +70,7 @@ type wireEnd[T any] struct {
 const maxCalls = 1 << 12
 
 func newEnd[T any](c *Coordinator[T]) *wireEnd[T] {
-	return &wireEnd[T]{c: c, exits: make(chan *wire.Frame, 1),
+	return &wireEnd[T]{c: c, exits: make(chan *wire.Frame, 1), told: make(chan struct{}),
 		lost: make(chan struct{}), calls: make(map[uint64]context.CancelCauseFunc),
 		arrivals: make(map[uint64]managedprocess.Arrival)}
 }
@@ -105,7 +106,7 @@ func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socke
 // with mctx's cause, and its Done closes with the shadow's, after it was
 // told of the departure (mctx ends whenever the member departs).
 func (ep *wireEnd[T]) start(mctx context.Context) {
-	told := make(chan struct{})
+	told := ep.told
 	context.AfterFunc(mctx, func() {
 		cause := context.Cause(mctx)
 		ep.mu.Lock()
@@ -283,9 +284,25 @@ func (ep *wireEnd[T]) serve(ctx context.Context, stop func(), f *wire.Frame) {
 	stop()
 	if err != errReplied {
 		reply.Err = wire.EncodeError(err)
+		ep.afterDepart()
 		ep.toFar.Send(reply)
 	}
 	ep.serving.Done()
+}
+
+// afterDepart waits, once the shadow departed, until the member side was
+// sent its depart: a reply that shows the departure (an Err call that
+// returns it, say) must not overtake it, or the member side would go on
+// handling what the departure drops. The member's context ends whenever it
+// departs, and the depart goes out then; a lost member side need not wait.
+func (ep *wireEnd[T]) afterDepart() {
+	if ep.shadow.Err() == nil {
+		return
+	}
+	select {
+	case <-ep.told:
+	case <-ep.lost:
+	}
 }
 
 // apply makes the call f describes as the shadow, filling reply's result.
