@@ -55,7 +55,8 @@ type wireEnd[T any] struct {
 	onLost   func(error) // the member fails with the cause, unless it retired
 	retired  atomic.Bool // the member departed and its reader finished
 
-	credit grants[T] // the member side's credit on its links, for its posts
+	credit     grants[T]  // the member side's credit on its links, for its posts
+	delivering wire.Frame // the delivery deliver sends, on the shadow's reader goroutine: it allocates no frame
 
 	mu       sync.Mutex
 	calls    map[uint64]context.CancelCauseFunc
@@ -285,7 +286,7 @@ func (ep *wireEnd[T]) serve(ctx context.Context, stop func(), f *wire.Frame) {
 	if err != errReplied {
 		reply.Err = wire.EncodeError(err)
 		ep.afterDepart()
-		ep.toFar.Send(reply)
+		ep.toFar.SendNow(reply) // holding no lock: it may wait for room in the socket
 	}
 	ep.serving.Done()
 }
@@ -378,7 +379,9 @@ func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, raw []byt
 			panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
 		}
 	}
-	ep.toFar.Send(&wire.Frame{Op: wire.OpDeliver, From: from, Seq: seq, Body: raw})
+	ep.delivering = wire.Frame{Op: wire.OpDeliver, From: from, Seq: seq, Body: raw}
+	ep.toFar.Send(&ep.delivering)
+	ep.delivering = wire.Frame{}
 }
 
 // arm is the shadow's Arm: it asks the member side for a progress report.

@@ -16,7 +16,8 @@ import (
 // Forward hands one message to a member's far side (a member behind a
 // wire): it must queue it there and return without waiting for it to be
 // handled. raw, when not nil, is the body already encoded (body is then
-// the zero value): a message relayed between two wires. The far side
+// the zero value): a message relayed between two wires. It is called on
+// the member's reader goroutine, one message at a time. The far side
 // reports its progress with Member.Acknowledge.
 type Forward[T any] func(from fence.Identity, seq uint64, body T, raw []byte)
 

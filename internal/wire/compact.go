@@ -129,9 +129,35 @@ func appendIdentity(dst []byte, id fence.Identity) []byte {
 var errCompact = errors.New("a compact frame cut short or malformed")
 
 // compactReader reads a compact frame's fields; the first failure sticks.
+// Its strings come from names, when it has one.
 type compactReader struct {
-	b   []byte
-	bad bool
+	b     []byte
+	bad   bool
+	names *nameCache
+}
+
+// nameCache keeps the strings a reader decoded last, so that the names its
+// frames repeat (a sender's, a recipient's, a group's) are not allocated
+// again for every frame.
+type nameCache struct {
+	s    [4]string
+	next int
+}
+
+// get returns b as a string: one kept, if it equals b.
+func (c *nameCache) get(b []byte) string {
+	if c == nil {
+		return string(b)
+	}
+	for _, s := range c.s {
+		if s == string(b) { // compares without allocating
+			return s
+		}
+	}
+	s := string(b)
+	c.s[c.next] = s
+	c.next = (c.next + 1) % len(c.s)
+	return s
 }
 
 func (r *compactReader) uvarint() uint64 {
@@ -178,7 +204,7 @@ func (r *compactReader) string() string {
 		r.bad = true
 		return ""
 	}
-	s := string(r.b[:n])
+	s := r.names.get(r.b[:n])
 	r.b = r.b[n:]
 	return s
 }
@@ -214,8 +240,8 @@ func (r *compactReader) call(f *Frame) {
 	}
 }
 
-// reply reads a compact reply's fields into f.
-func (r *compactReader) reply(f *Frame) {
+// reply reads a compact reply's fields into f, its recipient into to.
+func (r *compactReader) reply(f *Frame, to *fence.Identity) {
 	f.Call = r.uvarint()
 	flags := r.flags(flagResult | flagTo)
 	if flags&flagResult != 0 {
@@ -223,24 +249,43 @@ func (r *compactReader) reply(f *Frame) {
 	}
 	f.Arrival, f.Round = r.uvarint(), r.uvarint()
 	if flags&flagTo != 0 {
-		to := r.identity()
-		f.To = &to
+		*to = r.identity()
+		f.To = to
 	}
 	f.Count = r.uvarint()
+}
+
+// compactFrame is a frame with room for the identity its To points to, so
+// that decoding one allocates once.
+type compactFrame struct {
+	Frame
+	to fence.Identity
 }
 
 // decodeCompact decodes a compact frame (b starts with compactTag). The
 // payload of a post or delivery is a part of b.
 func decodeCompact(b []byte) (*Frame, error) {
-	if len(b) < 2 {
-		return nil, errCompact
+	cf := new(compactFrame)
+	if err := cf.decode(b, nil); err != nil {
+		return nil, err
 	}
-	f := &Frame{Op: Op(b[1])}
-	r := &compactReader{b: b[2:]}
+	return &cf.Frame, nil
+}
+
+// decode decodes the compact frame b into cf, which must be zero, taking
+// strings from names (if not nil). The payload of a post or delivery is a
+// part of b.
+func (cf *compactFrame) decode(b []byte, names *nameCache) error {
+	if len(b) < 2 {
+		return errCompact
+	}
+	f := &cf.Frame
+	f.Op = Op(b[1])
+	r := &compactReader{b: b[2:], names: names}
 	switch f.Op {
 	case OpPost:
-		to := r.identity()
-		f.To, f.Handler = &to, r.flag()
+		cf.to = r.identity()
+		f.To, f.Handler = &cf.to, r.flag()
 		f.Body, r.b = r.b, nil
 	case OpDeliver:
 		f.From = r.identity()
@@ -253,15 +298,15 @@ func decodeCompact(b []byte) (*Frame, error) {
 	case OpArrive, OpBarrier, OpWait, OpLocalFence, OpOutboundFence, OpSnapshot, OpErr:
 		r.call(f)
 	case OpReply:
-		r.reply(f)
+		r.reply(f, &cf.to)
 	default:
-		return nil, fmt.Errorf("operation %d has no compact encoding", f.Op)
+		return fmt.Errorf("operation %d has no compact encoding", f.Op)
 	}
 	if r.bad || len(r.b) > 0 {
-		return nil, errCompact
+		return errCompact
 	}
 	if len(f.Body) == 0 {
 		f.Body = nil
 	}
-	return f, nil
+	return nil
 }

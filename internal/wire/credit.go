@@ -115,7 +115,9 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 			}
 		case handler || l.posted < l.limit:
 			l.posted++
-			r.out.Send(&Frame{Op: OpPost, To: &l.to, Body: body, Handler: handler}) // under mu: posts go out in the order counted
+			r.posting = Frame{Op: OpPost, To: &l.to, Body: body, Handler: handler}
+			r.out.Send(&r.posting) // under mu: posts go out in the order counted
+			r.posting = Frame{}
 			r.mu.Unlock()
 			return nil
 		case l.asking != nil && try:

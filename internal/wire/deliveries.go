@@ -3,6 +3,8 @@ package wire
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/muster-go/muster/fence"
 )
 
 // deliveryQueue holds the messages delivered to a member side that its
@@ -10,19 +12,27 @@ import (
 // reader goes on reading replies while a handler waits for one.
 type deliveryQueue struct {
 	mu      sync.Mutex
-	queue   []*Frame
+	queue   []delivery
 	closed  bool
 	dropped atomic.Bool // the member departed dropping what is queued; read per message without mu
 	wake    chan struct{}
 }
 
+// delivery is a message delivered: a deliver frame's fields.
+type delivery struct {
+	from fence.Identity
+	seq  uint64
+	body []byte
+}
+
 func newDeliveryQueue() deliveryQueue { return deliveryQueue{wake: make(chan struct{}, 1)} }
 
-// put queues f; after close it drops it.
+// put queues the message of the deliver frame f, which it does not keep;
+// after close it drops it.
 func (q *deliveryQueue) put(f *Frame) {
 	q.mu.Lock()
 	if !q.closed {
-		q.queue = append(q.queue, f)
+		q.queue = append(q.queue, delivery{from: f.From, seq: f.Seq, body: f.Body})
 	}
 	q.mu.Unlock()
 	q.signal()
@@ -52,7 +62,7 @@ func (q *deliveryQueue) dropping() bool { return q.dropped.Load() }
 // take appends what is queued to dst, waiting while nothing is, and
 // reports whether it is to be dropped; it returns nil once the queue is
 // closed.
-func (q *deliveryQueue) take(dst []*Frame) ([]*Frame, bool) {
+func (q *deliveryQueue) take(dst []delivery) ([]delivery, bool) {
 	for {
 		q.mu.Lock()
 		closed, queued, dropped := q.closed, q.queue, q.dropped.Load()

@@ -74,29 +74,56 @@ func AppendFramed(dst []byte, f *Frame) ([]byte, error) {
 // than limit bytes without reading it. At a clean end of the stream (no byte
 // of a next frame) it returns io.EOF; every other failure to read a whole,
 // valid frame is a *FrameError (wrapping ErrBadFrame) or r's own error.
+// It reads no byte beyond the frame.
 func ReadFramed(r io.Reader, limit int) (*Frame, error) {
 	var prefix [lengthSize]byte
-	if _, err := io.ReadFull(r, prefix[:]); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, &FrameError{Reason: "stream ends inside a length prefix", Limit: limit}
-		}
+	n, err := io.ReadFull(r, prefix[:])
+	if err != nil && n == 0 {
 		return nil, err // io.EOF: the other side closed between frames
 	}
-	size := uint64(binary.BigEndian.Uint32(prefix[:]))
-	switch {
-	case size == 0:
-		return nil, &FrameError{Reason: "empty frame", Limit: limit}
-	case size > uint64(limit):
-		return nil, &FrameError{Reason: "frame longer than the limit", Size: size, Limit: limit}
+	size, err := frameSize(prefix[:n], err, limit)
+	if err != nil {
+		return nil, err
 	}
 	b := make([]byte, size)
 	if _, err := io.ReadFull(r, b); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, &FrameError{Reason: "stream ends inside a frame", Size: size, Limit: limit}
-		}
-		return nil, err
+		return nil, cutShort(err, size, limit)
 	}
 	f, err := Decode(b)
+	return checked(f, err, size, limit)
+}
+
+// frameSize returns the size a frame's length prefix announces, refusing
+// an empty frame, one longer than limit, or a prefix cut short (fewer than
+// lengthSize bytes, read up to err).
+func frameSize(prefix []byte, err error, limit int) (uint64, error) {
+	if len(prefix) < lengthSize {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0, &FrameError{Reason: "stream ends inside a length prefix", Limit: limit}
+		}
+		return 0, err
+	}
+	size := uint64(binary.BigEndian.Uint32(prefix))
+	switch {
+	case size == 0:
+		return 0, &FrameError{Reason: "empty frame", Limit: limit}
+	case size > uint64(limit):
+		return 0, &FrameError{Reason: "frame longer than the limit", Size: size, Limit: limit}
+	}
+	return size, nil
+}
+
+// cutShort is the error of a frame whose bytes could not all be read.
+func cutShort(err error, size uint64, limit int) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &FrameError{Reason: "stream ends inside a frame", Size: size, Limit: limit}
+	}
+	return err
+}
+
+// checked returns the frame of size bytes decoded as f (or failing with
+// err), refusing one that does not decode or whose operation is unknown.
+func checked(f *Frame, err error, size uint64, limit int) (*Frame, error) {
 	if err != nil {
 		return nil, &FrameError{Reason: "not a frame", Size: size, Limit: limit, Err: err}
 	}

@@ -14,7 +14,10 @@ import (
 // FuzzReadFramed feeds the frame reader arbitrary bytes. It must never
 // panic or read past its limit, and must either refuse them with an error
 // wrapping ErrBadFrame (io.EOF for an empty stream) or return a frame that
-// encodes and reads back to the same bytes. The seeds run as a regular test.
+// encodes and reads back to the same bytes. A connection's reader, with a
+// buffer smaller and larger than the frames, must read the same frames from
+// the bytes as a stream, and stop with the same error. The seeds run as a
+// regular test.
 func FuzzReadFramed(f *testing.F) {
 	for _, fr := range []*wire.Frame{
 		{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: 7, Body: []byte(`{"x":1}`)},
@@ -43,8 +46,19 @@ func FuzzReadFramed(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 2, '{', '}'})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0, 0, 0, 9, '{', '"', 'o', 'p', '"', ':', '6', '6', '}'})
+	f.Add(bytes.Repeat([]byte{0, 0, 0, 3, 0, byte(wire.OpArm), 1}, 3))
+	var stream []byte // deliveries and posts whose payloads a later read must not overwrite
+	for i, body := range []string{"ab", "cd", "ef", "gh"} {
+		fr := &wire.Frame{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: uint64(i + 1), Body: []byte(body)}
+		if i%2 == 1 {
+			fr = &wire.Frame{Op: wire.OpPost, To: &fence.Identity{Name: body, ID: uint64(i)}, Body: []byte(body)}
+		}
+		stream, _ = wire.AppendFramed(stream, fr)
+	}
+	f.Add(stream)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 4096
+		sameStream(t, data, limit)
 		fr, err := wire.ReadFramed(bytes.NewReader(data), limit)
 		if err != nil {
 			if !errors.Is(err, wire.ErrBadFrame) && !errors.Is(err, io.EOF) {
@@ -65,4 +79,39 @@ func FuzzReadFramed(f *testing.F) {
 			t.Fatalf("encoding is not stable: %q, then %q (%v)", once, twice, err)
 		}
 	})
+}
+
+// sameStream fails t unless a connection's reader, with a small buffer and
+// a large one, reads from data the frames ReadFramed reads one by one, and
+// stops with the same error.
+func sameStream(t *testing.T, data []byte, limit int) {
+	var want [][]byte
+	r := bytes.NewReader(data)
+	var end error
+	for {
+		fr, err := wire.ReadFramed(r, limit)
+		if err != nil {
+			end = err
+			break
+		}
+		b, err := wire.AppendFramed(nil, fr)
+		if err != nil {
+			t.Fatalf("an accepted frame does not encode: %v", err)
+		}
+		want = append(want, b)
+	}
+	for _, size := range []int{16, 1 << 14} {
+		got, err := wire.ReadStream(data, size, limit)
+		if err == nil || err.Error() != end.Error() {
+			t.Fatalf("with a %d-byte buffer the reader stops with %v, ReadFramed with %v", size, err, end)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("with a %d-byte buffer the reader reads %d frames, ReadFramed %d", size, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("with a %d-byte buffer frame %d reads as %q, by ReadFramed as %q", size, i, got[i], want[i])
+			}
+		}
+	}
 }

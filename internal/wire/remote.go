@@ -31,6 +31,7 @@ type Remote[T any] struct {
 	next     uint64
 	calls    map[uint64]chan *Frame
 	links    outLinks             // credit for sends (see send)
+	posting  Frame                // the post being sent, under mu: a send allocates no frame
 	departed error                // set by close: calls after it fail with it
 	left     error                // the cause its depart came with: sends after it fail, as in process
 	final    managedprocess.State // the member's state at close
@@ -164,7 +165,10 @@ func (r *Remote[T]) call(ctx context.Context, f *Frame) *Frame {
 	r.next++
 	f.Call = r.next
 	r.calls[f.Call] = ch
-	r.out.Send(f) // under mu: calls go out in the order of their numbers, as the coordinator checks
+	// Under mu: calls go out in the order of their numbers, as the
+	// coordinator checks. Written at once: the coordinator's reader never
+	// waits for this side, so holding mu meanwhile cannot deadlock.
+	r.out.SendNow(f)
 	r.mu.Unlock()
 	var cancelled <-chan struct{}
 	if ctx != nil {
@@ -245,7 +249,7 @@ func (r *Remote[T]) handle() {
 		}
 		close(r.handlerOut)
 	}()
-	var batch []*Frame
+	var batch []delivery
 	for {
 		var dropping bool
 		batch, dropping = r.deliveries.take(batch[:0])
@@ -257,12 +261,12 @@ func (r *Remote[T]) handle() {
 			clear(batch)
 			continue
 		}
-		for i, f := range batch {
+		for i := range batch {
 			if r.deliveries.dropping() {
 				break
 			}
 			handling = true
-			crash := r.handleOne(f)
+			crash := r.handleOne(&batch[i])
 			handling = false
 			if crash != nil {
 				r.progress.crashed(r.out, crash)
@@ -279,10 +283,10 @@ func (r *Remote[T]) handle() {
 	}
 }
 
-// handleOne runs the handler and post-handler work for f; it returns nil,
+// handleOne runs the handler and post-handler work for d; it returns nil,
 // or the crash frame if they panicked. If they call Goexit it does not
 // return (see handle).
-func (r *Remote[T]) handleOne(f *Frame) (crash *Frame) {
+func (r *Remote[T]) handleOne(d *delivery) (crash *Frame) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.post = r.post[:0]
@@ -290,11 +294,11 @@ func (r *Remote[T]) handleOne(f *Frame) (crash *Frame) {
 		}
 	}()
 	var body T
-	if err := r.codec.Decode(f.Body, &body); err != nil {
-		panic(fmt.Sprintf("wire: message from %s does not decode: %v", f.From, err))
+	if err := r.codec.Decode(d.body, &body); err != nil {
+		panic(fmt.Sprintf("wire: message from %s does not decode: %v", d.from, err))
 	}
 	if r.handler != nil {
-		r.handler(r.hctx, managedprocess.NewMessage[T](r, f.From, f.Seq, body))
+		r.handler(r.hctx, managedprocess.NewMessage[T](r, d.from, d.seq, body))
 	}
 	for i := 0; i < len(r.post); i++ {
 		r.post[i]()

@@ -3,7 +3,6 @@
 package wire
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -52,7 +51,10 @@ func (e *socketEnd) release() {
 // them cannot accept stops it: it passes the error (one wrapping
 // ErrBadFrame) to onBad and disconnects the pair; a failing socket only
 // disconnects it. The
-// receive functions must not block for long: later frames wait for them.
+// receive functions must not block for long: later frames wait for them;
+// nor keep a frame of the operations that go with every message (post,
+// deliver, handled, arm) past their return: the reader decodes the next one
+// into it (its Body may be kept).
 func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, bToA *SocketPipe, err error) {
 	if limit <= 0 {
 		limit = DefaultFrameLimit
@@ -80,7 +82,8 @@ func newSocketPipe(w, r *socketEnd, receive func(*Frame), limit int, onBad func(
 // frames it sends are handed to receive, in order. Its reader refuses frames
 // longer than limit bytes (DefaultFrameLimit if limit <= 0); a frame it
 // cannot accept closes the connection and is passed to onBad (a failing
-// socket only closes it). Ended reports when the reader stopped.
+// socket only closes it). Ended reports when the reader stopped. receive
+// is bound as NewSocketPipes says.
 func NewSocketConn(c *net.UnixConn, receive func(*Frame), limit int, onBad func(error)) *SocketPipe {
 	if limit <= 0 {
 		limit = DefaultFrameLimit
@@ -164,7 +167,21 @@ func socketPair() (*net.UnixConn, *net.UnixConn, error) {
 
 // Send frames f and queues it for the writer. It never blocks; after Close
 // it drops the frame.
-func (p *SocketPipe) Send(f *Frame) { p.q.put(f) }
+func (p *SocketPipe) Send(f *Frame) { p.q.put(f, false) }
+
+// SendNow is Send for a frame whose answer the caller will wait for: unless
+// a batch is being written, it writes what is queued, f last, before it
+// returns — saving the hand-off to the writer goroutine — and may wait for
+// room in the socket to do so.
+func (p *SocketPipe) SendNow(f *Frame) {
+	p.q.put(f, true)
+	batch := p.q.claim()
+	if batch == nil {
+		p.q.signal() // nothing queued, or the writer has a batch: it takes f next
+		return
+	}
+	p.writeBatch(batch)
+}
 
 // Close stops the pipe once the frames already queued were written and
 // received, and waits for that. On a connection to another process
@@ -203,18 +220,22 @@ func (p *SocketPipe) write() {
 	defer close(p.written)
 	defer p.w.release()
 	defer p.w.CloseWrite() // the reader sees the end of the stream
-	var spare []byte       // the previous batch's room, for Send to fill next
 	for {
-		batch := p.q.take(spare)
+		batch := p.q.take()
 		if len(batch) == 0 { // closed, and everything queued was written
 			return
 		}
-		if _, err := p.w.Write(batch); err != nil {
-			p.q.close() // the pair is disconnected (the reader reported why): drop later frames
-			return
-		}
-		spare = batch
+		p.writeBatch(batch)
 	}
+}
+
+// writeBatch writes a batch taken from the queue. If the socket fails, the
+// pair is disconnected (the reader reports why): later frames are dropped.
+func (p *SocketPipe) writeBatch(batch []byte) {
+	if _, err := p.w.Write(batch); err != nil {
+		p.q.close()
+	}
+	p.q.done(batch)
 }
 
 // readBuffer is how much the reader takes from the socket at once.
@@ -224,9 +245,9 @@ const readBuffer = 16 << 10
 func (p *SocketPipe) readLoop() {
 	defer close(p.read)
 	defer p.r.release()
-	in := bufio.NewReaderSize(p.r, readBuffer)
+	in := newFrameReader(p.r, readBuffer, p.limit)
 	for {
-		f, err := ReadFramed(in, p.limit)
+		f, err := in.next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				p.r.Close() // a bad frame disconnects: both directions end

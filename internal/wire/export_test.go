@@ -1,0 +1,33 @@
+package wire
+
+import "bytes"
+
+// ReadStream reads the frames of data as a connection's reader does,
+// through a buffer of size bytes, until the first error, keeping each
+// frame's Body as a receive function may; it returns the frames
+// re-encoded, and that error.
+func ReadStream(data []byte, size, limit int) ([][]byte, error) {
+	r := newFrameReader(bytes.NewReader(data), size, limit)
+	var kept []*Frame
+	var err error
+	for err == nil {
+		var f *Frame
+		if f, err = r.next(); err == nil {
+			g := *f // the reader reuses f and its To, but not its Body
+			if f.To != nil {
+				to := *f.To
+				g.To = &to
+			}
+			kept = append(kept, &g)
+		}
+	}
+	frames := make([][]byte, len(kept))
+	for i, f := range kept {
+		b, encErr := AppendFramed(nil, f)
+		if encErr != nil {
+			return frames, encErr
+		}
+		frames[i] = b
+	}
+	return frames, err
+}
