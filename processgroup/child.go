@@ -66,7 +66,7 @@ func ServeChild[T any](ctx context.Context, roles map[string]Role[T]) (child boo
 		return true, fmt.Errorf("processgroup: child %v: role %q has the %s codec, the coordinator the %s codec: %w",
 			cfg.Member, cfg.Role, codec.Name(), cfg.Codec, fence.ErrInvalidArgument)
 	}
-	conn, err := wire.InheritedConn(cfg.FD)
+	conn, err := wire.InheritedConn(cfg.FD, cfg.OutFD)
 	if err != nil {
 		return true, fmt.Errorf("processgroup: child %v: %w", cfg.Member, err)
 	}

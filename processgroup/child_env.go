@@ -12,14 +12,15 @@ import (
 // child process what it is; ServeChild reads and removes it.
 const childEnv = "MUSTER_CHILD"
 
-// childFD is the file descriptor of the child's end of its connection: the
-// first of exec.Cmd.ExtraFiles.
+// childFD is the file descriptor the child reads its connection from: the
+// first of exec.Cmd.ExtraFiles; it writes to the next one.
 const childFD = 3
 
 // childConfig is what childEnv holds.
 type childConfig struct {
 	Version       int            `json:"v"`
-	FD            uintptr        `json:"fd"`
+	FD            uintptr        `json:"fd"`  // what the child reads
+	OutFD         uintptr        `json:"out"` // what it writes
 	Role          string         `json:"role"`
 	Codec         string         `json:"codec"` // the name of the coordinator's codec
 	Member        fence.Identity `json:"member"`
@@ -29,7 +30,7 @@ type childConfig struct {
 }
 
 // childVersion is the protocol both ends must speak.
-const childVersion = 2
+const childVersion = 3
 
 func (cfg childConfig) env() string {
 	b, err := json.Marshal(cfg)

@@ -5,7 +5,6 @@ package processgroup
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"sync"
@@ -51,11 +50,13 @@ func (c *Coordinator[T]) SpawnProcess(ctx context.Context, spec ProcessSpec) (*P
 	if err != nil {
 		return nil, fmt.Errorf("processgroup: spawn process %q: %w", spec.Name, err)
 	}
-	conn, childEnd, err := wire.SocketForChild()
+	conn, childEnds, err := wire.SocketForChild()
 	if err != nil {
 		return nil, fmt.Errorf("processgroup: spawn process %q: %w", spec.Name, err)
 	}
-	defer childEnd.Close() // the child has its own copy once started
+	for _, f := range childEnds {
+		defer f.Close() // the child has its own copies once started
+	}
 	p := newProcess(c, spec)
 	rec, err := c.register(Spec[T]{Name: spec.Name, Groups: spec.Groups, Window: spec.Window}, p.connector(conn))
 	if err != nil {
@@ -68,7 +69,7 @@ func (c *Coordinator[T]) SpawnProcess(ctx context.Context, spec ProcessSpec) (*P
 	rec.m.Start(mctx)
 	p.ep.start(mctx)
 	context.AfterFunc(mctx, p.graceAfterDeparture)
-	err = p.start(path, childEnd)
+	err = p.start(path, childEnds)
 	go c.supervise(mctx, rec, p.ep.runFar)
 	if err != nil {
 		return nil, fmt.Errorf("processgroup: spawn process %q: %w", spec.Name, err)
@@ -121,7 +122,7 @@ func newProcess[T any](c *Coordinator[T], spec ProcessSpec) *process[T] {
 }
 
 // connector returns the wire end of the member, over conn.
-func (p *process[T]) connector(conn *net.UnixConn) connector[T] {
+func (p *process[T]) connector(conn *wire.Conn) connector[T] {
 	return func(id fence.Identity) (*wireEnd[T], error) {
 		ep := newEnd(p.c)
 		p.ep, p.handle.id = ep, id
@@ -136,7 +137,7 @@ func (p *process[T]) connector(conn *net.UnixConn) connector[T] {
 
 // start starts the child on the coordinator's forker (see fork), and its
 // watchers. If the child does not start, the member is lost with the error.
-func (p *process[T]) start(path string, childEnd *os.File) error {
+func (p *process[T]) start(path string, childEnds [2]*os.File) error {
 	if err := p.c.addProcess(); err != nil { // closed since register
 		p.startFailed(err)
 		return err
@@ -144,12 +145,12 @@ func (p *process[T]) start(path string, childEnd *os.File) error {
 	cmd := exec.CommandContext(p.killCtx, path, p.spec.Args...)
 	cmd.Dir = p.spec.Dir
 	cmd.Env = append(append(os.Environ(), p.spec.Env...), childConfig{
-		Version: childVersion, FD: childFD, Role: p.spec.Role, Member: p.handle.id, Codec: p.c.codec.Name(),
+		Version: childVersion, FD: childFD, OutFD: childFD + 1, Role: p.spec.Role, Member: p.handle.id, Codec: p.c.codec.Name(),
 		FrameLimit:    orDefault(p.spec.FrameLimit, DefaultFrameLimit),
 		LifelineGrace: orDefault(p.spec.Lifeline.Grace, DefaultLifelineGrace),
 		LifelineCode:  orDefault(p.spec.Lifeline.ExitCode, DefaultLifelineExitCode),
 	}.env())
-	cmd.ExtraFiles = []*os.File{childEnd}
+	cmd.ExtraFiles = childEnds[:] // childFD and the next
 	cmd.SysProcAttr = childAttr()
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	err := p.out.open(cmd)

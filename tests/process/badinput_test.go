@@ -42,7 +42,8 @@ func rawChild(kind string) {
 		writeFrames(3, envInt(envCount))
 		os.Exit(0)
 	}
-	conn := os.NewFile(3, "connection")
+	in, conn := os.NewFile(3, "connection-in"), os.NewFile(4, "connection-out") // a child reads 3 and writes 4
+	defer runtime.KeepAlive(in)
 	defer runtime.KeepAlive(conn)
 	frame := func(f *wire.Frame) []byte {
 		b, err := wire.AppendFramed(nil, f)
@@ -67,18 +68,18 @@ func rawChild(kind string) {
 		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: &fence.Identity{ID: 1, Name: "p"}, Body: []byte(`{}`)}))
 	case "undecodable": // a payload its recipient, another child, cannot decode
 		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "victim"}))
-		reply := replyTo(conn, 1)
+		reply := replyTo(in, 1)
 		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Body: []byte(`{nope`)}))
 	case "beyond-credit": // one send more than its credit allows
 		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "q"}))
-		reply := replyTo(conn, 1)
+		reply := replyTo(in, 1)
 		for range reply.Count + 1 {
 			conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Body: []byte(`{}`)}))
 		}
 	case "half":
 		b := frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1})
 		conn.Write(b[:len(b)/2])
-		syscall.Shutdown(3, syscall.SHUT_WR) // the end of the stream, inside a frame
+		syscall.Shutdown(4, syscall.SHUT_WR) // the end of the stream, inside a frame
 	}
 	time.Sleep(time.Hour) // until killed
 }
