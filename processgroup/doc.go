@@ -122,10 +122,11 @@
 // again, whose main first calls ServeChild with the roles it can serve — and
 // the member behaves in its groups as a goroutine member does: the same
 // Member API, errors, rounds and guarantees. It reaches the coordinator only
-// through a socket pair it inherits; its messages cross encoded by the
-// coordinator's codec (JSON unless WithCodec chose another; the roles of its
-// children must use one of the same name), and the coordinator relays a
-// message from one child to another without decoding it.
+// through the socket pairs it inherits, one per direction; its messages
+// cross encoded by the coordinator's codec (JSON unless WithCodec chose
+// another; the roles of its children must use one of the same name), and
+// the coordinator relays a message from one child to another without
+// decoding it.
 //
 // A child's Send returns once the message is on its way: sends and every
 // other call of a child reach the coordinator in the order made, and a

@@ -19,8 +19,9 @@ import (
 // spec.Path, or this one again, which serves spec.Role through ServeChild.
 // The member joins spec.Groups before anything runs, as with Spawn, and
 // behaves in its groups as a goroutine member does; it reaches the
-// coordinator only through a socket pair the child inherits, which no other
-// process can connect to. Messages it receives and sends cross as JSON.
+// coordinator only through socket pairs the child inherits, one per
+// direction, which no other process can connect to. Messages it receives
+// and sends cross encoded by the coordinator's codec (see WithCodec).
 //
 // SpawnProcess returns once the child started; ctx only gates the start.
 // The child is supervised from then on: if it exits, is killed or sends a
