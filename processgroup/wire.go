@@ -57,6 +57,7 @@ type wireEnd[T any] struct {
 
 	credit     grants[T]  // the member side's credit on its links, for its posts
 	delivering wire.Frame // the delivery deliver sends, on the shadow's reader goroutine: it allocates no frame
+	decoded    T          // a post for a member in process, decoded (see post), on the receiving goroutine
 
 	mu       sync.Mutex
 	calls    map[uint64]context.CancelCauseFunc

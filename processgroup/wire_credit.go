@@ -149,11 +149,13 @@ func (ep *wireEnd[T]) post(f *wire.Frame) error {
 	if g.to.Forwards() { // to another wire: relayed as it came
 		err = ep.shadow.PostRaw(g.to, f.Body)
 	} else {
-		var body T
-		if derr := ep.c.codec.Decode(f.Body, &body); derr != nil {
+		var zero T
+		ep.decoded = zero // what the codec decodes into: a local one would escape to the heap through it
+		if derr := ep.c.codec.Decode(f.Body, &ep.decoded); derr != nil {
 			return &wire.FrameError{Reason: "a message that does not decode", Err: derr}
 		}
-		err = ep.shadow.Post(g.to, body)
+		err = ep.shadow.Post(g.to, ep.decoded)
+		ep.decoded = zero // not kept alive until the next post
 	}
 	if err != nil {
 		ep.revokeLocked(g)

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 )
 
@@ -70,8 +69,8 @@ func (r *frameReader) decode(b []byte, inBuffer bool) (*Frame, error) {
 	if err := r.hot.decode(b, &r.names); err != nil {
 		return nil, err
 	}
-	if inBuffer {
-		r.hot.Body = bytes.Clone(r.hot.Body)
+	if inBuffer && r.hot.Body != nil {
+		r.hot.Body = append(make([]byte, 0, len(r.hot.Body)), r.hot.Body...)
 	}
 	return &r.hot.Frame, nil
 }

@@ -44,6 +44,7 @@ type Remote[T any] struct {
 	deliveries deliveryQueue // to the handler goroutine
 	progress   farProgress   // what the handler goroutine handled, and reported
 	post       []func()      // post-handler work; the handler goroutine's only
+	decoded    T             // the message being handled, decoded; the handler goroutine's only
 	handlerOut chan struct{} // closed when the handler goroutine returned
 }
 
@@ -293,13 +294,15 @@ func (r *Remote[T]) handleOne(d *delivery) (crash *Frame) {
 			crash = &Frame{Op: OpCrashed, Panic: EncodePanic(v, debug.Stack())}
 		}
 	}()
-	var body T
-	if err := r.codec.Decode(d.body, &body); err != nil {
+	var zero T
+	r.decoded = zero // what the codec decodes into: a local one would escape to the heap through it
+	if err := r.codec.Decode(d.body, &r.decoded); err != nil {
 		panic(fmt.Sprintf("wire: message from %s does not decode: %v", d.from, err))
 	}
 	if r.handler != nil {
-		r.handler(r.hctx, managedprocess.NewMessage[T](r, d.from, d.seq, body))
+		r.handler(r.hctx, managedprocess.NewMessage[T](r, d.from, d.seq, r.decoded))
 	}
+	r.decoded = zero // not kept alive until the next message
 	for i := 0; i < len(r.post); i++ {
 		r.post[i]()
 	}
