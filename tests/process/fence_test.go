@@ -31,11 +31,14 @@ func runWorkers(t *testing.T, cfg workerConfig, inProc bool) {
 		w.index = i
 		if inProc && i%2 == 1 {
 			role := workerRole(w)
-			_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: workerName(i), Groups: []string{"g"}, Handler: role.Handler, Run: role.Run})
+			_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: workerName(i), Groups: []string{"g"}, Window: w.window,
+				Handler: role.Handler, Run: role.Run})
 			require.NoError(t, err)
 			continue
 		}
-		spawn(t, c, workerName(i), "worker", w.env()...)
+		_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: workerName(i), Groups: []string{"g"}, Role: "worker",
+			Window: w.window, Env: append(w.env(), quickExit), Stderr: testWriter{t}, Stdout: testWriter{t}})
+		require.NoError(t, err)
 	}
 	meet(t, ctx, p, cfg)
 	require.NoError(t, c.Wait(ctx))
@@ -104,4 +107,21 @@ func TestProcessHandlerReplies(t *testing.T) {
 		}})
 	require.NoError(t, err)
 	require.NoError(t, c.Wait(ctx), "a handler-only child is not waited for")
+}
+
+// TestProcessManyRounds: a thousand delivery fence rounds in a row, the
+// same barrier names reused every round, with children and goroutine
+// members mixed: every one of them holds.
+func TestProcessManyRounds(t *testing.T) {
+	runWorkers(t, workerConfig{workers: 3, rounds: 1000, perPeer: 3, hops: 1, mode: fence.DeliveryFence}, true)
+}
+
+// TestProcessHandlersSendIntoFullWindows: chains of handler sends hop
+// between two children into windows of one message, which the bodies'
+// sends keep full: handler sends are exempt from the window, so the two
+// handlers never wait for each other, and every chain has ended when the
+// processing fence releases. (With a child's handler sends held to the
+// window, every run of it deadlocks.)
+func TestProcessHandlersSendIntoFullWindows(t *testing.T) {
+	runWorkers(t, workerConfig{workers: 2, rounds: 5, perPeer: 50, hops: 50, mode: fence.ProcessingFence, window: 1}, false)
 }

@@ -41,10 +41,12 @@ func envInt(name string) int {
 	return n
 }
 
-// workerConfig is a worker's part (see workerRole).
+// workerConfig is a worker's part (see workerRole), and the window its
+// member is spawned with (0: the default), which the child is not told.
 type workerConfig struct {
 	index, workers, rounds, perPeer, hops int
 	mode                                  fence.Mode
+	window                                int
 }
 
 // workerFromEnv returns the part the environment gives this child.
@@ -118,6 +120,17 @@ func roles() map[string]processgroup.Role[msg] {
 			return nil
 		}},
 		"returns": {Run: func(context.Context, managedprocess.Member[msg]) error { return nil }},
+		"panicsInHandler": {
+			Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
+			Run:     func(ctx context.Context, _ managedprocess.Member[msg]) error { <-ctx.Done(); return nil },
+		},
+		"panicsAfterArriving": panicsAfterArriving(),
+		"impatient": {Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			defer cancel()
+			_, err := m.Barrier(short, "g", "b", fence.DeliveryFence)
+			return err
+		}},
 		"handler": {Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
 			m.Body.Hop++
 			if err := m.Reply(ctx, m.Body); err != nil {
@@ -211,4 +224,29 @@ func consumerRole() processgroup.Role[msg] {
 		}
 		next++
 	}}
+}
+
+// panicsAfterArriving arrives at barrier "b" of group "g" as a rendezvous
+// and panics with 42 once its handler got a message.
+func panicsAfterArriving() processgroup.Role[msg] {
+	told := make(chan struct{}, 1)
+	return processgroup.Role[msg]{
+		Handler: func(context.Context, managedprocess.Message[msg]) {
+			select {
+			case told <- struct{}{}:
+			default:
+			}
+		},
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if _, err := m.Arrive(ctx, "g", "b", fence.Rendezvous); err != nil {
+				return err
+			}
+			select {
+			case <-told:
+				panic(42)
+			case <-ctx.Done():
+				return nil
+			}
+		},
+	}
 }
