@@ -3,6 +3,8 @@ package process
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"syscall"
 	"testing"
 
@@ -132,4 +134,54 @@ func TestProcessCompleteForSurvivors(t *testing.T) {
 	assert.ErrorIs(t, res.Departed()[0].Cause, fence.ErrCrashed)
 	pe = processError(t, c.Wait(ctx)) // the victim's failure, and no other: the arriver's round completed
 	assert.Equal(t, "victim", pe.Member.Name)
+}
+
+// TestProcessSurvivorsDepartedRecipient: a child that departs with a
+// message from a survivor unhandled (its handler was stuck on it) cannot
+// meet that survivor's delivery fence target; in a group that completes
+// rounds for survivors, their round still completes once it is killed.
+func TestProcessSurvivorsDepartedRecipient(t *testing.T) {
+	c := newCoordinator(t, processgroup.CompleteForSurvivors())
+	ctx := testCtx(t)
+	d := spawn(t, c, "D", "stuck")
+	a, b := member(t, c, "a"), member(t, c, "b")
+	require.NoError(t, a.Send(ctx, "D", msg{}))
+	outs := make(chan error, 2)
+	for _, m := range []interface {
+		Barrier(context.Context, string, string, fence.Mode) (fence.Result, error)
+	}{a, b} {
+		go func() {
+			res, err := m.Barrier(ctx, "g", "b", fence.DeliveryFence)
+			if err == nil && !slices.Equal(departedNames(res.Departed()), []string{"D"}) {
+				err = fmt.Errorf("departed %v, want [D]", departedNames(res.Departed()))
+			}
+			outs <- err
+		}()
+	}
+	arrived(t, c, "a")
+	arrived(t, c, "b")
+	require.NoError(t, syscall.Kill(d.Pid(), syscall.SIGKILL))
+	for range 2 {
+		require.NoError(t, within(t, outs))
+	}
+}
+
+// TestProcessModeMismatch: a child that calls a barrier in another mode
+// than the round's first arrival is refused with ErrModeMismatch across the
+// socket; its body returns that error, so it fails the round it was
+// expected in, with the refusal as its cause.
+func TestProcessModeMismatch(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	p := member(t, c, "p")
+	member(t, c, "q") // never arrives: the round stays open
+	arr, err := p.Arrive(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	spawn(t, c, "x", "processingArriver") // joins the open round
+	_, err = arr.Wait(ctx)
+	fe := fenceError(t, err, fence.ErrExited)
+	assert.Equal(t, []string{"x"}, departedNames(fe.Departed))
+	refusal := fenceError(t, fe.Departed[0].Cause, fence.ErrModeMismatch)
+	assert.Equal(t, "x", refusal.Member.Name)
+	assert.Equal(t, fence.ProcessingFence, refusal.Mode)
 }

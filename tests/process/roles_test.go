@@ -125,6 +125,14 @@ func roles() map[string]processgroup.Role[msg] {
 			Run:     func(ctx context.Context, _ managedprocess.Member[msg]) error { <-ctx.Done(); return nil },
 		},
 		"panicsAfterArriving": panicsAfterArriving(),
+		"stuck": { // a member whose handler never returns while it runs
+			Handler: func(ctx context.Context, _ managedprocess.Message[msg]) { <-ctx.Done() },
+			Run:     func(ctx context.Context, _ managedprocess.Member[msg]) error { <-ctx.Done(); return nil },
+		},
+		"processingArriver": {Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			_, err := m.Barrier(ctx, "g", "b", fence.ProcessingFence)
+			return err
+		}},
 		"impatient": {Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
 			short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 			defer cancel()
