@@ -33,8 +33,8 @@ type writeEnd interface {
 	close()               // once no write is in progress or to come
 }
 
-// readEnd is what a SocketPipe reads from: close comes once its reader
-// returned.
+// readEnd is what a SocketPipe reads from, on its reader goroutine; close
+// may come from any, and a read that waits then returns.
 type readEnd interface {
 	io.Reader
 	close()

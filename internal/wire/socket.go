@@ -9,8 +9,9 @@ import (
 )
 
 // SocketPipe carries frames one way through a kernel socket: Send frames
-// and queues them without waiting, a writer goroutine writes them to one end
-// of a Unix socket pair, and a reader goroutine reads them, length-prefixed
+// and queues them without waiting, a writer goroutine (or a caller of
+// SendNow) writes them to one end of a Unix socket pair, and a reader
+// goroutine reads them, length-prefixed
 // and size-limited (see ReadFramed), from the other end and hands each to
 // the receive function, in order. A frame the reader cannot accept
 // disconnects the connection: every direction of it ends. It is the Pipe
