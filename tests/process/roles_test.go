@@ -70,7 +70,7 @@ func roles() map[string]processgroup.Role[msg] {
 	return map[string]processgroup.Role[msg]{
 		"worker":  workerRole(workerFromEnv()),
 		"rounder": rounderRole(workerFromEnv()),
-		"sleeper": {Run: func(ctx context.Context, _ managedprocess.Member[msg]) error { <-ctx.Done(); return nil }},
+		"sleeper": {Run: untilDone},
 		"arriver": {Run: arrive},
 		"stubborn": {Run: func(context.Context, managedprocess.Member[msg]) error {
 			signal.Ignore(syscall.SIGTERM)
@@ -122,12 +122,12 @@ func roles() map[string]processgroup.Role[msg] {
 		"returns": {Run: func(context.Context, managedprocess.Member[msg]) error { return nil }},
 		"panicsInHandler": {
 			Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
-			Run:     func(ctx context.Context, _ managedprocess.Member[msg]) error { <-ctx.Done(); return nil },
+			Run:     untilDone,
 		},
 		"panicsAfterArriving": panicsAfterArriving(),
 		"stuck": { // a member whose handler never returns while it runs
 			Handler: func(ctx context.Context, _ managedprocess.Message[msg]) { <-ctx.Done() },
-			Run:     func(ctx context.Context, _ managedprocess.Member[msg]) error { <-ctx.Done(); return nil },
+			Run:     untilDone,
 		},
 		"processingArriver": {Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
 			_, err := m.Barrier(ctx, "g", "b", fence.ProcessingFence)
@@ -203,6 +203,12 @@ func workerRole(cfg workerConfig) processgroup.Role[msg] {
 			return nil
 		},
 	}
+}
+
+// untilDone runs until the member's context ends, then returns nil.
+func untilDone(ctx context.Context, _ managedprocess.Member[msg]) error {
+	<-ctx.Done()
+	return nil
 }
 
 // arrive arrives at barrier "b" of group "g" as a rendezvous and returns
