@@ -287,7 +287,7 @@ func (ep *wireEnd[T]) serve(ctx context.Context, stop func(), f *wire.Frame) {
 	if err != errReplied {
 		reply.Err = wire.EncodeError(err)
 		ep.afterDepart()
-		ep.toFar.SendNow(reply) // holding no lock: it may wait for room in the socket
+		ep.toFar.Send(reply)
 	}
 	ep.serving.Done()
 }

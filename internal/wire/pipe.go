@@ -8,14 +8,10 @@ import (
 // Sender is one direction of a connection between a member and its
 // coordinator: Send queues a frame for the other side and never blocks,
 // encoding it before it returns (it keeps nothing of it, so the caller may
-// reuse the frame). SendNow is Send for a frame its sender will wait on the
-// answer to (a call, a reply): it may write what is queued on the caller's
-// goroutine instead of handing it to another, and may then wait for room in
-// the socket. Close ends the direction once the frames queued were
+// reuse the frame). Close ends the direction once the frames queued were
 // received, and waits for that. Pipe and SocketPipe are Senders.
 type Sender interface {
 	Send(*Frame)
-	SendNow(*Frame)
 	Close()
 }
 
@@ -40,10 +36,7 @@ func NewPipe(receive func(*Frame)) *Pipe {
 
 // Send queues f, encoded, for the receiving side. It never blocks; after
 // Close it drops the frame.
-func (p *Pipe) Send(f *Frame) { p.q.put(f, false) }
-
-// SendNow is Send: the Pipe's goroutine decodes every frame.
-func (p *Pipe) SendNow(f *Frame) { p.Send(f) }
+func (p *Pipe) Send(f *Frame) { p.q.put(f) }
 
 // Close stops the pipe once the frames already queued were received, and
 // waits for that.
@@ -54,8 +47,9 @@ func (p *Pipe) Close() {
 
 func (p *Pipe) run() {
 	defer close(p.done)
+	var spare []byte
 	for {
-		batch := p.q.take()
+		batch := p.q.take(spare)
 		if len(batch) == 0 { // closed, and everything queued was received
 			return
 		}
@@ -66,6 +60,6 @@ func (p *Pipe) run() {
 			}
 			p.receive(f)
 		}
-		p.q.done(batch)
+		spare = batch
 	}
 }

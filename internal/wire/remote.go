@@ -166,10 +166,7 @@ func (r *Remote[T]) call(ctx context.Context, f *Frame) *Frame {
 	r.next++
 	f.Call = r.next
 	r.calls[f.Call] = ch
-	// Under mu: calls go out in the order of their numbers, as the
-	// coordinator checks. Written at once: the coordinator's reader never
-	// waits for this side, so holding mu meanwhile cannot deadlock.
-	r.out.SendNow(f)
+	r.out.Send(f) // under mu: calls go out in the order of their numbers, as the coordinator checks
 	r.mu.Unlock()
 	var cancelled <-chan struct{}
 	if ctx != nil {

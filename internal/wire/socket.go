@@ -9,9 +9,9 @@ import (
 )
 
 // SocketPipe carries frames one way through a kernel socket: Send frames
-// and queues them without waiting, a writer goroutine (or a caller of
-// SendNow) writes them to one end of a Unix socket pair, and a reader
-// goroutine reads them, length-prefixed
+// and queues them without waiting, a writer goroutine writes them to one
+// end of a Unix socket pair, and a reader goroutine reads them,
+// length-prefixed
 // and size-limited (see ReadFramed), from the other end and hands each to
 // the receive function, in order. A frame the reader cannot accept
 // disconnects the connection: every direction of it ends. It is the Pipe
@@ -86,21 +86,7 @@ func NewSocketConn(c *Conn, receive func(*Frame), limit int, onBad func(error)) 
 
 // Send frames f and queues it for the writer. It never blocks; after Close
 // it drops the frame.
-func (p *SocketPipe) Send(f *Frame) { p.q.put(f, false) }
-
-// SendNow is Send for a frame whose answer the caller will wait for: unless
-// a batch is being written, it writes what is queued, f last, before it
-// returns — saving the hand-off to the writer goroutine — and may wait for
-// room in the socket to do so.
-func (p *SocketPipe) SendNow(f *Frame) {
-	p.q.put(f, true)
-	batch := p.q.claim()
-	if batch == nil {
-		p.q.signal() // nothing queued, or the writer has a batch: it takes f next
-		return
-	}
-	p.writeBatch(batch)
-}
+func (p *SocketPipe) Send(f *Frame) { p.q.put(f) }
 
 // Close stops the pipe once the frames already queued were written and
 // received, and waits for that. On a connection to another process
@@ -138,22 +124,18 @@ func (p *SocketPipe) write() {
 	defer close(p.written)
 	defer p.w.close()
 	defer p.w.closeWrite() // the reader sees the end of the stream
+	var spare []byte       // the previous batch's room, for Send to fill next
 	for {
-		batch := p.q.take()
+		batch := p.q.take(spare)
 		if len(batch) == 0 { // closed, and everything queued was written
 			return
 		}
-		p.writeBatch(batch)
+		if err := p.w.write(batch); err != nil {
+			p.q.close() // the connection is disconnected (the reader reported why): drop later frames
+			return
+		}
+		spare = batch
 	}
-}
-
-// writeBatch writes a batch taken from the queue. If the socket fails, the
-// pair is disconnected (the reader reports why): later frames are dropped.
-func (p *SocketPipe) writeBatch(batch []byte) {
-	if err := p.w.write(batch); err != nil {
-		p.q.close()
-	}
-	p.q.done(batch)
 }
 
 // readBuffer is how much the reader takes from the socket at once.

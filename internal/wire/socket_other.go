@@ -21,6 +21,3 @@ func (*SocketPipe) Send(*Frame) {}
 
 // Close is never called: no SocketPipe exists here.
 func (*SocketPipe) Close() {}
-
-// SendNow is never called: no SocketPipe exists here.
-func (*SocketPipe) SendNow(*Frame) {}
