@@ -52,10 +52,13 @@ func (p *farProgress) report(out Sender, drop bool) {
 	}
 }
 
-// crashed sends the crash of the next message's handler.
+// crashed sends the crash of the next message's handler, which reports
+// what was handled before it: no report follows.
 func (p *farProgress) crashed(out Sender, crash *Frame) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	crash.Count = p.count.Load() + 1
+	n := p.count.Load()
+	p.reported = n
+	crash.Count = n + 1
 	out.Send(crash)
 }

@@ -43,6 +43,7 @@ type Remote[T any] struct {
 
 	deliveries deliveryQueue // to the handler goroutine
 	progress   farProgress   // what the handler goroutine handled, and reported
+	late       *lateReports  // reports it during a long batch
 	post       []func()      // post-handler work; the handler goroutine's only
 	decoded    T             // the message being handled, decoded; the handler goroutine's only
 	handlerOut chan struct{} // closed when the handler goroutine returned
@@ -61,6 +62,7 @@ func NewRemote[T any](id fence.Identity, out Sender, codec managedprocess.Codec[
 		calls: make(map[uint64]chan *Frame), done: make(chan struct{}), finished: make(chan struct{}), bodyDone: make(chan struct{}),
 		deliveries: newDeliveryQueue(), handlerOut: make(chan struct{})}
 	r.hctx = context.WithValue(ctx, handlerKey{}, r)
+	r.late = newLateReports(func() { r.progress.report(r.out, false) })
 	go r.handle()
 	return r
 }
@@ -233,13 +235,15 @@ const ReportEvery = 256
 
 // handle is the handler goroutine: it takes what is queued, runs the
 // handler for each message in order, and reports its progress after each
-// batch (and every ReportEvery messages); when a handler or its
+// batch (and every ReportEvery messages, and on a timer while a batch takes
+// long: see lateReports); when a handler or its
 // post-handler work panics or calls Goexit it reports the crash instead and
 // handles nothing more. A Goexit ends this goroutine: the deferred call
 // reports it.
 func (r *Remote[T]) handle() {
 	handling := false // a handler is running: a return now is its Goexit
 	defer func() {
+		r.late.end()
 		if handling {
 			r.post = r.post[:0]
 			r.progress.crashed(r.out, &Frame{Op: OpCrashed, Goexit: true})
@@ -259,6 +263,7 @@ func (r *Remote[T]) handle() {
 			clear(batch)
 			continue
 		}
+		r.late.begin(len(batch))
 		for i := range batch {
 			if r.deliveries.dropping() {
 				break
@@ -267,6 +272,7 @@ func (r *Remote[T]) handle() {
 			crash := r.handleOne(&batch[i])
 			handling = false
 			if crash != nil {
+				r.late.end()
 				r.progress.crashed(r.out, crash)
 				r.deliveries.close()
 				return
@@ -276,6 +282,7 @@ func (r *Remote[T]) handle() {
 				r.progress.report(r.out, false)
 			}
 		}
+		r.late.end()
 		r.progress.report(r.out, r.deliveries.dropping())
 		clear(batch)
 	}
