@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"strconv"
@@ -65,9 +66,10 @@ func (cfg workerConfig) env() []string {
 
 func workerName(i int) string { return fmt.Sprintf("w%d", i) }
 
-// roles are what the children of these tests run.
+// roles are what the children of these tests run (with scenarioRoles).
 func roles() map[string]processgroup.Role[msg] {
-	return map[string]processgroup.Role[msg]{
+	rs := scenarioRoles()
+	maps.Copy(rs, map[string]processgroup.Role[msg]{
 		"worker":  workerRole(workerFromEnv()),
 		"rounder": rounderRole(workerFromEnv()),
 		"sleeper": {Run: untilDone},
@@ -145,7 +147,8 @@ func roles() map[string]processgroup.Role[msg] {
 				panic(err)
 			}
 		}},
-	}
+	})
+	return rs
 }
 
 // workerRole is a worker of group "g": each round it sends TEST_PER_PEER

@@ -1,0 +1,142 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+)
+
+// envPatience, when set, is how many milliseconds a dispatcher waits at its
+// outbound fence.
+const envPatience = "TEST_PATIENCE_MS"
+
+// scenarioRoles are the children of scenario_test.go.
+func scenarioRoles() map[string]processgroup.Role[msg] {
+	return map[string]processgroup.Role[msg]{
+		"dispatcher": {Run: dispatch},
+		"publisher":  {Run: publish},
+		"joiner":     {Run: joinAndMeet},
+		"retrier":    {Run: retryBarrier},
+		"goexits":    {Handler: func(context.Context, managedprocess.Message[msg]) { runtime.Goexit() }},
+		"holdsAtOne": holdsAtOne(),
+		"publishee":  publishee(),
+	}
+}
+
+// dispatch sends TEST_COUNT tasks round-robin to the TEST_WORKERS workers
+// w0, w1, …, waits at its outbound fence (for at most TEST_PATIENCE_MS, if
+// set) and then tells member "collector" how many it sent. A fence that
+// ends with an error is its run's error.
+func dispatch(ctx context.Context, m managedprocess.Member[msg]) error {
+	n, workers := envInt(envCount), envInt(envWorkers)
+	for i := range n {
+		if err := m.Send(ctx, workerName(i%workers), msg{Round: i}); err != nil {
+			return err
+		}
+	}
+	fenceCtx := ctx
+	if ms := envInt(envPatience); ms > 0 {
+		var cancel context.CancelFunc
+		fenceCtx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		defer cancel()
+	}
+	if err := m.WaitForOutboundFence(fenceCtx); err != nil {
+		return err
+	}
+	return m.Send(ctx, "collector", msg{Count: uint64(n)})
+}
+
+// publish publishes TEST_COUNT messages to group "g", then meets the others
+// at barrier "b" as a delivery fence.
+func publish(ctx context.Context, m managedprocess.Member[msg]) error {
+	for i := 1; i <= envInt(envCount); i++ {
+		if err := m.Publish(ctx, "g", msg{Round: i}); err != nil {
+			return err
+		}
+	}
+	_, err := m.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	return err
+}
+
+// joinAndMeet joins group "g" when TEST_MODE is "join" (otherwise it was
+// spawned into it), meets the others at barrier "x" as a delivery fence,
+// and tells member "collector" the round it met them at.
+func joinAndMeet(ctx context.Context, m managedprocess.Member[msg]) error {
+	if os.Getenv(envMode) == "join" {
+		if err := m.Join("g"); err != nil {
+			return err
+		}
+	}
+	res, err := m.Barrier(ctx, "g", "x", fence.DeliveryFence)
+	if err != nil {
+		return err
+	}
+	return m.Send(ctx, "collector", msg{Round: int(res.Round)})
+}
+
+// retryBarrier calls Barrier "b" of group "g" with a context that ends
+// after 50 ms, tells member "collector" the round its timeout named (Hop 1),
+// then calls it again without a deadline and reports the round it returned
+// (Hop 2).
+func retryBarrier(ctx context.Context, m managedprocess.Member[msg]) error {
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := m.Barrier(short, "g", "b", fence.DeliveryFence)
+	var fe *fence.Error
+	if !errors.As(err, &fe) || !fe.Timeout() {
+		return fmt.Errorf("the first call returned %v, want a timeout", err)
+	}
+	if err := m.Send(ctx, "collector", msg{Hop: 1, Round: int(fe.Round)}); err != nil {
+		return err
+	}
+	res, err := m.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	if err != nil {
+		return err
+	}
+	return m.Send(ctx, "collector", msg{Hop: 2, Round: int(res.Round)})
+}
+
+// holdsAtOne prints "handled N" for each message it handles, after its
+// handler: the one of Hop 1 prints "holding" and then waits for its context
+// to end (the member departed), so that what is queued behind it is queued
+// when the member departs.
+func holdsAtOne() processgroup.Role[msg] {
+	return processgroup.Role[msg]{Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
+		if m.Body.Hop == 1 {
+			fmt.Println("holding")
+			<-ctx.Done()
+		}
+		fmt.Println("handled", m.Body.Hop)
+	}}
+}
+
+// publishee is a member of group "g" that checks that it gets the
+// publisher's TEST_COUNT messages once each and in order, and all of them
+// by the release of barrier "b" (a delivery fence).
+func publishee() processgroup.Role[msg] {
+	var handled atomic.Int64
+	return processgroup.Role[msg]{
+		Handler: func(_ context.Context, m managedprocess.Message[msg]) {
+			if n := handled.Add(1); m.Body.Round != int(n) {
+				panic(fmt.Sprintf("message %d, want %d", m.Body.Round, n))
+			}
+		},
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if _, err := m.Barrier(ctx, "g", "b", fence.DeliveryFence); err != nil {
+				return err
+			}
+			if got, want := handled.Load(), int64(envInt(envCount)); got != want {
+				return fmt.Errorf("handled %d published messages by the release, want %d", got, want)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,311 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The core's scenarios with child members: outbound fences, publishing,
+// joining a draining round, retrying a barrier, Goexit, what a Snapshot
+// shows of a stuck child, and Close dropping what a child has queued.
+
+// eventually polls cond (state only a snapshot shows) until it holds, or
+// fails the test after bound.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "%s: not within %v", what, bound)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// collector spawns member "collector", which passes on what it is sent.
+func collector(t *testing.T, c *processgroup.Coordinator[msg]) <-chan msg {
+	t.Helper()
+	got := make(chan msg, 16)
+	_, err := c.Spawn(testCtx(t), processgroup.Spec[msg]{Name: "collector",
+		Handler: func(_ context.Context, m managedprocess.Message[msg]) { got <- m.Body }})
+	require.NoError(t, err)
+	return got
+}
+
+// TestProcessOutboundFence: a child's outbound fence returns only once its
+// recipients handled every task it dispatched, though one of them takes
+// its time; and with a recipient stuck, the fence's timeout crosses back as
+// a *fence.Error that names the stream that lags.
+func TestProcessOutboundFence(t *testing.T) {
+	const workers, tasks = 3, 300
+	env := []string{envWorkers + "=" + strconv.Itoa(workers), envCount + "=" + strconv.Itoa(tasks)}
+	t.Run("handled", func(t *testing.T) {
+		c := newCoordinator(t)
+		ctx := testCtx(t)
+		var handled atomic.Int64
+		for i := range workers {
+			_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: workerName(i),
+				Handler: func(_ context.Context, m managedprocess.Message[msg]) {
+					if i == 0 && m.Body.Round%30 == 0 {
+						time.Sleep(2 * time.Millisecond) // the slow one
+					}
+					handled.Add(1)
+				}})
+			require.NoError(t, err)
+		}
+		seen := make(chan int64, 1)
+		_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "collector",
+			Handler: func(context.Context, managedprocess.Message[msg]) { seen <- handled.Load() }})
+		require.NoError(t, err)
+		spawn(t, c, "d", "dispatcher", env...)
+		assert.EqualValues(t, tasks, within(t, seen), "tasks handled when the dispatcher's outbound fence returned")
+		require.NoError(t, c.Wait(ctx))
+	})
+	t.Run("lagging", func(t *testing.T) {
+		c := newCoordinator(t)
+		ctx := testCtx(t)
+		for i := range workers {
+			handler := func(context.Context, managedprocess.Message[msg]) {}
+			if i == 0 {
+				handler = func(hctx context.Context, _ managedprocess.Message[msg]) { <-hctx.Done() } // stuck
+			}
+			_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: workerName(i), Handler: handler})
+			require.NoError(t, err)
+		}
+		spawn(t, c, "d", "dispatcher", append(env, envPatience+"=200")...)
+		err := c.Wait(ctx)
+		require.ErrorIs(t, err, fence.ErrExited)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		var fe *fence.Error
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, "outbound fence", fe.Op)
+		assert.Equal(t, "d", fe.Member.Name)
+		var lags []string
+		for _, l := range fe.Lagging {
+			lags = append(lags, fmt.Sprintf("%s→%s", l.Sender.Name, l.Recipient.Name))
+			assert.Less(t, l.Delivered, l.Seq, "%v", l)
+		}
+		assert.Contains(t, lags, "d→w0", "the stuck worker's stream lags: %v", err)
+	})
+}
+
+// TestProcessPublish: what a child publishes to its group reaches every
+// other member, children and goroutines, once each and in order, and all
+// of it is handled by the delivery fence that follows.
+func TestProcessPublish(t *testing.T) {
+	const n = 500
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	var handled atomic.Int64
+	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p", Groups: []string{"g"},
+		Handler: func(context.Context, managedprocess.Message[msg]) { handled.Add(1) }})
+	require.NoError(t, err)
+	count := envCount + "=" + strconv.Itoa(n)
+	spawn(t, c, "e1", "publishee", count)
+	spawn(t, c, "e2", "publishee", count)
+	spawn(t, c, "pub", "publisher", count) // once the others are members
+	_, err = p.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	assert.EqualValues(t, n, handled.Load(), "published messages handled by p at the release")
+	require.NoError(t, c.Wait(ctx), "the children check what they got")
+}
+
+// TestProcessJoinWhileDraining: a child that becomes a member of a group
+// while a round of it drains — spawned into the group, or joining it — is
+// not expected in that round but in the next, which it meets the others
+// at.
+func TestProcessJoinWhileDraining(t *testing.T) {
+	for _, how := range []string{"spawn", "join"} {
+		t.Run(how, func(t *testing.T) {
+			c := newCoordinator(t)
+			ctx := testCtx(t)
+			got := collector(t, c)
+			open := make(chan struct{})
+			b, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "B", Groups: []string{"g"},
+				Handler: func(hctx context.Context, _ managedprocess.Message[msg]) {
+					select {
+					case <-open:
+					case <-hctx.Done():
+					}
+				}})
+			require.NoError(t, err)
+			a := member(t, c, "A")
+			require.NoError(t, a.Send(ctx, "B", msg{}))
+			first := []<-chan outcome{barrierAt(ctx, a, "x"), barrierAt(ctx, b, "x")}
+			eventually(t, "round 1 draining", func() bool { return phase(c, "x", 1) == "draining" })
+
+			spec := processgroup.ProcessSpec{Name: "L", Role: "joiner", Env: []string{quickExit}, Stderr: testWriter{t}}
+			if how == "join" {
+				spec.Env = append(spec.Env, envMode+"=join")
+			} else {
+				spec.Groups = []string{"g"}
+			}
+			_, err = c.SpawnProcess(ctx, spec)
+			require.NoError(t, err)
+			eventually(t, "L arrived at round 2", func() bool { return phase(c, "x", 2) == "arriving" })
+			close(open)
+			for _, out := range first {
+				o := within(t, out)
+				require.NoError(t, o.err)
+				assert.EqualValues(t, 1, o.res.Round, "the joiner was not waited for in round 1")
+			}
+			second := []<-chan outcome{barrierAt(ctx, a, "x"), barrierAt(ctx, b, "x")}
+			for _, out := range second {
+				o := within(t, out)
+				require.NoError(t, o.err)
+				assert.EqualValues(t, 2, o.res.Round)
+			}
+			assert.Equal(t, 2, within(t, got).Round, "the round L met the others at")
+			require.NoError(t, c.Wait(ctx))
+		})
+	}
+}
+
+// outcome is what a Barrier call returned.
+type outcome struct {
+	res fence.Result
+	err error
+}
+
+// barrierAt starts m's Barrier call at barrier name of "g" as a delivery
+// fence in a goroutine and returns its outcome.
+func barrierAt(ctx context.Context, m managedprocess.Member[msg], name string) <-chan outcome {
+	out := make(chan outcome, 1)
+	go func() {
+		res, err := m.Barrier(ctx, "g", name, fence.DeliveryFence)
+		out <- outcome{res, err}
+	}()
+	return out
+}
+
+// phase returns the phase of round r of barrier name of "g" while it is
+// open, "" otherwise.
+func phase(c *processgroup.Coordinator[msg], name string, r uint64) string {
+	for _, g := range c.Snapshot().Groups {
+		for _, rs := range g.Rounds {
+			if g.Name == "g" && rs.Barrier == name && rs.Round == r {
+				return rs.Phase
+			}
+		}
+	}
+	return ""
+}
+
+// TestProcessRetriedBarrierAttachesToItsArrival: a child whose Barrier
+// timed out still stands arrived; its next Barrier call for that name
+// attaches to the same round instead of arriving at a later one, and
+// returns that round's outcome once the others arrive.
+func TestProcessRetriedBarrierAttachesToItsArrival(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	got := collector(t, c)
+	p := member(t, c, "p")
+	spawn(t, c, "r", "retrier")
+	timedOut := within(t, got)
+	assert.Equal(t, msg{Hop: 1, Round: 1}, timedOut, "the timeout named round 1")
+	res, err := p.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, res.Round)
+	assert.Equal(t, msg{Hop: 2, Round: 1}, within(t, got), "the retry returned round 1's outcome")
+	require.NoError(t, c.Wait(ctx))
+}
+
+// TestProcessGoexitInAHandler: a child's handler that calls runtime.Goexit
+// crashes the child with fence.ErrGoexit across the socket, and fails the
+// round that expected it, naming it.
+func TestProcessGoexitInAHandler(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	p := member(t, c, "p")
+	spawn(t, c, "gx", "goexits")
+	a, err := p.Arrive(ctx, "g", "b", fence.Rendezvous) // the round expects gx
+	require.NoError(t, err)
+	require.NoError(t, p.Send(ctx, "gx", msg{}))
+	_, err = a.Wait(ctx)
+	require.ErrorIs(t, err, fence.ErrGoexit)
+	require.ErrorIs(t, err, fence.ErrCrashed)
+	var fe *fence.Error
+	require.ErrorAs(t, err, &fe)
+	require.Len(t, fe.Departed, 1)
+	assert.Equal(t, "gx", fe.Departed[0].Member.Name)
+	assert.ErrorIs(t, c.Wait(ctx), fence.ErrGoexit)
+}
+
+// TestProcessSnapshotShowsAStuckChild: the coordinator's Snapshot of a child
+// whose handler is stuck shows what it handled, the message it is stuck
+// on, and what waits behind it — though the child took the message it is
+// stuck on in one batch with one it handled. (Before the child reported
+// such a batch's progress on a timer, the Snapshot showed it stuck on p's
+// first message, with nothing handled, for as long as it was stuck.)
+func TestProcessSnapshotShowsAStuckChild(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	entered := collector(t, c)
+	spawn(t, c, "r", "stuckOnTwo")
+	p := member(t, c, "p")
+	for hop := range 4 { // 0 keeps r busy while 1, 2 and 3 queue; 2 gets it stuck
+		require.NoError(t, p.Send(ctx, "r", msg{Hop: hop}))
+	}
+	assert.Equal(t, 0, within(t, entered).Hop)
+	assert.Equal(t, 2, within(t, entered).Hop, "r is stuck in the handler of Hop 2")
+	var st managedprocess.State
+	eventually(t, "r's snapshot shows it stuck", func() bool {
+		for _, ms := range c.Snapshot().Members {
+			if ms.ID.Name == "r" {
+				st = ms.State
+			}
+		}
+		return st.Handled == 2
+	})
+	require.NotNil(t, st.Handling, "%v", st)
+	assert.Equal(t, "p", st.Handling.From.Name)
+	assert.EqualValues(t, 3, st.Handling.Seq, "Hop 2 is p's third message")
+	assert.Equal(t, 1, st.Queued, "Hop 3 waits behind it")
+	assert.Contains(t, c.Snapshot().String(), "handling=[p", "the printed snapshot shows it too")
+}
+
+// TestProcessCloseDropsQueuedBatch: what is queued for a child behind a
+// handler that holds on across Close is consumed, not handled, once that
+// handler returns, and Close returns with the child reaped.
+func TestProcessCloseDropsQueuedBatch(t *testing.T) {
+	c := processgroup.New[msg]()
+	ctx := testCtx(t)
+	lines := make(chan string, 16)
+	_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "r", Role: "holdsAtOne", Env: []string{quickExit},
+		Stdout: lineWriter(lines), Stderr: testWriter{t}})
+	require.NoError(t, err)
+	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p"})
+	require.NoError(t, err)
+	for hop := range 6 {
+		require.NoError(t, p.Send(ctx, "r", msg{Hop: hop}))
+	}
+	assert.Equal(t, "handled 0", within(t, lines))
+	assert.Equal(t, "holding", within(t, lines)) // 2–5 are queued behind it
+	closeCtx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	err = c.Close(closeCtx)
+	require.NoError(t, closeCtx.Err(), "Close did not return: %v", err)
+	assert.NoError(t, err)
+	var rest []string
+	for len(lines) > 0 { // Close returned: the child's output was forwarded
+		rest = append(rest, <-lines)
+	}
+	assert.Equal(t, []string{"handled 1"}, rest, "only the message being handled at Close was handled")
+}
+
+// lineWriter passes each line a child writes on.
+type lineWriter chan string
+
+func (w lineWriter) Write(b []byte) (int, error) {
+	w <- strings.TrimSpace(string(b))
+	return len(b), nil
+}
