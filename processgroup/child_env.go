@@ -30,7 +30,7 @@ type childConfig struct {
 }
 
 // childVersion is the protocol both ends must speak.
-const childVersion = 3
+const childVersion = 4
 
 func (cfg childConfig) env() string {
 	b, err := json.Marshal(cfg)

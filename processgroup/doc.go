@@ -126,7 +126,9 @@
 // cross encoded by the coordinator's codec (JSON unless WithCodec chose
 // another; the roles of its children must use one of the same name), and
 // the coordinator relays a message from one child to another without
-// decoding it.
+// decoding it. A payload its recipient cannot decode disconnects its
+// sender (a *ProcessError matching ErrBadFrame, naming the recipient); the
+// recipient's handler does not run for it, and the recipient goes on.
 //
 // A child's Send returns once the message is on its way: sends and every
 // other call of a child reach the coordinator in the order made, and a

@@ -187,6 +187,10 @@ func (ep *wireEnd[T]) receive(f *wire.Frame) {
 		}
 	case wire.OpRevoked:
 		ep.revoked(f)
+	case wire.OpUndecodable:
+		if err := ep.undecodable(f); err != nil {
+			ep.refuse(err)
+		}
 	case wire.OpCancel:
 		ep.mu.Lock()
 		cancel := ep.calls[f.Call]
@@ -227,6 +231,7 @@ func (ep *wireEnd[T]) check(f *wire.Frame) error {
 		}
 		ep.exited = true
 	case wire.OpCancel, wire.OpPost, wire.OpRevoked: // posts are checked against the credit granted
+	case wire.OpUndecodable: // checked against what was delivered, by undecodable
 	case wire.OpPublish, wire.OpArrive, wire.OpBarrier, wire.OpWait,
 		wire.OpJoin, wire.OpLeave, wire.OpLocalFence, wire.OpOutboundFence, wire.OpSnapshot, wire.OpErr,
 		wire.OpResolve, wire.OpCredit:
@@ -427,4 +432,28 @@ func (ep *wireEnd[T]) runFar(ctx context.Context, _ managedprocess.Member[T]) er
 		return nil
 	}
 	return exit.Err.Decode()
+}
+
+// undecodable takes the member side's word that a message it was delivered
+// does not decode there; it counts as handled when the progress report
+// that follows says so. Its sender is to blame when it is behind a wire of
+// its own: the coordinator relayed that payload without decoding it, so the
+// sender is disconnected with the error, and the member side goes on. A
+// payload the coordinator encoded itself decodes with the codec both ends
+// share, so then the member side is refused. So is a report on a message
+// it was not delivered, or has reported handled.
+func (ep *wireEnd[T]) undecodable(f *wire.Frame) error {
+	if !ep.shadow.Unacknowledged(f.From, f.Seq) {
+		return &wire.FrameError{Reason: fmt.Sprintf("a message from %v (seq %d) that does not decode, which it was not delivered", f.From, f.Seq)}
+	}
+	why := f.Err.Decode()
+	ep.c.mu.RLock()
+	rec := ep.c.members[f.From.Name]
+	ep.c.mu.RUnlock()
+	if rec == nil || rec.m.ID() != f.From || rec.wire == nil {
+		return &wire.FrameError{Reason: fmt.Sprintf("that a message from %v (seq %d), encoded by the coordinator, does not decode", f.From, f.Seq), Err: why}
+	}
+	rec.wire.refused(fmt.Errorf("processgroup: %v sent %w", f.From, &wire.FrameError{
+		Reason: fmt.Sprintf("a message for %v (seq %d) that does not decode there", ep.shadow.ID(), f.Seq), Err: why}))
+	return nil
 }

@@ -324,6 +324,24 @@ func (m *Member[T]) Acknowledge(count uint64, final bool) error {
 	return m.fwd.ack(m, count, final)
 }
 
+// Unacknowledged reports whether the message seq of the stream of from was
+// forwarded to the far side and not yet acknowledged: one the far side may
+// still report on.
+func (m *Member[T]) Unacknowledged(from fence.Identity, seq uint64) bool {
+	if m.fwd == nil {
+		return false
+	}
+	f := m.fwd
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := f.head; i < len(f.queue); i++ {
+		if fe := &f.queue[i]; fe.forwarded && fe.e.link.sender == from && fe.e.seq == seq {
+			return true
+		}
+	}
+	return false
+}
+
 // CrashedAt records that the far side's handler crashed with cause at the
 // count-th message forwarded: the messages before it were handled, it and
 // the rest are dropped, and the member crashes as its handler would in

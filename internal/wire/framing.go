@@ -136,7 +136,7 @@ func checked(f *Frame, err error, size uint64, limit int) (*Frame, error) {
 // check refuses a frame whose operation is unknown.
 func (f *Frame) check() error {
 	switch {
-	case f.Op >= OpPublish && f.Op <= OpRevoked:
+	case f.Op >= OpPublish && f.Op <= OpUndecodable:
 	case f.Op >= OpDeliver && f.Op <= OpRevoke:
 	default:
 		return fmt.Errorf("unknown operation %d", f.Op)

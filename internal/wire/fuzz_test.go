@@ -35,6 +35,7 @@ func FuzzReadFramed(f *testing.F) {
 		{Op: wire.OpWait, Call: 6, Arrival: 2, Foreign: true},
 		{Op: wire.OpReply, Call: 6, Result: &wire.Result{Round: 3}, Arrival: 1, Round: 3},
 		{Op: wire.OpReply, Call: 7, To: &fence.Identity{Name: "f", ID: 6}, Count: 1024},
+		{Op: wire.OpUndecodable, From: fence.Identity{Name: "g", ID: 7}, Seq: 2, Err: wire.EncodeError(fence.ErrInvalidArgument)},
 	} {
 		b, err := wire.AppendFramed(nil, fr)
 		if err != nil {

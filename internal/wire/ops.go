@@ -80,6 +80,7 @@ const (
 	OpCredit                      // To, Try; the reply comes once the window has room and carries the credit limit (Count)
 	OpPost                        // To, Body, Handler: a send within credit (or a handler's); no reply
 	OpRevoked                     // To: the member side forgot the link the coordinator revoked
+	OpUndecodable                 // From, Seq, Err: that delivery does not decode; its handler does not run, and it counts as handled
 )
 
 // The operations the coordinator makes.

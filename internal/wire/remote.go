@@ -269,13 +269,16 @@ func (r *Remote[T]) handle() {
 				break
 			}
 			handling = true
-			crash := r.handleOne(&batch[i])
+			out := r.handleOne(&batch[i])
 			handling = false
-			if crash != nil {
+			if out != nil && out.Op == OpCrashed {
 				r.late.end()
-				r.progress.crashed(r.out, crash)
+				r.progress.crashed(r.out, out)
 				r.deliveries.close()
 				return
+			}
+			if out != nil { // undecodable: said before the progress that counts it
+				r.out.Send(out)
 			}
 			r.progress.handled(r.out)
 			if (i+1)%ReportEvery == 0 && i+1 < len(batch) {
@@ -289,19 +292,22 @@ func (r *Remote[T]) handle() {
 }
 
 // handleOne runs the handler and post-handler work for d; it returns nil,
-// or the crash frame if they panicked. If they call Goexit it does not
-// return (see handle).
-func (r *Remote[T]) handleOne(d *delivery) (crash *Frame) {
+// the crash frame if they (or the codec) panicked, or, if d's payload does
+// not decode, the frame that tells the coordinator so, without running the
+// handler: the message counts as handled, and its sender is to blame (see
+// OpUndecodable). If they call Goexit it does not return (see handle).
+func (r *Remote[T]) handleOne(d *delivery) (out *Frame) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.post = r.post[:0]
-			crash = &Frame{Op: OpCrashed, Panic: EncodePanic(v, debug.Stack())}
+			out = &Frame{Op: OpCrashed, Panic: EncodePanic(v, debug.Stack())}
 		}
 	}()
 	var zero T
 	r.decoded = zero // what the codec decodes into: a local one would escape to the heap through it
 	if err := r.codec.Decode(d.body, &r.decoded); err != nil {
-		panic(fmt.Sprintf("wire: message from %s does not decode: %v", d.from, err))
+		r.decoded = zero
+		return &Frame{Op: OpUndecodable, From: d.from, Seq: d.seq, Err: EncodeError(err)}
 	}
 	if r.handler != nil {
 		r.handler(r.hctx, managedprocess.NewMessage[T](r, d.from, d.seq, r.decoded))

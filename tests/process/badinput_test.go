@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/wire"
+	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,6 +66,8 @@ func rawChild(kind string) {
 	case "backwards": // call numbers that go backwards
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 2}))
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1}))
+	case "forged-undecodable": // a message it never got reported as one that does not decode
+		conn.Write(frame(&wire.Frame{Op: wire.OpUndecodable, From: fence.Identity{ID: 1, Name: "p"}, Seq: 1}))
 	case "ungranted": // a send to a member it never resolved
 		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: &fence.Identity{ID: 1, Name: "p"}, Body: []byte(`{}`)}))
 	case "undecodable": // a payload its recipient, another child, cannot decode
@@ -102,7 +106,7 @@ func replyTo(conn io.Reader, call uint64) *wire.Frame {
 // *ProcessError naming it and matching ErrBadFrame; a round it was expected
 // in fails with that error, and the other members go on.
 func TestProcessBadInput(t *testing.T) {
-	for _, kind := range []string{"garbage", "oversized", "forged-answer", "forged-release", "backwards", "half", "ungranted", "beyond-credit"} {
+	for _, kind := range []string{"garbage", "oversized", "forged-answer", "forged-release", "forged-undecodable", "backwards", "half", "ungranted", "beyond-credit"} {
 		t.Run(kind, func(t *testing.T) {
 			c := newCoordinator(t)
 			pq := newPair(t, c)
@@ -129,25 +133,53 @@ func TestProcessBadInput(t *testing.T) {
 
 // TestProcessUndecodablePayloadBetweenChildren: the coordinator relays what
 // one child sends another without decoding it, so a payload the recipient
-// cannot decode reaches it: the recipient's member crashes, with a
-// PanicError that names the sender, and nothing else fails.
+// cannot decode reaches it. The recipient's handler does not run for it,
+// and its sender is to blame: the sender is disconnected and killed with a
+// *ProcessError matching ErrBadFrame that names the recipient, while the
+// recipient goes on handling what others send it.
 func TestProcessUndecodablePayloadBetweenChildren(t *testing.T) {
-	c := processgroup.New[msg]()
-	_, err := c.NewGroup("g")
-	require.NoError(t, err)
+	c := newCoordinator(t)
+	ctx := testCtx(t)
 	victim := spawn(t, c, "victim", "handler")
-	_, err = c.SpawnProcess(testCtx(t), processgroup.ProcessSpec{Name: "bad", Role: "any", Grace: 10 * time.Millisecond,
+	bad, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "bad", Role: "any",
 		Env: []string{rawEnv + "=undecodable", quickExit}})
 	require.NoError(t, err)
-	within(t, victim.Done())
-	ctx, cancel := context.WithTimeout(context.Background(), bound)
-	defer cancel()
-	err = c.Close(ctx)
-	var pe *fence.PanicError
-	require.ErrorAs(t, err, &pe, "%v", err)
-	assert.Contains(t, fmt.Sprint(pe.Value), "message from bad#")
-	assert.Contains(t, fmt.Sprint(pe.Value), "does not decode")
-	assert.ErrorIs(t, err, fence.ErrCrashed)
+	within(t, bad.Done())
+	pe := processError(t, bad.Err())
+	assert.Equal(t, "bad", pe.Member.Name)
+	assert.ErrorIs(t, pe, processgroup.ErrBadFrame)
+	assert.Contains(t, pe.Error(), "a message for victim#")
+	assert.Contains(t, pe.Error(), "does not decode there")
+	assert.Equal(t, syscall.SIGKILL, pe.Signal, "the sender is killed")
+
+	replies, answered := make(chan msg, 1), make(chan struct{})
+	_, err = c.Spawn(ctx, processgroup.Spec[msg]{Name: "asker",
+		Handler: func(_ context.Context, m managedprocess.Message[msg]) {
+			replies <- m.Body
+			close(answered)
+		},
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if err := m.Send(ctx, "victim", msg{Hop: 41}); err != nil {
+				return err
+			}
+			select { // stays a member until the reply came
+			case <-answered:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}})
+	require.NoError(t, err)
+	select {
+	case <-victim.Done():
+		t.Fatalf("the recipient ended: %v", victim.Err())
+	default:
+	}
+	err = c.Wait(ctx)
+	assert.Equal(t, 42, within(t, replies).Hop, "the recipient goes on")
+	assert.ErrorIs(t, err, processgroup.ErrBadFrame, "the sender's failure is reported")
+	var crash *fence.PanicError
+	assert.False(t, errors.As(err, &crash), "nothing crashed: %v", err)
 }
 
 // coordinatorEnv makes the test binary a coordinator that spawns three
