@@ -27,7 +27,8 @@ func scenarioRoles() map[string]processgroup.Role[msg] {
 		"retrier":    {Run: retryBarrier},
 		"goexits":    {Handler: func(context.Context, managedprocess.Message[msg]) { runtime.Goexit() }},
 		"holdsAtOne": holdsAtOne(),
-		"publishee":  publishee(),
+		"publishee":   publishee(),
+		"localFencer": localFencer(),
 	}
 }
 
@@ -137,6 +138,43 @@ func publishee() processgroup.Role[msg] {
 				return fmt.Errorf("handled %d published messages by the release, want %d", got, want)
 			}
 			return nil
+		},
+	}
+}
+
+// localFencer counts what it handles in post-handler work. Once barrier
+// "sent" of group "g" (a rendezvous) says the program sent its TEST_COUNT
+// messages, its local fence must find every one of them counted, and so
+// must its own Snapshot; then it meets the program at barrier "b" as a
+// processing fence, with an Arrive and a Wait.
+func localFencer() processgroup.Role[msg] {
+	var counted atomic.Int64
+	return processgroup.Role[msg]{
+		Handler: func(ctx context.Context, m managedprocess.Message[msg]) {
+			if err := m.Recipient().RunAfterCurrentHandler(ctx, func() { counted.Add(1) }); err != nil {
+				panic(err)
+			}
+		},
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if _, err := m.Barrier(ctx, "g", "sent", fence.Rendezvous); err != nil {
+				return err
+			}
+			if err := m.WaitForDeliveryFence(ctx); err != nil {
+				return err
+			}
+			want := int64(envInt(envCount))
+			if got := counted.Load(); got != want {
+				return fmt.Errorf("post-handler work ran for %d messages by the local fence, want %d", got, want)
+			}
+			if st := m.Snapshot(); st.Handled != uint64(want) {
+				return fmt.Errorf("its snapshot shows %d handled, want %d: %v", st.Handled, want, st)
+			}
+			a, err := m.Arrive(ctx, "g", "b", fence.ProcessingFence)
+			if err != nil {
+				return err
+			}
+			_, err = a.Wait(ctx)
+			return err
 		},
 	}
 }

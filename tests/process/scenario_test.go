@@ -219,6 +219,27 @@ func TestProcessRetriedBarrierAttachesToItsArrival(t *testing.T) {
 	require.NoError(t, c.Wait(ctx))
 }
 
+// TestProcessLocalFenceAndPostHandlerWork: a child's local fence returns
+// once every message queued for it before the call was handled, its
+// post-handler work included, and its own Snapshot agrees; an Arrive and
+// a later Wait of a child cross as in process.
+func TestProcessLocalFenceAndPostHandlerWork(t *testing.T) {
+	const n = 300
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	p := member(t, c, "p")
+	spawn(t, c, "f", "localFencer", envCount+"="+strconv.Itoa(n))
+	for i := range n {
+		require.NoError(t, p.Send(ctx, "f", msg{Round: i}))
+	}
+	_, err := p.Barrier(ctx, "g", "sent", fence.Rendezvous)
+	require.NoError(t, err)
+	res, err := p.Barrier(ctx, "g", "b", fence.ProcessingFence)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, res.Round)
+	require.NoError(t, c.Wait(ctx), "the child's checks")
+}
+
 // TestProcessGoexitInAHandler: a child's handler that calls runtime.Goexit
 // crashes the child with fence.ErrGoexit across the socket, and fails the
 // round that expected it, naming it.
