@@ -21,12 +21,12 @@ const envPatience = "TEST_PATIENCE_MS"
 // scenarioRoles are the children of scenario_test.go.
 func scenarioRoles() map[string]processgroup.Role[msg] {
 	return map[string]processgroup.Role[msg]{
-		"dispatcher": {Run: dispatch},
-		"publisher":  {Run: publish},
-		"joiner":     {Run: joinAndMeet},
-		"retrier":    {Run: retryBarrier},
-		"goexits":    {Handler: func(context.Context, managedprocess.Message[msg]) { runtime.Goexit() }},
-		"holdsAtOne": holdsAtOne(),
+		"dispatcher":  {Run: dispatch},
+		"publisher":   {Run: publish},
+		"joiner":      {Run: joinAndMeet},
+		"retrier":     {Run: retryBarrier},
+		"goexits":     {Handler: func(context.Context, managedprocess.Message[msg]) { runtime.Goexit() }},
+		"holdsAtOne":  holdsAtOne(),
 		"publishee":   publishee(),
 		"localFencer": localFencer(),
 	}
