@@ -48,8 +48,9 @@ type forwarded[T any] struct {
 	since     time.Time // when the entry at the head became the head
 
 	// Progress the coordinator waits for (see want): the far side reports
-	// at the end of each batch it handles, and also as soon as it handled
-	// the count it was last armed at (farArmed; 0 if none).
+	// at the end of each batch it handles (and on a timer while one takes
+	// long), and also as soon as it handled the count it was last armed at
+	// (farArmed; 0 if none).
 	arm      func(count uint64) // asks the far side to report at count
 	farArmed uint64
 	arms     []uint64            // counts waited for beyond acked, ascending
