@@ -17,7 +17,9 @@
    message raises the count (a store), then loads the threshold and, if it
    crossed it, claims and reports; after the batch it reports. A report
    reads the count and sends it under a lock, only if it is more than the
-   last one sent. The handler of message STUCK never returns.
+   last one sent. The handler of message STUCK never returns. While a batch
+   takes long a timer reports too (internal/wire/late.go): it may fire at
+   any time, here once.
 
    Either side may crash at any time: the other reads the end of the stream.
    The coordinator then drops what was not reported and releases the waiter
@@ -145,9 +147,20 @@ end:	do
 	} unless { memberDown }
 }
 
+/* the timer that reports a long batch's progress */
+proctype timer() {
+	byte n, fired;
+	{
+end:	do
+		:: fired < 1 -> fired++; report()
+		od
+	} unless { memberDown || lifeline }
+}
+
 active proctype member() {
 	run handler();
 	run reader();
+	run timer();
 #ifndef NOCRASH
 	if
 	:: true -> skip
