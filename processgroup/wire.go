@@ -436,12 +436,14 @@ func (ep *wireEnd[T]) runFar(ctx context.Context, _ managedprocess.Member[T]) er
 
 // undecodable takes the member side's word that a message it was delivered
 // does not decode there; it counts as handled when the progress report
-// that follows says so. Its sender is to blame when it is behind a wire of
-// its own: the coordinator relayed that payload without decoding it, so the
-// sender is disconnected with the error, and the member side goes on. A
-// payload the coordinator encoded itself decodes with the codec both ends
-// share, so then the member side is refused. So is a report on a message
-// it was not delivered, or has reported handled.
+// that follows says so, and the member side goes on. Its sender is to
+// blame when it is behind a wire of its own: the coordinator relayed that
+// payload without decoding it (a payload it decoded and encoded again, as a
+// publish's, decodes with the codec both ends share), so the sender is
+// disconnected with the error. A sender that departed meanwhile is past
+// blaming: the coordinator's logger is told. The member side is refused
+// for a report on a message it was not delivered, or has reported handled,
+// and for one on a payload the coordinator encoded for a goroutine member.
 func (ep *wireEnd[T]) undecodable(f *wire.Frame) error {
 	if !ep.shadow.Unacknowledged(f.From, f.Seq) {
 		return &wire.FrameError{Reason: fmt.Sprintf("a message from %v (seq %d) that does not decode, which it was not delivered", f.From, f.Seq)}
@@ -450,10 +452,14 @@ func (ep *wireEnd[T]) undecodable(f *wire.Frame) error {
 	ep.c.mu.RLock()
 	rec := ep.c.members[f.From.Name]
 	ep.c.mu.RUnlock()
-	if rec == nil || rec.m.ID() != f.From || rec.wire == nil {
+	switch {
+	case rec == nil || rec.m.ID() != f.From:
+		ep.c.cfg.logger.Warn("a message from a departed member does not decode", "member", ep.shadow.ID(), "from", f.From, "seq", f.Seq, "err", why)
+	case rec.wire == nil:
 		return &wire.FrameError{Reason: fmt.Sprintf("that a message from %v (seq %d), encoded by the coordinator, does not decode", f.From, f.Seq), Err: why}
+	default:
+		rec.wire.refused(fmt.Errorf("processgroup: %v sent %w", f.From, &wire.FrameError{
+			Reason: fmt.Sprintf("a message for %v (seq %d) that does not decode there", ep.shadow.ID(), f.Seq), Err: why}))
 	}
-	rec.wire.refused(fmt.Errorf("processgroup: %v sent %w", f.From, &wire.FrameError{
-		Reason: fmt.Sprintf("a message for %v (seq %d) that does not decode there", ep.shadow.ID(), f.Seq), Err: why}))
 	return nil
 }

@@ -68,6 +68,17 @@ func rawChild(kind string) {
 		conn.Write(frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1}))
 	case "forged-undecodable": // a message it never got reported as one that does not decode
 		conn.Write(frame(&wire.Frame{Op: wire.OpUndecodable, From: fence.Identity{ID: 1, Name: "p"}, Seq: 1}))
+	case "blames-coordinator": // a payload the coordinator encoded reported as one that does not decode
+		for {
+			f, err := wire.ReadFramed(in, wire.DefaultFrameLimit)
+			if err != nil {
+				panic(err)
+			}
+			if f.Op == wire.OpDeliver {
+				conn.Write(frame(&wire.Frame{Op: wire.OpUndecodable, From: f.From, Seq: f.Seq}))
+				break
+			}
+		}
 	case "ungranted": // a send to a member it never resolved
 		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: &fence.Identity{ID: 1, Name: "p"}, Body: []byte(`{}`)}))
 	case "undecodable": // a payload its recipient, another child, cannot decode
@@ -180,6 +191,25 @@ func TestProcessUndecodablePayloadBetweenChildren(t *testing.T) {
 	assert.ErrorIs(t, err, processgroup.ErrBadFrame, "the sender's failure is reported")
 	var crash *fence.PanicError
 	assert.False(t, errors.As(err, &crash), "nothing crashed: %v", err)
+}
+
+// TestProcessUndecodableFromTheCoordinator: a child that says a payload the
+// coordinator encoded for it (a goroutine member's message) does not decode
+// is the one at fault, and is disconnected; the sender goes on.
+func TestProcessUndecodableFromTheCoordinator(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	bad, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "bad", Role: "any",
+		Env: []string{rawEnv + "=blames-coordinator", quickExit}})
+	require.NoError(t, err)
+	p := member(t, c, "p")
+	require.NoError(t, p.Send(ctx, "bad", msg{}))
+	within(t, bad.Done())
+	pe := processError(t, bad.Err())
+	assert.Equal(t, "bad", pe.Member.Name)
+	assert.ErrorIs(t, pe, processgroup.ErrBadFrame)
+	assert.Contains(t, pe.Error(), "encoded by the coordinator, does not decode")
+	require.NoError(t, p.Err(), "the sender goes on")
 }
 
 // coordinatorEnv makes the test binary a coordinator that spawns three
