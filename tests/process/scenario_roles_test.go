@@ -29,6 +29,7 @@ func scenarioRoles() map[string]processgroup.Role[msg] {
 		"holdsAtOne":  holdsAtOne(),
 		"publishee":   publishee(),
 		"localFencer": localFencer(),
+		"reporter":    {Run: report},
 	}
 }
 
@@ -177,4 +178,22 @@ func localFencer() processgroup.Role[msg] {
 			return err
 		},
 	}
+}
+
+// report sends TEST_PER_PEER messages of the round to member "p" each of
+// TEST_ROUNDS rounds, then meets the others at barrier "b" of group "g" as
+// a delivery fence: no start gate.
+func report(ctx context.Context, m managedprocess.Member[msg]) error {
+	me := envInt(envIndex)
+	for r := 1; r <= envInt(envRounds); r++ {
+		for range envInt(envPerPeer) {
+			if err := m.Send(ctx, "p", msg{From: me, Round: r}); err != nil {
+				return err
+			}
+		}
+		if _, err := m.Barrier(ctx, "g", "b", fence.DeliveryFence); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -240,6 +240,48 @@ func TestProcessLocalFenceAndPostHandlerWork(t *testing.T) {
 	require.NoError(t, c.Wait(ctx), "the child's checks")
 }
 
+// TestProcessNoStartGate: children spawned one after another, with the
+// program arriving between or after the spawns, need no start gate: every
+// child is expected in the first round, and at every release the program
+// handled every message each child sent it before the barrier. (Arriving
+// before the first spawn, the program would be the group's only member,
+// and its arrival would release the round at once.)
+func TestProcessNoStartGate(t *testing.T) {
+	const children, rounds, perRound = 3, 20, 25
+	for arriveAfter := 1; arriveAfter <= children; arriveAfter++ {
+		t.Run(fmt.Sprintf("arrives-after-%d", arriveAfter), func(t *testing.T) {
+			c := newCoordinator(t)
+			ctx := testCtx(t)
+			var handled [rounds + 1]atomic.Int64
+			p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p", Groups: []string{"g"},
+				Handler: func(_ context.Context, m managedprocess.Message[msg]) { handled[m.Body.Round].Add(1) }})
+			require.NoError(t, err)
+			var first managedprocess.Arrival
+			for i := 0; i <= children; i++ {
+				if i == arriveAfter {
+					first, err = p.Arrive(ctx, "g", "b", fence.DeliveryFence)
+					require.NoError(t, err)
+				}
+				if i < children {
+					spawn(t, c, workerName(i), "reporter", envIndex+"="+strconv.Itoa(i),
+						envRounds+"="+strconv.Itoa(rounds), envPerPeer+"="+strconv.Itoa(perRound))
+				}
+			}
+			res, err := first.Wait(ctx)
+			require.NoError(t, err)
+			require.EqualValues(t, 1, res.Round)
+			assert.EqualValues(t, children*perRound, handled[1].Load(), "round 1: every child was expected")
+			for r := 2; r <= rounds; r++ {
+				res, err := p.Barrier(ctx, "g", "b", fence.DeliveryFence)
+				require.NoError(t, err)
+				require.EqualValues(t, r, res.Round)
+				assert.EqualValues(t, children*perRound, handled[r].Load(), "round %d", r)
+			}
+			require.NoError(t, c.Wait(ctx))
+		})
+	}
+}
+
 // TestProcessGoexitInAHandler: a child's handler that calls runtime.Goexit
 // crashes the child with fence.ErrGoexit across the socket, and fails the
 // round that expected it, naming it.
