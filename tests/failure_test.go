@@ -486,3 +486,33 @@ func TestFailureCloseDropsQueuedBatch(t *testing.T) {
 	assert.EqualValues(t, 2, st.Handled)
 	assert.EqualValues(t, 4, st.Dropped)
 }
+
+// TestFailureCloseDropsWhatWaitsBehindAHandlerOnItsContext: a handler that
+// returns when its context ends, as handlers do, returns at Close; what is
+// queued behind it must then be dropped, not handled with a dead context.
+func TestFailureCloseDropsWhatWaitsBehindAHandlerOnItsContext(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	entered := make(chan int, 6)
+	var mu sync.Mutex
+	var handled []int
+	r := spawnIdle(t, c, "R", func(hctx context.Context, m managedprocess.Message[msg]) {
+		entered <- m.Body.Hop
+		if m.Body.Hop == 0 {
+			<-hctx.Done()
+		}
+		mu.Lock()
+		handled = append(handled, m.Body.Hop)
+		mu.Unlock()
+	})
+	s := spawnIdle(t, c, "S", nil)
+	for hop := 0; hop <= 5; hop++ {
+		require.NoError(t, s.SendTo(ctx, r.ID(), msg{Hop: hop}))
+	}
+	settle(s)
+	require.Equal(t, 0, within(t, entered))
+	require.NoError(t, c.Close(ctx))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int{0}, handled, "messages queued at Close were handled")
+}

@@ -100,10 +100,10 @@ func (r *Remote[T]) Receive(f *Frame) {
 		r.mu.Lock()
 		r.left = cause
 		r.mu.Unlock()
-		r.cancel(cause)
-		if f.Drop {
+		if f.Drop { // before the context ends: a handler that returns when it does must find the rest dropped
 			r.deliveries.drop()
 		}
+		r.cancel(cause)
 	case OpDone:
 		r.doneOnce.Do(func() { close(r.done) })
 	case OpClose:
