@@ -2,6 +2,7 @@ package processgroup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 
@@ -183,15 +184,20 @@ func (c *Coordinator[T]) supervise(ctx context.Context, rec *memberRecord[T], ru
 	end = runProtected(ctx, rec.m, run)
 }
 
-// retire records a failed run, makes the member depart (gracefully, or with
-// the cause: the cause of ctx if run did not give one), cancels its context
+// retire records a failed run (a run that returned the error Close gave its
+// calls was stopped by Close, which fails no member), makes the member
+// depart (gracefully, or with the cause: the cause of ctx if run did not
+// give one, ErrClosed if Close stopped it), cancels its context
 // with the cause, so that handlers still running see the departure, waits
 // for its reader to finish and frees the member's links, to it and from it.
 func (c *Coordinator[T]) retire(ctx context.Context, rec *memberRecord[T], end exit) {
 	cause := end.cause
-	if cause == nil {
+	switch {
+	case cause == nil:
 		cause = context.Cause(ctx)
-	} else if !end.graceful {
+	case !end.graceful && errors.Is(cause, fence.ErrClosed) && c.isClosed():
+		cause = fence.ErrClosed // run returned the error Close gave its calls: stopped by Close, not a failure
+	case !end.graceful:
 		c.exits.fail(rec.m.ID(), cause)
 	}
 	c.depart(rec, cause, end.graceful)
@@ -232,4 +238,11 @@ func (c *Coordinator[T]) crashed(rec *memberRecord[T], cause error) {
 	c.exits.fail(rec.m.ID(), cause)
 	c.depart(rec, cause, false)
 	rec.cancel(cause)
+}
+
+// isClosed reports whether Close began.
+func (c *Coordinator[T]) isClosed() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.closed
 }

@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -156,6 +157,29 @@ func TestCloseStopsMembersWithoutFailures(t *testing.T) {
 	}
 	require.NoError(t, c.Close(ctx))
 	require.NoError(t, c.Wait(ctx))
+}
+
+// TestCloseStopsWaitersWithoutFailures: members whose run returns the error
+// their Barrier got from Close, as runs do, were stopped by Close, not
+// failed, although Close fails their round before it ends their contexts.
+func TestCloseStopsWaitersWithoutFailures(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g")
+	spawnIdle(t, c, "never", nil, "g") // never arrives: the round stays open
+	for i := range 4 {
+		_, err := c.Spawn(withWire(context.Background()), processgroup.Spec[msg]{Name: fmt.Sprintf("w%d", i), Groups: []string{"g"},
+			Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+				_, err := m.Barrier(ctx, g.Name(), "b", fence.Rendezvous)
+				return err
+			}})
+		require.NoError(t, err)
+	}
+	eventually(t, "four arrived", func() bool {
+		rs := groupSnap(c, "g").Rounds
+		return len(rs) == 1 && len(rs[0].Arrived) == 4
+	})
+	require.NoError(t, c.Close(ctx))
 }
 
 // keys returns the keys of m, in no particular order.

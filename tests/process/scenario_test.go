@@ -282,6 +282,38 @@ func TestProcessNoStartGate(t *testing.T) {
 	}
 }
 
+// TestProcessCloseWhileChildrenWait: Close while children wait at a
+// barrier and in handlers fails their round with ErrClosed, which is no
+// failure of theirs: Close returns nil once every child was reaped, and
+// each exited with status 0, as a child that served its member to the end.
+func TestProcessCloseWhileChildrenWait(t *testing.T) {
+	c := processgroup.New[msg]()
+	_, err := c.NewGroup("g")
+	require.NoError(t, err)
+	ctx := testCtx(t)
+	p := member(t, c, "p") // never arrives: the round stays open
+	var children []*processgroup.Process
+	for i := range 3 {
+		children = append(children, spawn(t, c, workerName(i), "arriver"))
+	}
+	children = append(children, spawn(t, c, "s", "stuck"))
+	require.NoError(t, p.Send(ctx, "s", msg{})) // its handler runs until the member departs
+	for i := range 3 {
+		arrived(t, c, workerName(i))
+	}
+	closeCtx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	require.NoError(t, c.Close(closeCtx), "children stopped by Close are not failures")
+	for _, child := range children {
+		select {
+		case <-child.Done():
+		default:
+			t.Fatalf("Close returned before %v was reaped", child.ID())
+		}
+		assert.NoError(t, child.Err(), "%v exits with status 0", child.ID())
+	}
+}
+
 // TestProcessGoexitInAHandler: a child's handler that calls runtime.Goexit
 // crashes the child with fence.ErrGoexit across the socket, and fails the
 // round that expected it, naming it.
