@@ -160,26 +160,55 @@ func TestCloseStopsMembersWithoutFailures(t *testing.T) {
 }
 
 // TestCloseStopsWaitersWithoutFailures: members whose run returns the error
-// their Barrier got from Close, as runs do, were stopped by Close, not
-// failed, although Close fails their round before it ends their contexts.
+// a blocked call got from Close, as runs do — a Barrier, a Send into a full
+// window, an outbound fence — were stopped by Close, not failed, although
+// Close fails their calls before it ends their contexts.
 func TestCloseStopsWaitersWithoutFailures(t *testing.T) {
-	ctx := testCtx(t)
-	c := newCoordinator(t)
-	g := newGroup(t, c, "g")
-	spawnIdle(t, c, "never", nil, "g") // never arrives: the round stays open
-	for i := range 4 {
-		_, err := c.Spawn(withWire(context.Background()), processgroup.Spec[msg]{Name: fmt.Sprintf("w%d", i), Groups: []string{"g"},
-			Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
-				_, err := m.Barrier(ctx, g.Name(), "b", fence.Rendezvous)
+	calls := map[string]func(context.Context, managedprocess.Member[msg]) error{
+		"barrier": func(ctx context.Context, m managedprocess.Member[msg]) error {
+			_, err := m.Barrier(ctx, "g", "b", fence.Rendezvous)
+			return err
+		},
+		"send": func(ctx context.Context, m managedprocess.Member[msg]) error {
+			for {
+				if err := m.Send(ctx, "stuck", msg{}); err != nil {
+					return err
+				}
+			}
+		},
+		"outbound fence": func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if err := m.Send(ctx, "stuck", msg{}); err != nil {
 				return err
-			}})
-		require.NoError(t, err)
+			}
+			return m.WaitForOutboundFence(ctx)
+		},
 	}
-	eventually(t, "four arrived", func() bool {
-		rs := groupSnap(c, "g").Rounds
-		return len(rs) == 1 && len(rs[0].Arrived) == 4
-	})
-	require.NoError(t, c.Close(ctx))
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := newCoordinator(t, processgroup.WithWindow(4))
+			newGroup(t, c, "g")
+			spawnIdle(t, c, "stuck", func(hctx context.Context, _ managedprocess.Message[msg]) { <-hctx.Done() }, "g") // never arrives either
+			for i := range 4 {
+				_, err := c.Spawn(withWire(context.Background()), processgroup.Spec[msg]{Name: fmt.Sprintf("w%d", i), Groups: []string{"g"}, Run: call})
+				require.NoError(t, err)
+			}
+			eventually(t, "all four blocked", func() bool {
+				s := c.Snapshot()
+				if name == "barrier" {
+					return len(s.Groups) == 1 && len(s.Groups[0].Rounds) == 1 && len(s.Groups[0].Rounds[0].Arrived) == 4
+				}
+				blocked := 0
+				for _, ms := range s.Members {
+					if len(ms.Waiting) > 0 || name == "outbound fence" && len(ms.Streams) > 0 && ms.Streams[0].Delivered < ms.Streams[0].Sent {
+						blocked++
+					}
+				}
+				return blocked == 4
+			})
+			require.NoError(t, c.Close(ctx))
+		})
+	}
 }
 
 // keys returns the keys of m, in no particular order.
