@@ -98,7 +98,8 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 			m.drop(&batch[i])
 		}
 	}()
-	for n = 0; n < len(batch) && !m.inbox.dropping() && !closing(ctx); n++ {
+	done := ctx.Done()
+	for n = 0; n < len(batch) && !m.inbox.dropping() && !closing(ctx, done); n++ {
 		e := &batch[n]
 		if mk := e.link.marker; mk != nil {
 			mk.reach(nil)
@@ -254,14 +255,14 @@ func reusable[T any](buf []entry[T], lean, bound int) ([]entry[T], int) {
 	return nil, 0
 }
 
-// closing reports whether ctx, the handlers', ended because the coordinator
-// closed. Close ends every member's context before it closes their inboxes
+// closing reports whether ctx, the handlers', whose Done is done, ended
+// because the coordinator closed. Close ends every member's context before it closes their inboxes
 // for dropping, so a handler that returns when its context ends returns
 // first: what is queued behind it is to be dropped then, not handled with
 // a context that already ended. Other departures close the inbox first.
-func closing(ctx context.Context) bool {
+func closing(ctx context.Context, done <-chan struct{}) bool {
 	select {
-	case <-ctx.Done():
+	case <-done:
 		return errors.Is(context.Cause(ctx), fence.ErrClosed)
 	default:
 		return false
