@@ -2,10 +2,12 @@ package process
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -312,6 +314,57 @@ func TestProcessCloseWhileChildrenWait(t *testing.T) {
 		}
 		assert.NoError(t, child.Err(), "%v exits with status 0", child.ID())
 	}
+}
+
+// TestProcessSenderBlockedOnADyingRecipient: a child whose send waits for
+// room in the window of another child that is then killed is not left
+// waiting: the send fails with the recipient's departure, naming it.
+func TestProcessSenderBlockedOnADyingRecipient(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	consumer, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "consumer", Role: "gated", Window: 4,
+		Env: []string{quickExit}, Stderr: testWriter{t}})
+	require.NoError(t, err)
+	spawn(t, c, "producer", "producer", envCount+"=100")
+	eventually(t, "the producer waits for room", func() bool {
+		for _, ms := range c.Snapshot().Members {
+			if ms.ID.Name == "consumer" && ms.Queued+boolInt(ms.Handling != nil) == 4 {
+				return true
+			}
+		}
+		return false
+	})
+	require.NoError(t, syscall.Kill(consumer.Pid(), syscall.SIGKILL))
+	err = c.Wait(ctx)
+	assert.NotNil(t, failureOf(err, "consumer"), "%v", err)
+	me := failureOf(err, "producer")
+	require.NotNil(t, me, "%v", err)
+	assert.ErrorIs(t, me, fence.ErrExited)
+	assert.Contains(t, me.Error(), "message 5: ", "the fifth send waited")
+	assert.Contains(t, me.Error(), "consumer#", "the send names its recipient")
+}
+
+// failureOf returns the failure of the member called name among those
+// Wait joined into err, or nil.
+func failureOf(err error, name string) *fence.MemberError {
+	joined, _ := err.(interface{ Unwrap() []error })
+	if joined == nil {
+		return nil
+	}
+	for _, e := range joined.Unwrap() {
+		var me *fence.MemberError
+		if errors.As(e, &me) && me.Member.Name == name {
+			return me
+		}
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestProcessGoexitInAHandler: a child's handler that calls runtime.Goexit
