@@ -30,6 +30,7 @@ func scenarioRoles() map[string]processgroup.Role[msg] {
 		"publishee":   publishee(),
 		"localFencer": localFencer(),
 		"reporter":    {Run: report},
+		"crossSender": crossSender(),
 	}
 }
 
@@ -196,4 +197,37 @@ func report(ctx context.Context, m managedprocess.Member[msg]) error {
 		}
 	}
 	return nil
+}
+
+// envPeer names the member a crossSender sends to.
+const envPeer = "TEST_PEER"
+
+// crossSender sends one message to TEST_PEER and runs on. Its handler
+// answers a message of Hop 0 with one of Hop 1 to TEST_PEER, sent with a
+// context of its own (not the handler's: not exempt from the window) that
+// ends after TEST_PATIENCE_MS, and tells member "collector" the error that
+// send returned (Hop 99, its text on standard output).
+func crossSender() processgroup.Role[msg] {
+	peer := os.Getenv(envPeer)
+	return processgroup.Role[msg]{
+		Handler: func(hctx context.Context, m managedprocess.Message[msg]) {
+			if m.Body.Hop != 0 {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(envInt(envPatience))*time.Millisecond)
+			defer cancel()
+			if err := m.Recipient().Send(ctx, peer, msg{Hop: 1}); err != nil {
+				fmt.Println("send:", err)
+				if err := m.Recipient().Send(hctx, "collector", msg{Hop: 99}); err != nil {
+					panic(err)
+				}
+			}
+		},
+		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if err := m.Send(ctx, peer, msg{}); err != nil {
+				return err
+			}
+			return untilDone(ctx, m)
+		},
+	}
 }

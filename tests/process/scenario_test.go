@@ -367,6 +367,48 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// TestProcessHandlersBlockedOnEachOthersWindowsAreVisible: two children
+// whose handlers send to each other with contexts of their own (so not
+// exempt from the window) into full windows of one wait for each other.
+// The coordinator's Snapshot shows each one handling a message and waiting
+// for room at the other, and each send ends with its context, with an
+// error that says what it waited for.
+func TestProcessHandlersBlockedOnEachOthersWindowsAreVisible(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	got := collector(t, c)
+	lines := make(chan string, 4)
+	for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
+		_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: pair[0], Role: "crossSender", Window: 1,
+			Env: []string{envPeer + "=" + pair[1], envPatience + "=1000", quickExit}, Stdout: lineWriter(lines), Stderr: testWriter{t}})
+		require.NoError(t, err)
+	}
+	eventually(t, "both handlers wait for room", func() bool {
+		waiting := 0
+		for _, ms := range c.Snapshot().Members {
+			if len(ms.Waiting) == 1 && ms.Handling != nil {
+				waiting++
+			}
+		}
+		return waiting == 2
+	})
+	s := c.Snapshot()
+	for _, ms := range s.Members {
+		switch ms.ID.Name {
+		case "a", "b":
+			peer := map[string]string{"a": "b", "b": "a"}[ms.ID.Name]
+			assert.Equal(t, peer, ms.Waiting[0].To.Name, "%v", ms.State)
+			assert.Equal(t, peer, ms.Handling.From.Name, "%v", ms.State)
+		}
+	}
+	for range 2 {
+		assert.Equal(t, 99, within(t, got).Hop)
+		line := within(t, lines)
+		assert.Contains(t, line, "window of 1 unhandled messages full for ")
+		assert.Contains(t, line, "context deadline exceeded")
+	}
+}
+
 // TestProcessGoexitInAHandler: a child's handler that calls runtime.Goexit
 // crashes the child with fence.ErrGoexit across the socket, and fails the
 // round that expected it, naming it.
