@@ -202,7 +202,9 @@ func report(ctx context.Context, m managedprocess.Member[msg]) error {
 // envPeer names the member a crossSender sends to.
 const envPeer = "TEST_PEER"
 
-// crossSender sends one message to TEST_PEER and runs on. Its handler
+// crossSender meets the others at barrier "start" of group "g" (a
+// rendezvous: its peer exists then), sends one message to TEST_PEER and runs
+// on. Its handler
 // answers a message of Hop 0 with one of Hop 1 to TEST_PEER, sent with a
 // context of its own (not the handler's: not exempt from the window) that
 // ends after TEST_PATIENCE_MS, and tells member "collector" the error that
@@ -224,6 +226,9 @@ func crossSender() processgroup.Role[msg] {
 			}
 		},
 		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+			if _, err := m.Barrier(ctx, "g", "start", fence.Rendezvous); err != nil {
+				return err
+			}
 			if err := m.Send(ctx, peer, msg{}); err != nil {
 				return err
 			}

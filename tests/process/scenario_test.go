@@ -378,11 +378,14 @@ func TestProcessHandlersBlockedOnEachOthersWindowsAreVisible(t *testing.T) {
 	ctx := testCtx(t)
 	got := collector(t, c)
 	lines := make(chan string, 4)
+	p := member(t, c, "p")
 	for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
-		_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: pair[0], Role: "crossSender", Window: 1,
-			Env: []string{envPeer + "=" + pair[1], envPatience + "=1000", quickExit}, Stdout: lineWriter(lines), Stderr: testWriter{t}})
+		_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: pair[0], Groups: []string{"g"}, Role: "crossSender", Window: 1,
+			Env: []string{envPeer + "=" + pair[1], envPatience + "=3000", quickExit}, Stdout: lineWriter(lines), Stderr: testWriter{t}})
 		require.NoError(t, err)
 	}
+	_, err := p.Barrier(ctx, "g", "start", fence.Rendezvous) // both children exist
+	require.NoError(t, err)
 	eventually(t, "both handlers wait for room", func() bool {
 		waiting := 0
 		for _, ms := range c.Snapshot().Members {
