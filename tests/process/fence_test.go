@@ -125,3 +125,16 @@ func TestProcessManyRounds(t *testing.T) {
 func TestProcessHandlersSendIntoFullWindows(t *testing.T) {
 	runWorkers(t, workerConfig{workers: 2, rounds: 5, perPeer: 50, hops: 50, mode: fence.ProcessingFence, window: 1}, false)
 }
+
+// TestProcessWideGroup: fences of twelve members, children and goroutines
+// mixed, each sending to every other before it arrives, hold round after
+// round: every message handled by a delivery fence's release, every chain
+// of handler sends ended by a processing fence's.
+func TestProcessWideGroup(t *testing.T) {
+	t.Run("delivery", func(t *testing.T) {
+		runWorkers(t, workerConfig{workers: 12, rounds: 10, perPeer: 5, hops: 1, mode: fence.DeliveryFence}, true)
+	})
+	t.Run("processing", func(t *testing.T) {
+		runWorkers(t, workerConfig{workers: 12, rounds: 5, perPeer: 2, hops: 12, mode: fence.ProcessingFence}, true)
+	})
+}
