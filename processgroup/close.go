@@ -10,12 +10,14 @@ import (
 // Close shuts the coordinator down: every open round fails with
 // fence.ErrClosed, later calls return it, the watcher stops, every member's
 // context is cancelled with cause fence.ErrClosed, and readers consume what
-// is queued without handling it. Close blocks until every goroutine the
+// is queued without handling it (a handler running then finishes; nothing
+// after it is handled). Close blocks until every goroutine the
 // coordinator started has exited — which waits for run functions to return —
 // or ctx ends; then it returns ctx's error and the stragglers are left to
 // finish. The first call, once everything stopped, returns what Wait would:
 // the members' failures joined (nil if none; members stopped by Close are
-// not failures). Later calls wait the same way, then return an error
+// not failures, whatever their run functions return once their calls
+// failed with fence.ErrClosed or their contexts ended). Later calls wait the same way, then return an error
 // wrapping fence.ErrClosed (Wait still reports the failures).
 func (c *Coordinator[T]) Close(ctx context.Context) error {
 	if ctx == nil {
