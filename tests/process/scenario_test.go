@@ -412,6 +412,43 @@ func TestProcessHandlersBlockedOnEachOthersWindowsAreVisible(t *testing.T) {
 	}
 }
 
+// TestProcessSpawnRacingClose: children spawned while Close runs either
+// are refused with ErrClosed or are reaped by the time Close returns: no
+// child outlives it.
+func TestProcessSpawnRacingClose(t *testing.T) {
+	for attempt := range 5 {
+		c := processgroup.New[msg]()
+		ctx := testCtx(t)
+		spawned := make(chan *processgroup.Process, 8)
+		started := make(chan struct{})
+		go func() {
+			defer close(spawned)
+			close(started)
+			for i := range 8 {
+				p, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: workerName(i), Role: "sleeper", Env: []string{quickExit}})
+				if err != nil {
+					assert.ErrorIs(t, err, fence.ErrClosed, "attempt %d, spawn %d", attempt, i)
+					return
+				}
+				spawned <- p
+			}
+		}()
+		<-started
+		time.Sleep(time.Duration(attempt) * 3 * time.Millisecond) // Close lands after a different number of spawns each time
+		closeCtx, cancel := context.WithTimeout(ctx, bound)
+		err := c.Close(closeCtx)
+		cancel()
+		require.NoError(t, err)
+		for p := range spawned {
+			select {
+			case <-p.Done():
+			default:
+				t.Fatalf("attempt %d: %v outlived Close", attempt, p.ID())
+			}
+		}
+	}
+}
+
 // TestProcessGoexitInAHandler: a child's handler that calls runtime.Goexit
 // crashes the child with fence.ErrGoexit across the socket, and fails the
 // round that expected it, naming it.
