@@ -142,17 +142,19 @@ func (ep *wireEnd[T]) close() {
 	ep.disconnect()
 }
 
-// lose records that the member side is gone, or must be, with cause: what
-// was delivered to it and not reported handled is dropped, a body waiting
-// for it returns, and the member fails with cause unless it already
-// retired. Only the first cause counts.
+// lose records that the member side is gone, or must be, with cause: the
+// member fails with cause unless it already retired, what was delivered to
+// it and not reported handled is dropped, and a body waiting for it
+// returns. Only the first cause counts. The member fails first: dropping
+// makes room in its senders' windows, and a sender waiting for room must
+// then find it departed, not send into it.
 func (ep *wireEnd[T]) lose(cause error) {
 	ep.lostOnce.Do(func() {
-		ep.shadow.Abandon(cause)
-		close(ep.lost)
 		if ep.onLost != nil {
 			ep.onLost(cause)
 		}
+		ep.shadow.Abandon(cause)
+		close(ep.lost)
 	})
 }
 
