@@ -204,16 +204,22 @@ const envPeer = "TEST_PEER"
 
 // crossSender meets the others at barrier "start" of group "g" (a
 // rendezvous: its peer exists then), sends one message to TEST_PEER and runs
-// on. Its handler
-// answers a message of Hop 0 with one of Hop 1 to TEST_PEER, sent with a
-// context of its own (not the handler's: not exempt from the window) that
-// ends after TEST_PATIENCE_MS, and tells member "collector" the error that
-// send returned (Hop 99, its text on standard output).
+// on. Its handler answers a message of Hop 0, once that send was made, with
+// one of Hop 1 to TEST_PEER, sent with a context of its own (not the
+// handler's: not exempt from the window) that ends after TEST_PATIENCE_MS,
+// and tells member "collector" the error that send returned (Hop 99, its
+// text on standard output).
 func crossSender() processgroup.Role[msg] {
 	peer := os.Getenv(envPeer)
+	sent := make(chan struct{}) // the body's message is in the peer's window
 	return processgroup.Role[msg]{
 		Handler: func(hctx context.Context, m managedprocess.Message[msg]) {
 			if m.Body.Hop != 0 {
+				return
+			}
+			select {
+			case <-sent:
+			case <-hctx.Done():
 				return
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(envInt(envPatience))*time.Millisecond)
@@ -232,6 +238,7 @@ func crossSender() processgroup.Role[msg] {
 			if err := m.Send(ctx, peer, msg{}); err != nil {
 				return err
 			}
+			close(sent)
 			return untilDone(ctx, m)
 		},
 	}
