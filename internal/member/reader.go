@@ -255,11 +255,12 @@ func reusable[T any](buf []entry[T], lean, bound int) ([]entry[T], int) {
 	return nil, 0
 }
 
-// closing reports whether ctx, the handlers', whose Done is done, ended
-// because the coordinator closed. Close ends every member's context before it closes their inboxes
-// for dropping, so a handler that returns when its context ends returns
-// first: what is queued behind it is to be dropped then, not handled with
-// a context that already ended. Other departures close the inbox first.
+// closing reports whether ctx, the handlers' (whose Done channel done is),
+// ended because the coordinator closed. Close ends every member's context
+// before it closes their inboxes for dropping, so a handler that returns
+// when its context ends returns first: what is queued behind it is to be
+// dropped then, not handled with a context that already ended. Other
+// departures close the inbox first.
 func closing(ctx context.Context, done <-chan struct{}) bool {
 	select {
 	case <-done:
