@@ -46,9 +46,18 @@ func (c *Coordinator[T]) shutdown() {
 	for _, g := range c.groups {
 		groups = append(groups, g)
 	}
+	recs := make([]*memberRecord[T], 0, len(c.members))
+	for _, rec := range c.members {
+		recs = append(recs, rec)
+	}
 	c.mu.Unlock()
 	for _, g := range groups {
 		g.close()
+	}
+	// Every inbox drops before any context ends: a handler that returns
+	// when its context does must find what is queued behind it dropped.
+	for _, rec := range recs {
+		rec.m.Stop(fence.ErrClosed, true)
 	}
 	c.watcher.Stop()
 	c.cancel(fence.ErrClosed)

@@ -2,7 +2,6 @@ package member
 
 import (
 	"context"
-	"errors"
 	"runtime/debug"
 
 	"github.com/muster-go/muster/fence"
@@ -70,8 +69,7 @@ func (m *Member[T]) dropQueued(ctx context.Context) {
 // handleAll runs the handler and post-handler work for each entry in order,
 // publishing its progress after each. It returns how many entries it
 // consumed. It stops early when the inbox turns to dropping (a crash or a
-// close while the batch was being handled), or ctx ends because the
-// coordinator closed (see closing), and, when a handler panics, at
+// close while the batch was being handled) and, when a handler panics, at
 // the panicking entry, returning the panic: the member crashed. The rest of
 // the batch must be dropped. When a handler calls runtime.Goexit, handleAll
 // crashes the member and drops the rest of the batch itself before the
@@ -98,8 +96,7 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 			m.drop(&batch[i])
 		}
 	}()
-	done := ctx.Done()
-	for n = 0; n < len(batch) && !m.inbox.dropping() && !closing(ctx, done); n++ {
+	for n = 0; n < len(batch) && !m.inbox.dropping(); n++ {
 		e := &batch[n]
 		if mk := e.link.marker; mk != nil {
 			mk.reach(nil)
@@ -253,19 +250,4 @@ func reusable[T any](buf []entry[T], lean, bound int) ([]entry[T], int) {
 		return buf, lean
 	}
 	return nil, 0
-}
-
-// closing reports whether ctx, the handlers' (whose Done channel done is),
-// ended because the coordinator closed. Close ends every member's context
-// before it closes their inboxes for dropping, so a handler that returns
-// when its context ends returns first: what is queued behind it is to be
-// dropped then, not handled with a context that already ended. Other
-// departures close the inbox first.
-func closing(ctx context.Context, done <-chan struct{}) bool {
-	select {
-	case <-done:
-		return errors.Is(context.Cause(ctx), fence.ErrClosed)
-	default:
-		return false
-	}
 }
