@@ -198,10 +198,10 @@ func (p *process[T]) killedFor() error {
 	return p.reason
 }
 
-// lost fails the member with cause, unless it retired or the coordinator
-// closed (a child stopped by Close is not a failure).
+// lost fails the member with cause, unless it retired or Close began (a
+// child stopped by Close, or refused its start by it, is not a failure).
 func (p *process[T]) lost(cause error) {
-	if p.ep.retired.Load() || p.c.ctx.Err() != nil {
+	if p.ep.retired.Load() || p.c.isClosed() {
 		return
 	}
 	p.c.crashed(p.rec, cause)
@@ -268,7 +268,7 @@ func (p *process[T]) exitError(state *os.ProcessState, waitErr error) error {
 	if e.ExitCode == 0 && e.Err == nil {
 		return nil
 	}
-	if e.Err == nil && !p.ep.retired.Load() && p.c.ctx.Err() == nil {
+	if e.Err == nil && !p.ep.retired.Load() && !p.c.isClosed() {
 		e.Err = errExitedEarly
 	}
 	return e
