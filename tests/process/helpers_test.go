@@ -65,6 +65,17 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// eventually polls cond (state only a snapshot shows) until it holds, or
+// fails the test after bound.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), "%s: not within %v", what, bound)
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // within receives from ch or fails the test after bound.
 func within[T any](t *testing.T, ch <-chan T) T {
 	t.Helper()

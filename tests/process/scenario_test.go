@@ -22,17 +22,6 @@ import (
 // joining a draining round, retrying a barrier, Goexit, what a Snapshot
 // shows of a stuck child, and Close dropping what a child has queued.
 
-// eventually polls cond (state only a snapshot shows) until it holds, or
-// fails the test after bound.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		require.True(t, time.Now().Before(deadline), "%s: not within %v", what, bound)
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // collector spawns member "collector", which passes on what it is sent.
 func collector(t *testing.T, c *processgroup.Coordinator[msg]) <-chan msg {
 	t.Helper()

@@ -55,20 +55,18 @@ func (pq pair) open(t *testing.T, c *processgroup.Coordinator[msg]) (p <-chan er
 // arrived waits until member name arrived at a round of "g".
 func arrived(t *testing.T, c *processgroup.Coordinator[msg], name string) {
 	t.Helper()
-	deadline := time.Now().Add(bound)
-	for time.Now().Before(deadline) {
+	eventually(t, name+" arrived", func() bool {
 		for _, g := range c.Snapshot().Groups {
 			for _, r := range g.Rounds {
 				for _, a := range r.Arrived {
 					if a.Name == name {
-						return
+						return true
 					}
 				}
 			}
 		}
-		time.Sleep(time.Millisecond) // state only a snapshot shows
-	}
-	t.Fatalf("%s did not arrive within %v", name, bound)
+		return false
+	})
 }
 
 // TestProcessKilledMidRound: a child killed with SIGKILL while others wait
@@ -188,11 +186,8 @@ func TestProcessGracefulLeaveMidRound(t *testing.T) {
 	a, err := p.Arrive(ctx, "g", "b", fence.DeliveryFence)
 	require.NoError(t, err)
 	child := spawn(t, c, "leaver", "leaver") // joins the arriving round, then leaves it
-	deadline := time.Now().Add(bound)
-	for !leftGroup(c, "leaver") {
-		require.True(t, time.Now().Before(deadline), "the child did not leave within %v", bound)
-		time.Sleep(time.Millisecond) // membership shows only in snapshots
-	}
+	// Membership shows only in snapshots.
+	eventually(t, "the child left", func() bool { return leftGroup(c, "leaver") })
 	_, err = q.Barrier(ctx, "g", "b", fence.DeliveryFence)
 	require.NoError(t, err)
 	res, err := a.Wait(ctx)
