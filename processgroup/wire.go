@@ -55,9 +55,9 @@ type wireEnd[T any] struct {
 	onLost   func(error) // the member fails with the cause, unless it retired
 	retired  atomic.Bool // the member departed and its reader finished
 
-	credit     grants[T]  // the member side's credit on its links, for its posts
-	delivering wire.Frame // the delivery deliver sends, on the shadow's reader goroutine: it allocates no frame
-	decoded    T          // a post for a member in process, decoded (see post), on the receiving goroutine
+	credit  grants[T] // the member side's credit on its links, for its posts
+	encoded []byte    // the message deliver encodes, on the shadow's reader goroutine: the buffer is reused
+	decoded T         // a post for a member in process, decoded (see post), on the receiving goroutine
 
 	mu       sync.Mutex
 	calls    map[uint64]context.CancelCauseFunc
@@ -383,14 +383,20 @@ func (ep *wireEnd[T]) keep(a managedprocess.Arrival) uint64 {
 func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, raw []byte) {
 	if raw == nil {
 		var err error
-		if raw, err = ep.c.codec.Append(nil, body); err != nil {
+		if ep.encoded, err = ep.c.codec.Append(ep.encoded[:0], body); err != nil {
 			panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
 		}
+		raw = ep.encoded
 	}
-	ep.delivering = wire.Frame{Op: wire.OpDeliver, From: from, Seq: seq, Body: raw}
-	ep.toFar.Send(&ep.delivering)
-	ep.delivering = wire.Frame{}
+	ep.toFar.Deliver(from, seq, raw)
+	if cap(ep.encoded) > maxEncoded {
+		ep.encoded = nil
+	}
 }
+
+// maxEncoded is the largest buffer deliver keeps to encode the next message
+// into.
+const maxEncoded = 64 << 10
 
 // arm is the shadow's Arm: it asks the member side for a progress report.
 func (ep *wireEnd[T]) arm(count uint64) {

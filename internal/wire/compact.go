@@ -41,14 +41,9 @@ func appendCompact(dst []byte, f *Frame) ([]byte, bool) {
 		if f.To == nil {
 			return dst, false
 		}
-		dst = append(dst, compactTag, byte(f.Op))
-		dst = appendIdentity(dst, *f.To)
-		return append(append(dst, flag(f.Handler)), f.Body...), true
+		return appendPost(dst, *f.To, f.Handler, f.Body), true
 	case OpDeliver:
-		dst = append(dst, compactTag, byte(f.Op))
-		dst = appendIdentity(dst, f.From)
-		dst = binary.AppendUvarint(dst, f.Seq)
-		return append(dst, f.Body...), true
+		return appendDeliver(dst, f.From, f.Seq, f.Body), true
 	case OpHandled:
 		dst = append(dst, compactTag, byte(f.Op))
 		return append(binary.AppendUvarint(dst, f.Count), flag(f.Drop)), true
@@ -64,6 +59,21 @@ func appendCompact(dst []byte, f *Frame) ([]byte, bool) {
 		return appendReply(dst, f), true
 	}
 	return dst, false
+}
+
+// appendPost appends the compact post of body to to.
+func appendPost(dst []byte, to fence.Identity, handler bool, body []byte) []byte {
+	dst = append(dst, compactTag, byte(OpPost))
+	dst = appendIdentity(dst, to)
+	return append(append(dst, flag(handler)), body...)
+}
+
+// appendDeliver appends the compact delivery of the message seq of from.
+func appendDeliver(dst []byte, from fence.Identity, seq uint64, body []byte) []byte {
+	dst = append(dst, compactTag, byte(OpDeliver))
+	dst = appendIdentity(dst, from)
+	dst = binary.AppendUvarint(dst, seq)
+	return append(dst, body...)
 }
 
 // Flags of compact calls and replies.

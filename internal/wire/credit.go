@@ -34,21 +34,31 @@ type outLink struct {
 }
 
 // outLinks are a member side's links, by recipient ID and by the names it
-// sent to. Guarded by the Remote's mu.
+// sent to, with the last one found by name at hand. Guarded by the Remote's
+// mu.
 type outLinks struct {
-	byID   map[uint64]*outLink
-	byName map[string]uint64
+	byID     map[uint64]*outLink
+	byName   map[string]uint64
+	lastName string   // the name last found
+	last     *outLink // its link; nil if none is at hand
 }
 
 // find returns the link a send goes on: by name, or, with an empty name, by
 // identity; nil if there is none yet.
 func (ls *outLinks) find(name string, id fence.Identity) *outLink {
 	if name != "" {
+		if ls.last != nil && name == ls.lastName {
+			return ls.last
+		}
 		n, ok := ls.byName[name]
 		if !ok {
 			return nil
 		}
-		return ls.byID[n]
+		if l := ls.byID[n]; l != nil {
+			ls.lastName, ls.last = name, l
+			return l
+		}
+		return nil
 	}
 	if l := ls.byID[id.ID]; l != nil && l.to == id {
 		return l
@@ -70,6 +80,7 @@ func (ls *outLinks) grant(name string, to fence.Identity, limit uint64) {
 	l.limit = max(l.limit, limit)
 	if name != "" {
 		ls.byName[name] = to.ID
+		ls.last = nil
 	}
 }
 
@@ -79,6 +90,7 @@ func (ls *outLinks) forget(id uint64) {
 		return
 	}
 	delete(ls.byID, id)
+	ls.last = nil
 	for name, n := range ls.byName {
 		if n == id {
 			delete(ls.byName, name)
@@ -115,9 +127,7 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 			}
 		case handler || l.posted < l.limit:
 			l.posted++
-			r.posting = Frame{Op: OpPost, To: &l.to, Body: body, Handler: handler}
-			r.out.Send(&r.posting) // under mu: posts go out in the order counted
-			r.posting = Frame{}
+			r.out.Post(l.to, handler, body) // under mu: posts go out in the order counted
 			r.mu.Unlock()
 			return nil
 		case l.asking != nil && try:

@@ -9,11 +9,14 @@ import (
 
 // deliveryQueue holds the messages delivered to a member side that its
 // handler goroutine has not taken yet. put never blocks, so the connection's
-// reader goes on reading replies while a handler waits for one.
+// reader goes on reading replies while a handler waits for one. A put wakes
+// the handler goroutine only when it waits, so a busy queue costs no
+// channel operation per message.
 type deliveryQueue struct {
 	mu      sync.Mutex
 	queue   []delivery
 	closed  bool
+	waiting bool        // take waits on wake: the next put signals it
 	dropped atomic.Bool // the member departed dropping what is queued; read per message without mu
 	wake    chan struct{}
 }
@@ -34,8 +37,12 @@ func (q *deliveryQueue) put(f *Frame) {
 	if !q.closed {
 		q.queue = append(q.queue, delivery{from: f.From, seq: f.Seq, body: f.Body})
 	}
+	waiting := q.waiting
+	q.waiting = false
 	q.mu.Unlock()
-	q.signal()
+	if waiting {
+		q.signal()
+	}
 }
 
 // close drops what is queued and everything put later, and makes take
@@ -71,6 +78,7 @@ func (q *deliveryQueue) take(dst []delivery) ([]delivery, bool) {
 			clear(queued)
 			q.queue = queued[:0]
 		}
+		q.waiting = !closed && len(dst) == 0
 		q.mu.Unlock()
 		switch {
 		case closed:

@@ -53,21 +53,27 @@ func (e *FrameError) Unwrap() error { return e.Err }
 func AppendFramed(dst []byte, f *Frame) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, make([]byte, lengthSize)...)
-	var err error
 	out, ok := appendCompact(dst, f)
 	if !ok {
-		var b []byte
-		if b, err = json.Marshal(f); err != nil {
+		b, err := json.Marshal(f)
+		if err != nil {
 			return dst[:start], err
 		}
 		out = append(dst, b...)
 	}
-	size := len(out) - start - lengthSize
+	return prefixed(out, start)
+}
+
+// prefixed writes the length of the frame that follows the room for its
+// prefix at b[start:], or, if it does not fit a prefix, drops the frame
+// and fails.
+func prefixed(b []byte, start int) ([]byte, error) {
+	size := len(b) - start - lengthSize
 	if uint64(size) > 1<<32-1 {
-		return dst[:start], fmt.Errorf("wire: frame of %d bytes does not fit a length prefix", size)
+		return b[:start], fmt.Errorf("wire: frame of %d bytes does not fit a length prefix", size)
 	}
-	binary.BigEndian.PutUint32(out[start:], uint32(size))
-	return out, nil
+	binary.BigEndian.PutUint32(b[start:], uint32(size))
+	return b, nil
 }
 
 // ReadFramed reads one length-prefixed frame from r, refusing one longer

@@ -3,15 +3,21 @@ package wire
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/muster-go/muster/fence"
 )
 
 // Sender is one direction of a connection between a member and its
 // coordinator: Send queues a frame for the other side and never blocks,
 // encoding it before it returns (it keeps nothing of it, so the caller may
-// reuse the frame). Close ends the direction once the frames queued were
-// received, and waits for that. Pipe and SocketPipe are Senders.
+// reuse the frame). Post and Deliver queue the frames that go with every
+// message as Send would, without a Frame. Close ends the direction once the
+// frames queued were received, and waits for that. Pipe and SocketPipe are
+// Senders.
 type Sender interface {
 	Send(*Frame)
+	Post(to fence.Identity, handler bool, body []byte)
+	Deliver(from fence.Identity, seq uint64, body []byte)
 	Close()
 }
 
@@ -37,6 +43,12 @@ func NewPipe(receive func(*Frame)) *Pipe {
 // Send queues f, encoded, for the receiving side. It never blocks; after
 // Close it drops the frame.
 func (p *Pipe) Send(f *Frame) { p.q.put(f) }
+
+// Post queues a post frame, as Send does.
+func (p *Pipe) Post(to fence.Identity, handler bool, body []byte) { p.q.putPost(to, handler, body) }
+
+// Deliver queues a deliver frame, as Send does.
+func (p *Pipe) Deliver(from fence.Identity, seq uint64, body []byte) { p.q.putDeliver(from, seq, body) }
 
 // Close stops the pipe once the frames already queued were received, and
 // waits for that.

@@ -3,16 +3,21 @@ package wire
 import (
 	"fmt"
 	"sync"
+
+	"github.com/muster-go/muster/fence"
 )
 
 // queue is the sending side of a Pipe or a SocketPipe: frames, framed as
 // on a socket (see AppendFramed), waiting for the goroutine that carries
-// them on. put never blocks; after close it drops frames.
+// them on. put never blocks; after close it drops frames. A put wakes that
+// goroutine only when it waits, so a busy queue costs no channel operation
+// per frame.
 type queue struct {
-	mu     sync.Mutex
-	buf    []byte
-	closed bool
-	wake   chan struct{}
+	mu      sync.Mutex
+	buf     []byte
+	closed  bool
+	waiting bool // take waits on wake: the next put signals it
+	wake    chan struct{}
 }
 
 func newQueue() queue { return queue{wake: make(chan struct{}, 1)} }
@@ -27,8 +32,48 @@ func (q *queue) put(f *Frame) {
 			panic(fmt.Sprintf("wire: frame %d does not encode: %v", f.Op, err)) // a bug: frames hold plain data
 		}
 	}
+	q.queued()
+}
+
+// putPost queues the post of body to to, as put would its frame.
+func (q *queue) putPost(to fence.Identity, handler bool, body []byte) {
+	q.mu.Lock()
+	if !q.closed {
+		start := len(q.buf)
+		q.putFramed(appendPost(append(q.buf, make([]byte, lengthSize)...), to, handler, body), start)
+	}
+	q.queued()
+}
+
+// putDeliver queues the delivery of the message seq of from, as put would
+// its frame.
+func (q *queue) putDeliver(from fence.Identity, seq uint64, body []byte) {
+	q.mu.Lock()
+	if !q.closed {
+		start := len(q.buf)
+		q.putFramed(appendDeliver(append(q.buf, make([]byte, lengthSize)...), from, seq, body), start)
+	}
+	q.queued()
+}
+
+// putFramed keeps b, a frame appended at start to the queue's buffer after
+// room for its length prefix. Callers hold mu.
+func (q *queue) putFramed(b []byte, start int) {
+	var err error
+	if q.buf, err = prefixed(b, start); err != nil {
+		q.mu.Unlock()
+		panic(err.Error()) // a message of 4 GiB: the frame limit refuses far less
+	}
+}
+
+// queued ends a put: it unlocks mu, and wakes the taker if it waits.
+func (q *queue) queued() {
+	waiting := q.waiting
+	q.waiting = false
 	q.mu.Unlock()
-	q.signal()
+	if waiting {
+		q.signal()
+	}
 }
 
 // close makes put drop frames from now on.
@@ -51,6 +96,7 @@ func (q *queue) take(spare []byte) []byte {
 			q.mu.Unlock()
 			return batch
 		}
+		q.waiting = true
 		q.mu.Unlock()
 		<-q.wake
 	}

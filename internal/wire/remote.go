@@ -31,7 +31,7 @@ type Remote[T any] struct {
 	next     uint64
 	calls    map[uint64]chan *Frame
 	links    outLinks             // credit for sends (see send)
-	posting  Frame                // the post being sent, under mu: a send allocates no frame
+	bufs     sync.Pool            // *[]byte: sends encode their messages into these
 	departed error                // set by close: calls after it fail with it
 	left     error                // the cause its depart came with: sends after it fail, as in process
 	final    managedprocess.State // the member's state at close

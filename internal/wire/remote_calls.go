@@ -18,13 +18,35 @@ func (r *Remote[T]) String() string { return r.id.String() }
 // Done implements managedprocess.Member.
 func (r *Remote[T]) Done() <-chan struct{} { return r.done }
 
-// body encodes msg, or returns the error a send gets for it.
-func (r *Remote[T]) encode(op string, msg T) ([]byte, error) {
-	b, err := r.codec.Append(nil, msg)
+// encode appends msg, encoded, to dst, or returns the error a send gets
+// for it.
+func (r *Remote[T]) encode(dst []byte, op string, msg T) ([]byte, error) {
+	b, err := r.codec.Append(dst, msg)
 	if err != nil {
 		return nil, fmt.Errorf("wire: %s: %s: the message does not encode: %v: %w", r.id, op, err, fence.ErrInvalidArgument)
 	}
 	return b, nil
+}
+
+// maxPooled is the largest encoding buffer a send gives back to be reused.
+const maxPooled = 64 << 10
+
+// sendMsg encodes msg into a buffer it reuses once the post is queued (send
+// keeps nothing of the body) and sends it as send does.
+func (r *Remote[T]) sendMsg(ctx context.Context, name string, id fence.Identity, msg T, try bool) error {
+	bp, _ := r.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	b, err := r.encode((*bp)[:0], "send", msg)
+	if err == nil {
+		err = r.send(ctx, name, id, b, try)
+	}
+	if cap(b) <= maxPooled {
+		*bp = b[:0]
+		r.bufs.Put(bp)
+	}
+	return err
 }
 
 // Send implements managedprocess.Member. It returns once the message is
@@ -37,11 +59,7 @@ func (r *Remote[T]) Send(ctx context.Context, to string, msg T) error {
 	if to == "" {
 		return fmt.Errorf("wire: %s: send to %s: %w", r.id, names.Quote(to), fence.ErrUnknownMember)
 	}
-	b, err := r.encode("send", msg)
-	if err != nil {
-		return err
-	}
-	return r.send(ctx, to, fence.Identity{}, b, false)
+	return r.sendMsg(ctx, to, fence.Identity{}, msg, false)
 }
 
 // SendTo implements managedprocess.Member, as Send does.
@@ -49,11 +67,7 @@ func (r *Remote[T]) SendTo(ctx context.Context, to fence.Identity, msg T) error 
 	if ctx == nil {
 		return r.nilContext("send")
 	}
-	b, err := r.encode("send", msg)
-	if err != nil {
-		return err
-	}
-	return r.send(ctx, "", to, b, false)
+	return r.sendMsg(ctx, "", to, msg, false)
 }
 
 // TrySend implements managedprocess.Member, as Send does, but never waits
@@ -62,16 +76,12 @@ func (r *Remote[T]) TrySend(to string, msg T) error {
 	if to == "" {
 		return fmt.Errorf("wire: %s: send to %s: %w", r.id, names.Quote(to), fence.ErrUnknownMember)
 	}
-	b, err := r.encode("send", msg)
-	if err != nil {
-		return err
-	}
-	return r.send(context.Background(), to, fence.Identity{}, b, true)
+	return r.sendMsg(context.Background(), to, fence.Identity{}, msg, true)
 }
 
 // Publish implements managedprocess.Member.
 func (r *Remote[T]) Publish(ctx context.Context, group string, msg T) error {
-	b, err := r.encode("publish", msg)
+	b, err := r.encode(nil, "publish", msg)
 	if err != nil {
 		return err
 	}

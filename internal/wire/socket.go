@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net"
+
+	"github.com/muster-go/muster/fence"
 )
 
 // SocketPipe carries frames one way through a kernel socket: Send frames
@@ -87,6 +89,16 @@ func NewSocketConn(c *Conn, receive func(*Frame), limit int, onBad func(error)) 
 // Send frames f and queues it for the writer. It never blocks; after Close
 // it drops the frame.
 func (p *SocketPipe) Send(f *Frame) { p.q.put(f) }
+
+// Post queues a post frame, as Send does.
+func (p *SocketPipe) Post(to fence.Identity, handler bool, body []byte) {
+	p.q.putPost(to, handler, body)
+}
+
+// Deliver queues a deliver frame, as Send does.
+func (p *SocketPipe) Deliver(from fence.Identity, seq uint64, body []byte) {
+	p.q.putDeliver(from, seq, body)
+}
 
 // Close stops the pipe once the frames already queued were written and
 // received, and waits for that. On a connection to another process
