@@ -43,6 +43,11 @@ func rawChild(kind string) {
 	case "framer": // the throughput reference's child: TEST_COUNT frames of 64 bytes
 		writeFrames(3, envInt(envCount))
 		os.Exit(0)
+	case "counter": // the relay reference's last child: read TEST_COUNT frames, then answer
+		if relayFrames(3, -1, envInt(envCount)) == nil {
+			syscall.Write(3, []byte{1})
+		}
+		os.Exit(0)
 	}
 	in, conn := os.NewFile(3, "connection-in"), os.NewFile(4, "connection-out") // a child reads 3 and writes 4
 	defer runtime.KeepAlive(in)

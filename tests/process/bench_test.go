@@ -18,17 +18,19 @@ import (
 	"github.com/muster-go/muster/processgroup"
 )
 
-// rounderRole is a benchmark member: round after round it sends TEST_PER_PEER
-// messages to the next member of the ring w0, w1, … and meets the others at
-// barrier "r" in TEST_MODE, until the coordinator closes.
-func rounderRole(cfg workerConfig) processgroup.Role[msg] {
-	return processgroup.Role[msg]{
-		Handler: func(context.Context, managedprocess.Message[msg]) {},
-		Run: func(ctx context.Context, m managedprocess.Member[msg]) error {
+// rounderRole is a benchmark member: round after round it sends
+// TEST_PER_PEER messages (body, with codec) to the next member of the ring
+// w0, w1, … and meets the others at barrier "r" in TEST_MODE, until the
+// coordinator closes.
+func rounderRole[T any](cfg workerConfig, codec managedprocess.Codec[T], body T) processgroup.Role[T] {
+	return processgroup.Role[T]{
+		Codec:   codec,
+		Handler: func(context.Context, managedprocess.Message[T]) {},
+		Run: func(ctx context.Context, m managedprocess.Member[T]) error {
 			next := workerName((cfg.index + 1) % cfg.workers)
 			for ctx.Err() == nil {
 				for range cfg.perPeer {
-					if err := m.Send(ctx, next, msg{Hop: 1}); err != nil {
+					if err := m.Send(ctx, next, body); err != nil {
 						return nil // closed
 					}
 				}
@@ -131,37 +133,53 @@ func readFull(fd int, b []byte) error {
 }
 
 // BenchmarkProcessRound: a barrier round of n child members and the
-// program (a goroutine member), each child sending k messages per round to
-// the next, against the bare hub barrier of n raw children measured in the
-// same run (x_hub): each writes k length-prefixed 64-byte frames and an
-// arrival byte, the parent reads all of it from every child and then writes
-// each child's block on to the next child, whose last byte releases it. At
-// k = 0 that is an arrival and a release. ns/op is one round.
+// program (a goroutine member), each child sending k messages of 64 bytes
+// (the Bytes codec) per round to the next, against the bare hub barrier of
+// n raw children measured in the same run (x_hub): each writes k
+// length-prefixed 64-byte frames and an arrival byte, the parent reads all
+// of it from every child and then writes each child's block on to the next
+// child, whose last byte releases it. At k = 0 that is an arrival and a
+// release. ns/op is one round.
 func BenchmarkProcessRound(b *testing.B) {
 	for _, mode := range []fence.Mode{fence.Rendezvous, fence.DeliveryFence, fence.ProcessingFence} {
 		for _, k := range []int{0, 100} {
 			for _, n := range []int{2, 4, 8} {
-				b.Run(fmt.Sprintf("mode=%v/n=%d/k=%d", mode, n, k), func(b *testing.B) { benchRound(b, mode, n, k) })
+				b.Run(fmt.Sprintf("mode=%v/n=%d/k=%d", mode, n, k), func(b *testing.B) {
+					benchRound(b, managedprocess.Bytes(), mode, n, k, bytesEnv+"=1")
+				})
 			}
 		}
 	}
 }
 
-func benchRound(b *testing.B, mode fence.Mode, n, k int) {
+// BenchmarkProcessRoundJSON is BenchmarkProcessRound's delivery fence with
+// k = 100 and the default codec, JSON, encoding a struct of four integers
+// per message: the difference is the codec's cost.
+func BenchmarkProcessRoundJSON(b *testing.B) {
+	for _, n := range []int{2, 4, 8} {
+		b.Run(fmt.Sprintf("mode=%v/n=%d/k=100", fence.DeliveryFence, n), func(b *testing.B) {
+			benchRound(b, managedprocess.JSON[msg](), fence.DeliveryFence, n, 100)
+		})
+	}
+}
+
+// benchRound runs BenchmarkProcessRound's rounds with a coordinator of
+// codec, whose children serve their roles with env.
+func benchRound[T any](b *testing.B, codec managedprocess.Codec[T], mode fence.Mode, n, k int, env ...string) {
 	ctx := context.Background()
-	c := processgroup.New[msg]()
+	c := processgroup.New[T](processgroup.WithCodec(codec))
 	defer c.Close(ctx)
 	if _, err := c.NewGroup("g"); err != nil {
 		b.Fatal(err)
 	}
-	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "p", Groups: []string{"g"}})
+	p, err := c.Spawn(ctx, processgroup.Spec[T]{Name: "p", Groups: []string{"g"}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for i := range n {
 		cfg := workerConfig{index: i, workers: n, perPeer: k, mode: mode}
 		if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: workerName(i), Groups: []string{"g"}, Role: "rounder",
-			Env: append(cfg.env(), quickExit), Stderr: os.Stderr}); err != nil {
+			Env: append(append(cfg.env(), quickExit), env...), Stderr: os.Stderr}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -176,8 +194,8 @@ func benchRound(b *testing.B, mode fence.Mode, n, k int) {
 		}
 		return time.Since(start)
 	}
-	round(5) // the children are up
-	hubRounds(b, fds, k, 5)
+	round(warmRounds) // the children are up
+	hubRounds(b, fds, k, warmRounds)
 	b.ResetTimer()
 	var mt, ht time.Duration
 	const chunks = 10
@@ -196,6 +214,10 @@ func benchRound(b *testing.B, mode fence.Mode, n, k int) {
 	b.ReportMetric(float64(ht.Nanoseconds())/float64(b.N), "hub-ns/round")
 	b.ReportMetric(float64(mt)/float64(ht), "x_hub")
 }
+
+// warmRounds is how many rounds a round benchmark runs untimed, of muster
+// and of the reference, before it measures.
+const warmRounds = 50
 
 // BenchmarkProcessPingPong is the raw round trip between this process and
 // one child over a socket pair, with blocking reads and writes: ns/op is one
@@ -263,25 +285,60 @@ func writeFrames(fd, n int) {
 
 // readFrames reads n frames from fd and returns how long that took.
 func readFrames(b *testing.B, fd, n int) time.Duration {
-	buf := make([]byte, 64<<10)
 	start := time.Now()
+	if err := relayFrames(fd, -1, n); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// relayFrames reads n length-prefixed frames from fd with blocking reads
+// into a 64 KiB buffer and, unless to is negative, writes every read's
+// whole frames on to the descriptor to.
+func relayFrames(fd, to, n int) error {
+	buf := make([]byte, 64<<10)
 	have, frames := 0, 0
 	for frames < n {
 		r, err := syscall.Read(fd, buf[have:])
 		if r <= 0 || err != nil {
-			b.Fatalf("read after %d frames: %d, %v", frames, r, err)
+			return fmt.Errorf("read after %d frames: %d, %v", frames, r, err)
 		}
 		have += r
 		off := 0
-		for have-off >= 4 {
+		for have-off >= lengthPrefix {
 			size := int(binary.BigEndian.Uint32(buf[off:]))
-			if have-off < 4+size {
+			if have-off < lengthPrefix+size {
 				break
 			}
-			off += 4 + size
+			off += lengthPrefix + size
 			frames++
 		}
+		if to >= 0 {
+			if _, err := syscall.Write(to, buf[:off]); err != nil {
+				return err
+			}
+		}
 		have = copy(buf, buf[off:have])
+	}
+	return nil
+}
+
+// relayRun is the floor of any hub: a raw child writes n frames of
+// frameSize bytes to this process, which relays them as relayFrames does to
+// another raw child, which reads them all and answers one byte. It returns
+// how long that took.
+func relayRun(b *testing.B, n int) time.Duration {
+	count := envCount + "=" + strconv.Itoa(n)
+	in, stopIn := rawPeers(b, 1, "framer", count)
+	defer stopIn()
+	out, stopOut := rawPeers(b, 1, "counter", count)
+	defer stopOut()
+	start := time.Now()
+	if err := relayFrames(in[0], out[0], n); err != nil {
+		b.Fatal(err)
+	}
+	if err := readFull(out[0], make([]byte, 1)); err != nil {
+		b.Fatal(err)
 	}
 	return time.Since(start)
 }

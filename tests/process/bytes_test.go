@@ -22,11 +22,13 @@ const bytesEnv = "TEST_BYTES"
 
 // bytesRoles are the roles of []byte children: a producer sending
 // TEST_COUNT payloads of frameSize bytes, numbered in their first eight, to
-// "consumer", which checks the order and tells "collector" after the last.
+// "consumer", which checks the order and tells "collector" after the last;
+// and the round benchmark's rounder, with payloads of frameSize bytes.
 func bytesRoles() map[string]processgroup.Role[[]byte] {
 	codec := managedprocess.Bytes()
 	n := uint64(envInt(envCount))
 	return map[string]processgroup.Role[[]byte]{
+		"rounder": rounderRole(workerFromEnv(), codec, make([]byte, frameSize)),
 		"producer": {Codec: codec, Run: func(ctx context.Context, m managedprocess.Member[[]byte]) error {
 			payload := make([]byte, frameSize)
 			for i := uint64(1); i <= n; i++ {
@@ -95,14 +97,18 @@ func TestProcessCodecMismatch(t *testing.T) {
 }
 
 // BenchmarkProcessThroughputBytes is BenchmarkProcessThroughput with
-// []byte payloads of 64 bytes and the bytes codec.
+// []byte payloads of 64 bytes and the bytes codec; it also reports the rate
+// of the same frames relayed raw from one child to another through this
+// process (relay-msgs/s: see relayRun).
 func BenchmarkProcessThroughputBytes(b *testing.B) {
 	mt := bytesRun(b, b.N)
 	b.StopTimer()
 	fds, stop := rawPeers(b, 1, "framer", envCount+"="+strconv.Itoa(b.N))
 	rt := readFrames(b, fds[0], b.N)
 	stop()
+	relay := relayRun(b, b.N)
 	b.ReportMetric(float64(b.N)/mt.Seconds(), "msgs/s")
 	b.ReportMetric(float64(b.N)/rt.Seconds(), "raw-msgs/s")
 	b.ReportMetric(float64(mt)/float64(rt), "x_raw")
+	b.ReportMetric(float64(b.N)/relay.Seconds(), "relay-msgs/s")
 }

@@ -71,7 +71,7 @@ func roles() map[string]processgroup.Role[msg] {
 	rs := scenarioRoles()
 	maps.Copy(rs, map[string]processgroup.Role[msg]{
 		"worker":  workerRole(workerFromEnv()),
-		"rounder": rounderRole(workerFromEnv()),
+		"rounder": rounderRole(workerFromEnv(), managedprocess.JSON[msg](), msg{Hop: 1}),
 		"sleeper": {Run: untilDone},
 		"arriver": {Run: arrive},
 		"stubborn": {Run: func(context.Context, managedprocess.Member[msg]) error {
