@@ -33,7 +33,7 @@ func rawChild(kind string) {
 	case "hubpeer": // the bare hub barrier's child (see hubRounds): send, arrive, wait for the release
 		block := make([]byte, hubBlock(envInt(envHubK)))
 		for {
-			if _, err := syscall.Write(3, block); err != nil {
+			if writeFull(3, block) != nil {
 				os.Exit(0)
 			}
 			if readFull(3, block) != nil {
@@ -45,7 +45,7 @@ func rawChild(kind string) {
 		os.Exit(0)
 	case "counter": // the relay reference's last child: read TEST_COUNT frames, then answer
 		if relayFrames(3, -1, envInt(envCount)) == nil {
-			syscall.Write(3, []byte{1})
+			writeFull(3, []byte{1})
 		}
 		os.Exit(0)
 	}

@@ -99,7 +99,7 @@ func hubRounds(b *testing.B, fds []int, k, rounds int) time.Duration {
 			}
 		}
 		for i, fd := range fds { // the messages go on to the next child, the release with them
-			if _, err := syscall.Write(fd, blocks[(i+len(fds)-1)%len(fds)]); err != nil {
+			if err := writeFull(fd, blocks[(i+len(fds)-1)%len(fds)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -117,11 +117,30 @@ func hubBlock(k int) int { return k*(lengthPrefix+frameSize) + 1 }
 // lengthPrefix is the size of a frame's length in the raw references.
 const lengthPrefix = 4
 
+// writeFull writes all of b to fd with blocking writes: a signal can cut
+// one short.
+func writeFull(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := syscall.Write(fd, b)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
 // readFull reads len(b) bytes from fd with blocking reads.
 func readFull(fd int, b []byte) error {
 	for have := 0; have < len(b); {
 		n, err := syscall.Read(fd, b[have:])
-		if err != nil {
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
 			return err
 		}
 		if n == 0 {
@@ -275,12 +294,12 @@ func writeFrames(fd, n int) {
 	buf := make([]byte, 0, 64<<10)
 	for i := 0; i < n; i++ {
 		if len(buf)+len(frame) > cap(buf) {
-			syscall.Write(fd, buf)
+			writeFull(fd, buf)
 			buf = buf[:0]
 		}
 		buf = append(buf, frame...)
 	}
-	syscall.Write(fd, buf)
+	writeFull(fd, buf)
 }
 
 // readFrames reads n frames from fd and returns how long that took.
@@ -300,6 +319,9 @@ func relayFrames(fd, to, n int) error {
 	have, frames := 0, 0
 	for frames < n {
 		r, err := syscall.Read(fd, buf[have:])
+		if err == syscall.EINTR {
+			continue
+		}
 		if r <= 0 || err != nil {
 			return fmt.Errorf("read after %d frames: %d, %v", frames, r, err)
 		}
@@ -314,7 +336,7 @@ func relayFrames(fd, to, n int) error {
 			frames++
 		}
 		if to >= 0 {
-			if _, err := syscall.Write(to, buf[:off]); err != nil {
+			if err := writeFull(to, buf[:off]); err != nil {
 				return err
 			}
 		}
