@@ -55,9 +55,10 @@ type wireEnd[T any] struct {
 	onLost   func(error) // the member fails with the cause, unless it retired
 	retired  atomic.Bool // the member departed and its reader finished
 
-	credit  grants[T] // the member side's credit on its links, for its posts
-	encoded []byte    // the message deliver encodes, on the shadow's reader goroutine: the buffer is reused
-	decoded T         // a post for a member in process, decoded (see post), on the receiving goroutine
+	credit  grants[T]  // the member side's credit on its links, for its posts
+	relayed relayArena // the payloads of its posts to other wires, on the receiving goroutine
+	encoded []byte     // the message deliver encodes, on the shadow's reader goroutine: the buffer is reused
+	decoded T          // a post for a member in process, decoded (see post), on the receiving goroutine
 
 	mu       sync.Mutex
 	calls    map[uint64]context.CancelCauseFunc

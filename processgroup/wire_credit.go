@@ -1,6 +1,7 @@
 package processgroup
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -147,11 +148,11 @@ func (ep *wireEnd[T]) post(f *wire.Frame) error {
 	}
 	var err error
 	if g.to.Forwards() { // to another wire: relayed as it came
-		err = ep.shadow.PostRaw(g.to, f.Body)
+		err = ep.shadow.PostRaw(g.to, ep.relayed.copy(f.Body))
 	} else {
 		var zero T
-		ep.decoded = zero // what the codec decodes into: a local one would escape to the heap through it
-		if derr := ep.c.codec.Decode(f.Body, &ep.decoded); derr != nil {
+		ep.decoded = zero                                                             // what the codec decodes into: a local one would escape to the heap through it
+		if derr := ep.c.codec.Decode(bytes.Clone(f.Body), &ep.decoded); derr != nil { // the codec may keep a part of it
 			return &wire.FrameError{Reason: "a message that does not decode", Err: derr}
 		}
 		err = ep.shadow.Post(g.to, ep.decoded)

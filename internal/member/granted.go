@@ -48,10 +48,11 @@ func (m *Member[T]) Post(r *Member[T], msg T) error {
 
 // PostRaw is Post for a message already encoded, from one member behind a
 // wire to another (r.Forwards()): the coordinator relays it to r's far side
-// without decoding it.
-func (m *Member[T]) PostRaw(r *Member[T], raw []byte) error {
+// without decoding it. r's inbox keeps raw until then: the caller must not
+// change it.
+func (m *Member[T]) PostRaw(r *Member[T], raw *[]byte) error {
 	var zero T
-	_, _, err := m.out.sendOne(r, &zero, &raw, false)
+	_, _, err := m.out.sendOne(r, &zero, raw, false)
 	return m.sendError(r, err)
 }
 

@@ -4,8 +4,8 @@ import "bytes"
 
 // ReadStream reads the frames of data as a connection's reader does,
 // through a buffer of size bytes, until the first error, keeping each
-// frame's Body as a receive function may; it returns the frames
-// re-encoded, and that error.
+// frame as a receive function must (a copy of it and of its Body); it
+// returns the frames re-encoded, and that error.
 func ReadStream(data []byte, size, limit int) ([][]byte, error) {
 	r := newFrameReader(bytes.NewReader(data), size, limit)
 	var kept []*Frame
@@ -13,7 +13,8 @@ func ReadStream(data []byte, size, limit int) ([][]byte, error) {
 	for err == nil {
 		var f *Frame
 		if f, err = r.next(); err == nil {
-			g := *f // the reader reuses f and its To, but not its Body
+			g := *f // the reader reuses f, its To and the room of its Body
+			g.Body = bytes.Clone(f.Body)
 			if f.To != nil {
 				to := *f.To
 				g.To = &to

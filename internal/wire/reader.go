@@ -10,8 +10,10 @@ import (
 // its buffer is decoded where it lies, and the names that frames repeat are
 // kept (see nameCache). A frame of the operations that go with every
 // message — post, deliver, handled and arm — is decoded into the reader's
-// own frame, which the next one overwrites: a receive function must not
-// keep such a frame past its return. Its Body is a copy, and may be kept.
+// own frame, which the next one overwrites, and its Body is a part of the
+// reader's buffer, which the next read overwrites: a receive function must
+// keep neither past its return, and copies the payload it keeps (so that
+// a payload is copied once, where it is kept, and how).
 type frameReader struct {
 	in    *bufio.Reader
 	limit int
@@ -38,7 +40,7 @@ func (r *frameReader) next() (*Frame, error) {
 	if err != nil {
 		return nil, cutShort(err, size, r.limit)
 	}
-	f, err := r.decode(b, inBuffer)
+	f, err := r.decode(b)
 	if inBuffer {
 		r.in.Discard(len(b))
 	}
@@ -59,18 +61,14 @@ func (r *frameReader) bytes(size int) (b []byte, inBuffer bool, err error) {
 }
 
 // decode decodes b, into the reader's own frame if its operation is one
-// that goes with every message; with inBuffer, b is the reader's buffer,
-// and a payload is copied out of it.
-func (r *frameReader) decode(b []byte, inBuffer bool) (*Frame, error) {
+// that goes with every message, with its payload a part of b.
+func (r *frameReader) decode(b []byte) (*Frame, error) {
 	if len(b) < 2 || b[0] != compactTag || !hot(Op(b[1])) {
 		return Decode(b) // copies what it keeps, but the payload of a post or delivery, which are hot
 	}
 	r.hot = compactFrame{}
 	if err := r.hot.decode(b, &r.names); err != nil {
 		return nil, err
-	}
-	if inBuffer && r.hot.Body != nil {
-		r.hot.Body = append(make([]byte, 0, len(r.hot.Body)), r.hot.Body...)
 	}
 	return &r.hot.Frame, nil
 }

@@ -42,8 +42,9 @@ type SocketPipe struct {
 // wrapping ErrBadFrame) to onBad and disconnects the connection; a failing
 // socket only disconnects it. The receive functions must not block for
 // long: later frames wait for them; nor keep a frame of the operations that
-// go with every message (post, deliver, handled, arm) past their return:
-// the reader decodes the next one into it (its Body may be kept).
+// go with every message (post, deliver, handled, arm), or its Body, past
+// their return: the reader decodes the next one into it, and reads over
+// its payload (a receive function copies the payload it keeps).
 func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, bToA *SocketPipe, err error) {
 	if limit <= 0 {
 		limit = DefaultFrameLimit
