@@ -69,11 +69,20 @@ func bytesRun(tb testing.TB, n int) time.Duration {
 	require.NoError(tb, err)
 	env := []string{envCount + "=" + strconv.Itoa(n), bytesEnv + "=1", quickExit}
 	start := time.Now()
+	var children []*processgroup.Process
 	for _, role := range []string{"consumer", "producer"} {
-		_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: role, Role: role, Env: env, Stderr: os.Stderr})
+		p, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: role, Role: role, Env: env, Stderr: os.Stderr})
 		require.NoError(tb, err)
+		children = append(children, p)
 	}
-	require.EqualValues(tb, n, <-done)
+	select {
+	case last := <-done:
+		require.EqualValues(tb, n, last)
+	case <-children[0].Done(): // the consumer crashed: it panics at a message out of order
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		tb.Fatalf("the consumer ended before the last message: %v", c.Wait(wctx))
+	}
 	return time.Since(start)
 }
 
