@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+
+	"github.com/muster-go/muster/fence"
 )
 
 // SocketPipe needs Unix socket pairs; elsewhere NewSocketPipes fails.
@@ -18,6 +20,12 @@ func NewSocketPipes(_, _ func(*Frame), _ int, _ func(error)) (*SocketPipe, *Sock
 
 // Send is never called: no SocketPipe exists here.
 func (*SocketPipe) Send(*Frame) {}
+
+// Post is never called: no SocketPipe exists here.
+func (*SocketPipe) Post(fence.Identity, bool, []byte) {}
+
+// Deliver is never called: no SocketPipe exists here.
+func (*SocketPipe) Deliver(fence.Identity, uint64, []byte) {}
 
 // Close is never called: no SocketPipe exists here.
 func (*SocketPipe) Close() {}
