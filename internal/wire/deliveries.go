@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bytes"
 	"sync"
 	"sync/atomic"
 
@@ -31,13 +30,11 @@ type delivery struct {
 
 func newDeliveryQueue() deliveryQueue { return deliveryQueue{wake: make(chan struct{}, 1)} }
 
-// put queues the message of the deliver frame f, which it does not keep
-// (it copies the payload); after close it drops it.
-func (q *deliveryQueue) put(f *Frame) {
-	body := bytes.Clone(f.Body) // the handler may keep what the codec decodes from it
+// put queues ds, which it does not keep; after close it drops them.
+func (q *deliveryQueue) put(ds []delivery) {
 	q.mu.Lock()
 	if !q.closed {
-		q.queue = append(q.queue, delivery{from: f.From, seq: f.Seq, body: body})
+		q.queue = append(q.queue, ds...)
 	}
 	waiting := q.waiting
 	q.waiting = false

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,7 @@ type Remote[T any] struct {
 	started  bool          // the body was started
 	bodyDone chan struct{} // closed when the body returned, or by finish if it never started
 
+	pending    []delivery    // taken and not yet flushed (see Take); the receiving goroutine's only
 	deliveries deliveryQueue // to the handler goroutine
 	progress   farProgress   // what the handler goroutine handled, and reported
 	late       *lateReports  // reports it during a long batch
@@ -70,6 +72,25 @@ func NewRemote[T any](id fence.Identity, out Sender, codec managedprocess.Codec[
 // Receive takes one frame from the coordinator. The pipe's goroutine calls
 // it; it never blocks for long.
 func (r *Remote[T]) Receive(f *Frame) {
+	r.Take(f)
+	r.Flush()
+}
+
+// Take takes one frame from the coordinator as Receive does, but keeps the
+// message of a delivery back, with those before it, until Flush, the next
+// frame of another operation, or ReportEvery of them: a connection's reader
+// takes the frames its buffer holds and then flushes, so that the handler
+// goroutine is handed them (and woken) once per read, not once per message.
+// It is for one goroutine at a time, as Flush.
+func (r *Remote[T]) Take(f *Frame) {
+	if f.Op == OpDeliver {
+		r.pending = append(r.pending, delivery{from: f.From, seq: f.Seq, body: bytes.Clone(f.Body)}) // the handler may keep what the codec decodes from it
+		if len(r.pending) >= ReportEvery {
+			r.Flush()
+		}
+		return
+	}
+	r.Flush() // a depart that drops finds every delivery before it queued
 	switch f.Op {
 	case OpReply:
 		r.mu.Lock()
@@ -79,8 +100,6 @@ func (r *Remote[T]) Receive(f *Frame) {
 		if ch != nil {
 			ch <- f
 		}
-	case OpDeliver:
-		r.deliveries.put(f) // never blocks: the senders' windows bound the queue
 	case OpStart:
 		r.mu.Lock()
 		start := !r.started && r.departed == nil
@@ -108,6 +127,16 @@ func (r *Remote[T]) Receive(f *Frame) {
 		r.doneOnce.Do(func() { close(r.done) })
 	case OpClose:
 		r.finish(f.Err.Decode(), f.State.Decode())
+	}
+}
+
+// Flush hands the deliveries Take kept back to the handler goroutine. It
+// never blocks: the senders' windows bound the queue.
+func (r *Remote[T]) Flush() {
+	if len(r.pending) > 0 {
+		r.deliveries.put(r.pending)
+		clear(r.pending)
+		r.pending = r.pending[:0]
 	}
 }
 

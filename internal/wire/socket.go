@@ -26,6 +26,7 @@ type SocketPipe struct {
 	w          writeEnd
 	r          readEnd
 	receive    func(*Frame)
+	idle       func() // before each read from the socket, if not nil
 	onBad      func(error)
 	limit      int
 	disconnect func() // ends every direction of the connection at once
@@ -58,11 +59,11 @@ func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, 
 		ea.abort()
 		eb.abort()
 	}
-	return newSocketPipe(ea, eb, toB, limit, onBad, disconnect), newSocketPipe(eb, ea, toA, limit, onBad, disconnect), nil
+	return newSocketPipe(ea, eb, toB, nil, limit, onBad, disconnect), newSocketPipe(eb, ea, toA, nil, limit, onBad, disconnect), nil
 }
 
-func newSocketPipe(w writeEnd, r readEnd, receive func(*Frame), limit int, onBad func(error), disconnect func()) *SocketPipe {
-	p := &SocketPipe{w: w, r: r, receive: receive, onBad: onBad, limit: limit, disconnect: disconnect,
+func newSocketPipe(w writeEnd, r readEnd, receive func(*Frame), idle func(), limit int, onBad func(error), disconnect func()) *SocketPipe {
+	p := &SocketPipe{w: w, r: r, receive: receive, idle: idle, onBad: onBad, limit: limit, disconnect: disconnect,
 		q: newQueue(), written: make(chan struct{}), read: make(chan struct{})}
 	go p.write()
 	go p.readLoop()
@@ -75,8 +76,10 @@ func newSocketPipe(w writeEnd, r readEnd, receive func(*Frame), limit int, onBad
 // (DefaultFrameLimit if limit <= 0); a frame it cannot accept closes the
 // connection and is passed to onBad (a failing socket only closes it).
 // Ended reports when the reader stopped. receive is bound as
-// NewSocketPipes says.
-func NewSocketConn(c *Conn, receive func(*Frame), limit int, onBad func(error)) *SocketPipe {
+// NewSocketPipes says. idle, if not nil, is called on the reader goroutine
+// each time the reader is about to read from the socket (and may wait):
+// once it has handed on every frame its buffer held (see Remote.Take).
+func NewSocketConn(c *Conn, receive func(*Frame), idle func(), limit int, onBad func(error)) *SocketPipe {
 	if limit <= 0 {
 		limit = DefaultFrameLimit
 	}
@@ -84,7 +87,7 @@ func NewSocketConn(c *Conn, receive func(*Frame), limit int, onBad func(error)) 
 		c.w.abort()
 		c.r.close()
 	}
-	return newSocketPipe(c.w, c.r, receive, limit, onBad, disconnect)
+	return newSocketPipe(c.w, c.r, receive, idle, limit, onBad, disconnect)
 }
 
 // Send frames f and queues it for the writer. It never blocks; after Close
@@ -158,7 +161,11 @@ const readBuffer = 16 << 10
 func (p *SocketPipe) readLoop() {
 	defer close(p.read)
 	defer p.r.close()
-	in := newFrameReader(p.r, readBuffer, p.limit)
+	var from io.Reader = p.r
+	if p.idle != nil {
+		from = idleReader{p.r, p.idle}
+	}
+	in := newFrameReader(from, readBuffer, p.limit)
 	for {
 		f, err := in.next()
 		if err != nil {
@@ -172,4 +179,15 @@ func (p *SocketPipe) readLoop() {
 		}
 		p.receive(f)
 	}
+}
+
+// idleReader calls idle before each read from r.
+type idleReader struct {
+	r    io.Reader
+	idle func()
+}
+
+func (r idleReader) Read(b []byte) (int, error) {
+	r.idle()
+	return r.r.Read(b)
 }

@@ -1,0 +1,59 @@
+package wire_test
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/wire"
+	"github.com/muster-go/muster/managedprocess"
+)
+
+// discard is a Sender that drops what the member side sends.
+type discard struct{}
+
+func (discard) Send(*wire.Frame)                       {}
+func (discard) Post(fence.Identity, bool, []byte)      {}
+func (discard) Deliver(fence.Identity, uint64, []byte) {}
+func (discard) Close()                                 {}
+
+// TestRemoteTakeHandsOnDeliveriesAtFlushAndAtTheBound: the deliveries a
+// member side takes reach its handler, in order and with their payloads
+// intact though the reader's buffer is read over, once Flush is called, or
+// without it once ReportEvery of them wait.
+func TestRemoteTakeHandsOnDeliveriesAtFlushAndAtTheBound(t *testing.T) {
+	got := make(chan uint64, 2*wire.ReportEvery)
+	r := wire.NewRemote(fence.Identity{Name: "m", ID: 1}, discard{}, managedprocess.Bytes(),
+		func(_ context.Context, m managedprocess.Message[[]byte]) { got <- binary.BigEndian.Uint64(m.Body) }, nil)
+	defer func() { r.Lose(fence.ErrClosed); r.Wait() }()
+	buf := make([]byte, 8)
+	deliver := func(i uint64) {
+		binary.BigEndian.PutUint64(buf, i)
+		r.Take(&wire.Frame{Op: wire.OpDeliver, From: fence.Identity{Name: "s", ID: 2}, Seq: i, Body: buf})
+		clear(buf) // the reader reads over its buffer
+	}
+	handled := func(from, to uint64) {
+		t.Helper()
+		for i := from; i <= to; i++ {
+			select {
+			case n := <-got:
+				if n != i {
+					t.Fatalf("handled message %d, want %d", n, i)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("message %d was not handled", i)
+			}
+		}
+	}
+	for i := range uint64(3) {
+		deliver(i + 1)
+	}
+	r.Flush()
+	handled(1, 3)
+	for i := range uint64(wire.ReportEvery) { // no Flush: the bound hands them on
+		deliver(4 + i)
+	}
+	handled(4, 3+wire.ReportEvery)
+}
