@@ -37,10 +37,8 @@ func (q *queue) put(f *Frame) {
 
 // putPost queues the post of body to to, as put would its frame.
 func (q *queue) putPost(to fence.Identity, handler bool, body []byte) {
-	q.mu.Lock()
-	if !q.closed {
-		start := len(q.buf)
-		q.putFramed(appendPost(append(q.buf, make([]byte, lengthSize)...), to, handler, body), start)
+	if start, ok := q.open(); ok {
+		q.putFramed(appendPost(q.buf, to, handler, body), start)
 	}
 	q.queued()
 }
@@ -48,16 +46,26 @@ func (q *queue) putPost(to fence.Identity, handler bool, body []byte) {
 // putDeliver queues the delivery of the message seq of from, as put would
 // its frame.
 func (q *queue) putDeliver(from fence.Identity, seq uint64, body []byte) {
-	q.mu.Lock()
-	if !q.closed {
-		start := len(q.buf)
-		q.putFramed(appendDeliver(append(q.buf, make([]byte, lengthSize)...), from, seq, body), start)
+	if start, ok := q.open(); ok {
+		q.putFramed(appendDeliver(q.buf, from, seq, body), start)
 	}
 	q.queued()
 }
 
-// putFramed keeps b, a frame appended at start to the queue's buffer after
-// room for its length prefix. Callers hold mu.
+// open begins a put without a Frame: it locks mu and, unless the queue is
+// closed, appends room for a length prefix and returns where it starts.
+func (q *queue) open() (start int, ok bool) {
+	q.mu.Lock()
+	if q.closed {
+		return 0, false
+	}
+	start = len(q.buf)
+	q.buf = append(q.buf, make([]byte, lengthSize)...)
+	return start, true
+}
+
+// putFramed keeps b, the queue's buffer with a frame appended at start
+// after room for its length prefix (see open). Callers hold mu.
 func (q *queue) putFramed(b []byte, start int) {
 	var err error
 	if q.buf, err = prefixed(b, start); err != nil {
