@@ -76,7 +76,7 @@ func ServeChild[T any](ctx context.Context, roles map[string]Role[T]) (child boo
 	if role.Run != nil {
 		run = role.Run
 	}
-	late.remote = wire.NewRemote(cfg.Member, pipe, codec, role.Handler, run)
+	late.remote = wire.NewRemote(cfg.Member, pipe, codec, role.Handler, run, cfg.FrameLimit)
 	close(late.ready)
 	return true, serve(ctx, cfg, late.remote, pipe)
 }

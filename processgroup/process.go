@@ -48,8 +48,13 @@ type ProcessSpec struct {
 	Grace time.Duration
 	// Lifeline says how the child ends if the coordinator's process dies.
 	Lifeline Lifeline
-	// FrameLimit bounds the frames the child may send, in bytes; a longer
-	// one disconnects it. 0 takes DefaultFrameLimit; negative is refused.
+	// FrameLimit bounds the frames the child and the coordinator send each
+	// other, in bytes. A send or publish of the child's whose frame would be
+	// longer fails with fence.ErrInvalidArgument, sending nothing; a longer
+	// frame that arrives all the same (from a child that does not check)
+	// disconnects the child, as does one from the coordinator: a message
+	// sent to the child must fit its limit. 0 takes DefaultFrameLimit;
+	// negative is refused.
 	FrameLimit int
 }
 

@@ -86,6 +86,8 @@ func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socke
 	var remote *wire.Remote[T]
 	toRemote := func(f *wire.Frame) { remote.Receive(f) }
 	bug := func(err error) { panic(fmt.Sprintf("processgroup: loopback wire of %v: %v", id, err)) } // both ends are ours
+	// The limit of the frames the member side sends: a Pipe has none.
+	var limit int
 	if !socket {
 		ep.fromFar, ep.toFar = wire.NewPipe(ep.receive), wire.NewPipe(toRemote)
 	} else {
@@ -94,8 +96,9 @@ func newWireEnd[T any](c *Coordinator[T], id fence.Identity, spec Spec[T], socke
 			return nil, err
 		}
 		ep.fromFar, ep.toFar = from, to
+		limit = wire.DefaultFrameLimit
 	}
-	remote = wire.NewRemote(id, ep.fromFar, c.codec, spec.Handler, spec.Run)
+	remote = wire.NewRemote(id, ep.fromFar, c.codec, spec.Handler, spec.Run, limit)
 	ep.remote, ep.refused = remote, bug
 	ep.disconnect = func() {
 		ep.toFar.Close()

@@ -68,6 +68,20 @@ func appendPost(dst []byte, to fence.Identity, handler bool, body []byte) []byte
 	return append(append(dst, flag(handler)), body...)
 }
 
+// postSize is the length of the compact post of body to to.
+func postSize(to fence.Identity, body []byte) int {
+	return 2 + uvarintSize(to.ID) + uvarintSize(uint64(len(to.Name))) + len(to.Name) + 1 + len(body)
+}
+
+// uvarintSize is the length of v as an unsigned varint.
+func uvarintSize(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
+}
+
 // appendDeliver appends the compact delivery of the message seq of from.
 func appendDeliver(dst []byte, from fence.Identity, seq uint64, body []byte) []byte {
 	dst = append(dst, compactTag, byte(OpDeliver))

@@ -56,3 +56,19 @@ func TestCompactFramesRefuseWhatTheyDoNotDefine(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+// TestPostSizeIsTheEncodedLength: the length a send checks against the
+// frame limit is the length of the post it would send, across the sizes of
+// varints.
+func TestPostSizeIsTheEncodedLength(t *testing.T) {
+	for _, id := range []uint64{0, 1, 127, 128, 1 << 14, 1<<63 + 5} {
+		for _, name := range []string{"", "w", string(bytes.Repeat([]byte{'n'}, 200))} {
+			for _, body := range [][]byte{nil, {1}, make([]byte, 1000)} {
+				to := fence.Identity{ID: id, Name: name}
+				b, err := wire.Encode(&wire.Frame{Op: wire.OpPost, To: &to, Body: body, Handler: true})
+				require.NoError(t, err)
+				assert.Equal(t, len(b), wire.PostSize(to, body), "id %d, name of %d, body of %d", id, len(name), len(body))
+			}
+		}
+	}
+}

@@ -125,6 +125,10 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 			if err := r.resolve(ctx, name, id); err != nil {
 				return err
 			}
+		case r.limit > 0 && postSize(l.to, body) > r.limit:
+			r.mu.Unlock()
+			return fmt.Errorf("wire: %s: send to %s: a message of %d bytes, encoded, does not fit a frame (limit %d bytes): %w",
+				r.id, l.to, len(body), r.limit, fence.ErrInvalidArgument)
 		case handler || l.posted < l.limit:
 			l.posted++
 			r.out.Post(l.to, handler, body) // under mu: posts go out in the order counted

@@ -1,6 +1,10 @@
 package wire
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/muster-go/muster/fence"
+)
 
 // ReadStream reads the frames of data as a connection's reader does,
 // through a buffer of size bytes, until the first error, keeping each
@@ -32,3 +36,6 @@ func ReadStream(data []byte, size, limit int) ([][]byte, error) {
 	}
 	return frames, err
 }
+
+// PostSize is the length of the compact post of body to to.
+func PostSize(to fence.Identity, body []byte) int { return postSize(to, body) }

@@ -20,6 +20,7 @@ import (
 type Remote[T any] struct {
 	id      fence.Identity
 	out     Sender // to the coordinator
+	limit   int    // the longest frame out may carry; 0: any
 	codec   managedprocess.Codec[T]
 	handler managedprocess.Handler[T]
 	run     func(context.Context, managedprocess.Member[T]) error
@@ -56,11 +57,13 @@ type handlerKey struct{}
 
 // NewRemote returns the member side of a wire for the member id, sending its
 // calls on out and its messages encoded with codec. Feed it what the
-// coordinator sends with Receive.
+// coordinator sends with Receive. A send or publish whose frame would be
+// longer than limit bytes (the coordinator's limit for the frames it reads;
+// 0: none) fails at once with fence.ErrInvalidArgument, and sends nothing.
 func NewRemote[T any](id fence.Identity, out Sender, codec managedprocess.Codec[T], handler managedprocess.Handler[T],
-	run func(context.Context, managedprocess.Member[T]) error) *Remote[T] {
+	run func(context.Context, managedprocess.Member[T]) error, limit int) *Remote[T] {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	r := &Remote[T]{id: id, out: out, codec: codec, handler: handler, run: run, ctx: ctx, cancel: cancel,
+	r := &Remote[T]{id: id, out: out, limit: limit, codec: codec, handler: handler, run: run, ctx: ctx, cancel: cancel,
 		calls: make(map[uint64]chan *Frame), done: make(chan struct{}), finished: make(chan struct{}), bodyDone: make(chan struct{}),
 		deliveries: newDeliveryQueue(), handlerOut: make(chan struct{})}
 	r.hctx = context.WithValue(ctx, handlerKey{}, r)

@@ -28,6 +28,22 @@ func (r *Remote[T]) encode(dst []byte, op string, msg T) ([]byte, error) {
 	return b, nil
 }
 
+// fits refuses f, a call, if its frame would be longer than the limit.
+func (r *Remote[T]) fits(f *Frame, op string) error {
+	if r.limit <= 0 {
+		return nil
+	}
+	b, err := Encode(f)
+	switch {
+	case err != nil:
+		return fmt.Errorf("wire: %s: %s: %v: %w", r.id, op, err, fence.ErrInvalidArgument)
+	case len(b) > r.limit:
+		return fmt.Errorf("wire: %s: %s: a message of %d bytes, encoded, does not fit a frame (limit %d bytes): %w",
+			r.id, op, len(f.Body), r.limit, fence.ErrInvalidArgument)
+	}
+	return nil
+}
+
 // maxPooled is the largest encoding buffer a send gives back to be reused.
 const maxPooled = 64 << 10
 
@@ -85,7 +101,11 @@ func (r *Remote[T]) Publish(ctx context.Context, group string, msg T) error {
 	if err != nil {
 		return err
 	}
-	err = errOf(r.callCtx(ctx, "publish", &Frame{Op: OpPublish, Group: group, Body: b}))
+	f := &Frame{Op: OpPublish, Group: group, Body: b}
+	if err := r.fits(f, "publish"); err != nil {
+		return err
+	}
+	err = errOf(r.callCtx(ctx, "publish", f))
 	r.mu.Lock()
 	r.links.spend() // the publish used room the links' limits did not count
 	r.mu.Unlock()

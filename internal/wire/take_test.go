@@ -26,7 +26,7 @@ func (discard) Close()                                 {}
 func TestRemoteTakeHandsOnDeliveriesAtFlushAndAtTheBound(t *testing.T) {
 	got := make(chan uint64, 2*wire.ReportEvery)
 	r := wire.NewRemote(fence.Identity{Name: "m", ID: 1}, discard{}, managedprocess.Bytes(),
-		func(_ context.Context, m managedprocess.Message[[]byte]) { got <- binary.BigEndian.Uint64(m.Body) }, nil)
+		func(_ context.Context, m managedprocess.Message[[]byte]) { got <- binary.BigEndian.Uint64(m.Body) }, nil, 0)
 	defer func() { r.Lose(fence.ErrClosed); r.Wait() }()
 	buf := make([]byte, 8)
 	deliver := func(i uint64) {

@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
@@ -29,6 +31,17 @@ func bytesRoles() map[string]processgroup.Role[[]byte] {
 	n := uint64(envInt(envCount))
 	return map[string]processgroup.Role[[]byte]{
 		"rounder": rounderRole(workerFromEnv(), codec, make([]byte, frameSize)),
+		"oversized": {Codec: codec, Run: func(ctx context.Context, m managedprocess.Member[[]byte]) error {
+			for _, send := range []func([]byte) error{
+				func(b []byte) error { return m.Send(ctx, "collector", b) },
+				func(b []byte) error { return m.Publish(ctx, "g", b) },
+			} {
+				if err := send(make([]byte, oversized)); !errors.Is(err, fence.ErrInvalidArgument) {
+					return fmt.Errorf("a message over the frame limit: %v, want ErrInvalidArgument", err)
+				}
+			}
+			return m.Send(ctx, "collector", binary.BigEndian.AppendUint64(nil, 7)) // the member goes on
+		}},
 		"producer": {Codec: codec, Run: func(ctx context.Context, m managedprocess.Member[[]byte]) error {
 			payload := make([]byte, frameSize)
 			for i := uint64(1); i <= n; i++ {
@@ -90,6 +103,42 @@ func bytesRun(tb testing.TB, n int) time.Duration {
 // the bytes codec, relayed by the coordinator, every one in order.
 func TestProcessBytesCodec(t *testing.T) {
 	bytesRun(t, 20_000)
+}
+
+// oversized is a payload longer than the frame limit of the child that
+// sends it in TestProcessSendOverTheFrameLimit.
+const oversized = 2 << 10
+
+// TestProcessSendOverTheFrameLimit: a child's send and publish of a message
+// whose frame would be longer than its frame limit fail with
+// fence.ErrInvalidArgument, and send nothing; the child goes on, and its next
+// message arrives. (Sent, the frame would have disconnected the child.)
+func TestProcessSendOverTheFrameLimit(t *testing.T) {
+	ctx := testCtx(t)
+	c := processgroup.New[[]byte](processgroup.WithCodec(managedprocess.Bytes()))
+	defer c.Close(ctx)
+	_, err := c.NewGroup("g")
+	require.NoError(t, err)
+	got := make(chan []byte, 2)
+	_, err = c.Spawn(ctx, processgroup.Spec[[]byte]{Name: "collector", Groups: []string{"g"},
+		Handler: func(_ context.Context, m managedprocess.Message[[]byte]) { got <- m.Body }})
+	require.NoError(t, err)
+	p, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "o", Role: "oversized", FrameLimit: oversized / 2,
+		Env: []string{bytesEnv + "=1", quickExit}, Stderr: os.Stderr})
+	require.NoError(t, err)
+	within(t, p.Done())
+	require.NoError(t, p.Err()) // not disconnected: a frame over the limit would have been refused
+	select {
+	case b := <-got: // the first message to arrive is the one after the refused ones
+		assert.Equal(t, uint64(7), binary.BigEndian.Uint64(b))
+	case <-ctx.Done():
+		t.Fatal("the message after the refused ones did not arrive")
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var failed *fence.MemberError
+	err = c.Wait(wctx) // the collector still runs: Wait ends with wctx, and the failures so far
+	assert.False(t, errors.As(err, &failed), "a member failed: %v", err)
 }
 
 // TestProcessCodecMismatch: a child whose role has another codec than the
