@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -54,7 +55,7 @@ type ProcessSpec struct {
 	// frame that arrives all the same (from a child that does not check)
 	// disconnects the child, as does one from the coordinator: a message
 	// sent to the child must fit its limit. 0 takes DefaultFrameLimit;
-	// negative is refused.
+	// negative, or over 4 GiB - 1 (the longest a frame can be), is refused.
 	FrameLimit int
 }
 
@@ -182,6 +183,8 @@ func (s *ProcessSpec) check() error {
 		return invalid("negative lifeline grace %v", s.Lifeline.Grace)
 	case s.FrameLimit < 0:
 		return invalid("negative frame limit %d", s.FrameLimit)
+	case uint64(s.FrameLimit) > math.MaxUint32:
+		return invalid("frame limit %d over the longest frame a length prefix says, %d", s.FrameLimit, uint64(math.MaxUint32))
 	}
 	return nil
 }

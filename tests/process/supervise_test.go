@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -215,4 +216,22 @@ func leftGroup(c *processgroup.Coordinator[msg], name string) bool {
 		}
 	}
 	return false
+}
+
+// TestProcessSpecRefused: a ProcessSpec that cannot be served is refused
+// with fence.ErrInvalidArgument, naming what is wrong, and starts nothing.
+func TestProcessSpecRefused(t *testing.T) {
+	c := newCoordinator(t)
+	for what, spec := range map[string]processgroup.ProcessSpec{
+		"no role":                {Name: "norole"},
+		"negative grace":         {Name: "nograce", Role: "sleeper", Grace: -time.Second},
+		"negative lifeline":      {Name: "nolifeline", Role: "sleeper", Lifeline: processgroup.Lifeline{Grace: -time.Second}},
+		"negative frame limit":   {Name: "nolimit", Role: "sleeper", FrameLimit: -1},
+		"frame limit over 4 GiB": {Name: "hugelimit", Role: "sleeper", FrameLimit: 1 << 32},
+	} {
+		_, err := c.SpawnProcess(testCtx(t), spec)
+		assert.ErrorIs(t, err, fence.ErrInvalidArgument, what)
+		assert.Contains(t, fmt.Sprint(err), `"`+spec.Name+`"`, what)
+	}
+	assert.Empty(t, c.Snapshot().Members)
 }
