@@ -147,6 +147,27 @@ func TestProcessBadInput(t *testing.T) {
 	}
 }
 
+// spawnBad spawns "bad", a child of the raw kind that speaks out of
+// protocol.
+func spawnBad(t *testing.T, c *processgroup.Coordinator[msg], kind string) *processgroup.Process {
+	t.Helper()
+	p, err := c.SpawnProcess(testCtx(t), processgroup.ProcessSpec{Name: "bad", Role: "any",
+		Env: []string{rawEnv + "=" + kind, quickExit}})
+	require.NoError(t, err)
+	return p
+}
+
+// badFrameError waits for the child "bad" to end and returns its
+// *ProcessError, which must name it and match ErrBadFrame.
+func badFrameError(t *testing.T, bad *processgroup.Process) *processgroup.ProcessError {
+	t.Helper()
+	within(t, bad.Done())
+	pe := processError(t, bad.Err())
+	assert.Equal(t, "bad", pe.Member.Name)
+	assert.ErrorIs(t, pe, processgroup.ErrBadFrame)
+	return pe
+}
+
 // TestProcessUndecodablePayloadBetweenChildren: the coordinator relays what
 // one child sends another without decoding it, so a payload the recipient
 // cannot decode reaches it. The recipient's handler does not run for it,
@@ -157,19 +178,13 @@ func TestProcessUndecodablePayloadBetweenChildren(t *testing.T) {
 	c := newCoordinator(t)
 	ctx := testCtx(t)
 	victim := spawn(t, c, "victim", "handler")
-	bad, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "bad", Role: "any",
-		Env: []string{rawEnv + "=undecodable", quickExit}})
-	require.NoError(t, err)
-	within(t, bad.Done())
-	pe := processError(t, bad.Err())
-	assert.Equal(t, "bad", pe.Member.Name)
-	assert.ErrorIs(t, pe, processgroup.ErrBadFrame)
+	pe := badFrameError(t, spawnBad(t, c, "undecodable"))
 	assert.Contains(t, pe.Error(), "a message for victim#")
 	assert.Contains(t, pe.Error(), "does not decode there")
 	assert.Equal(t, syscall.SIGKILL, pe.Signal, "the sender is killed")
 
 	replies, answered := make(chan msg, 1), make(chan struct{})
-	_, err = c.Spawn(ctx, processgroup.Spec[msg]{Name: "asker",
+	_, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "asker",
 		Handler: func(_ context.Context, m managedprocess.Message[msg]) {
 			replies <- m.Body
 			close(answered)
@@ -204,15 +219,10 @@ func TestProcessUndecodablePayloadBetweenChildren(t *testing.T) {
 func TestProcessUndecodableFromTheCoordinator(t *testing.T) {
 	c := newCoordinator(t)
 	ctx := testCtx(t)
-	bad, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "bad", Role: "any",
-		Env: []string{rawEnv + "=blames-coordinator", quickExit}})
-	require.NoError(t, err)
+	bad := spawnBad(t, c, "blames-coordinator")
 	p := member(t, c, "p")
 	require.NoError(t, p.Send(ctx, "bad", msg{}))
-	within(t, bad.Done())
-	pe := processError(t, bad.Err())
-	assert.Equal(t, "bad", pe.Member.Name)
-	assert.ErrorIs(t, pe, processgroup.ErrBadFrame)
+	pe := badFrameError(t, bad)
 	assert.Contains(t, pe.Error(), "encoded by the coordinator, does not decode")
 	require.NoError(t, p.Err(), "the sender goes on")
 }
