@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -69,6 +70,23 @@ func TestPostSizeIsTheEncodedLength(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, len(b), wire.PostSize(to, body), "id %d, name of %d, body of %d", id, len(name), len(body))
 			}
+		}
+	}
+}
+
+// TestPublishFrameFitsItsBound: a publish's frame is never longer than the
+// bound a member side checks before it encodes one to measure it: the
+// payload in base64, six bytes a byte of the group, and CallRoom, with
+// every other field at its longest.
+func TestPublishFrameFitsItsBound(t *testing.T) {
+	deadline := time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(23*3600+59*60)))
+	for _, group := range []string{"", "g", "<&>\x01\u2028é", string(bytes.Repeat([]byte("\x01<"), 100))} {
+		for _, body := range [][]byte{nil, {0}, bytes.Repeat([]byte{0xff}, 1001)} {
+			f := &wire.Frame{Op: wire.OpPublish, Call: 1<<64 - 1, Deadline: deadline, Handler: true, Foreign: true, Group: group, Body: body}
+			b, err := wire.Encode(f)
+			require.NoError(t, err)
+			bound := base64.StdEncoding.EncodedLen(len(body)) + 6*len(group) + wire.CallRoom
+			assert.LessOrEqual(t, len(b), bound, "group %q, body of %d: %s", group, len(body), b)
 		}
 	}
 }

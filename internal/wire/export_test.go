@@ -39,3 +39,6 @@ func ReadStream(data []byte, size, limit int) ([][]byte, error) {
 
 // PostSize is the length of the compact post of body to to.
 func PostSize(to fence.Identity, body []byte) int { return postSize(to, body) }
+
+// CallRoom bounds the fields of a publish's frame but its payload and group.
+const CallRoom = callRoom

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 
 	"github.com/muster-go/muster/fence"
@@ -28,9 +29,12 @@ func (r *Remote[T]) encode(dst []byte, op string, msg T) ([]byte, error) {
 	return b, nil
 }
 
-// fits refuses f, a call, if its frame would be longer than the limit.
+// fits refuses f, a publish, if its frame would be longer than the limit.
+// It encodes f to measure it only when it might be: a JSON frame holds the
+// payload in base64, the group escaped (at most 6 bytes a byte) and less
+// than callRoom bytes of the other fields.
 func (r *Remote[T]) fits(f *Frame, op string) error {
-	if r.limit <= 0 {
+	if r.limit <= 0 || base64.StdEncoding.EncodedLen(len(f.Body))+6*len(f.Group)+callRoom <= r.limit {
 		return nil
 	}
 	b, err := Encode(f)
@@ -43,6 +47,10 @@ func (r *Remote[T]) fits(f *Frame, op string) error {
 	}
 	return nil
 }
+
+// callRoom bounds the fields of a publish's JSON frame but its payload and
+// group: the names and values of op, call, deadline, handler and foreign.
+const callRoom = 256
 
 // maxPooled is the largest encoding buffer a send gives back to be reused.
 const maxPooled = 64 << 10
