@@ -53,9 +53,11 @@ type ProcessSpec struct {
 	// other, in bytes. A send or publish of the child's whose frame would be
 	// longer fails with fence.ErrInvalidArgument, sending nothing; a longer
 	// frame that arrives all the same (from a child that does not check)
-	// disconnects the child, as does one from the coordinator: a message
-	// sent to the child must fit its limit. 0 takes DefaultFrameLimit;
-	// negative, or over 4 GiB - 1 (the longest a frame can be), is refused.
+	// disconnects the child. A message sent to the child must fit its limit
+	// too: one that does not is not sent, and the child is killed with an
+	// error that names the sender and matches fence.ErrInvalidArgument.
+	// 0 takes DefaultFrameLimit; negative, or over 4 GiB - 1 (the longest a
+	// frame can be), is refused.
 	FrameLimit int
 }
 

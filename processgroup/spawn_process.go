@@ -127,6 +127,7 @@ func (p *process[T]) connector(conn *wire.Conn) connector[T] {
 	return func(id fence.Identity) (*wireEnd[T], error) {
 		ep := newEnd(p.c)
 		p.ep, p.handle.id = ep, id
+		ep.limit = orDefault(p.spec.FrameLimit, DefaultFrameLimit)
 		p.conn = wire.NewSocketConn(conn, ep.receive, nil, p.spec.FrameLimit, p.fail)
 		ep.toFar, ep.fromFar = p.conn, p.conn
 		ep.refused = p.fail

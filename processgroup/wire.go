@@ -57,6 +57,7 @@ type wireEnd[T any] struct {
 
 	credit  grants[T]  // the member side's credit on its links, for its posts
 	relayed relayArena // the payloads of its posts to other wires, on the receiving goroutine
+	limit   int        // the longest frame the member side reads (a child's FrameLimit); 0: not checked
 	encoded []byte     // the message deliver encodes, on the shadow's reader goroutine: the buffer is reused
 	decoded T          // a post for a member in process, decoded (see post), on the receiving goroutine
 
@@ -391,6 +392,11 @@ func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, raw []byt
 			panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
 		}
 		raw = ep.encoded
+	}
+	if ep.limit > 0 && wire.DeliverSize(from, seq, raw) > ep.limit { // the member side would refuse the frame
+		ep.refused(fmt.Errorf("processgroup: %v was sent a message of %d bytes, encoded, by %v: it does not fit the frame limit of %d bytes: %w",
+			ep.shadow.ID(), len(raw), from, ep.limit, fence.ErrInvalidArgument))
+		return
 	}
 	ep.toFar.Deliver(from, seq, raw)
 	if cap(ep.encoded) > maxEncoded {

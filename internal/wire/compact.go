@@ -73,6 +73,12 @@ func postSize(to fence.Identity, body []byte) int {
 	return 2 + uvarintSize(to.ID) + uvarintSize(uint64(len(to.Name))) + len(to.Name) + 1 + len(body)
 }
 
+// DeliverSize is the length of the compact delivery of the message seq of
+// from, with body.
+func DeliverSize(from fence.Identity, seq uint64, body []byte) int {
+	return 2 + uvarintSize(from.ID) + uvarintSize(uint64(len(from.Name))) + len(from.Name) + uvarintSize(seq) + len(body)
+}
+
 // uvarintSize is the length of v as an unsigned varint.
 func uvarintSize(v uint64) int {
 	n := 1

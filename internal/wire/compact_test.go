@@ -58,9 +58,9 @@ func TestCompactFramesRefuseWhatTheyDoNotDefine(t *testing.T) {
 	}
 }
 
-// TestPostSizeIsTheEncodedLength: the length a send checks against the
-// frame limit is the length of the post it would send, across the sizes of
-// varints.
+// TestPostSizeIsTheEncodedLength: the lengths checked against a frame
+// limit are those of the post and the delivery that would be sent, across
+// the sizes of varints.
 func TestPostSizeIsTheEncodedLength(t *testing.T) {
 	for _, id := range []uint64{0, 1, 127, 128, 1 << 14, 1<<63 + 5} {
 		for _, name := range []string{"", "w", string(bytes.Repeat([]byte{'n'}, 200))} {
@@ -69,6 +69,11 @@ func TestPostSizeIsTheEncodedLength(t *testing.T) {
 				b, err := wire.Encode(&wire.Frame{Op: wire.OpPost, To: &to, Body: body, Handler: true})
 				require.NoError(t, err)
 				assert.Equal(t, len(b), wire.PostSize(to, body), "id %d, name of %d, body of %d", id, len(name), len(body))
+				for _, seq := range []uint64{1, 300, 1<<64 - 1} {
+					b, err := wire.Encode(&wire.Frame{Op: wire.OpDeliver, From: to, Seq: seq, Body: body})
+					require.NoError(t, err)
+					assert.Equal(t, len(b), wire.DeliverSize(to, seq, body), "delivery %d of %d", seq, id)
+				}
 			}
 		}
 	}

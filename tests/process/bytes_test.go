@@ -141,6 +141,28 @@ func TestProcessSendOverTheFrameLimit(t *testing.T) {
 	assert.False(t, errors.As(err, &failed), "a member failed: %v", err)
 }
 
+// TestProcessDeliveryOverTheFrameLimit: a message from a goroutine member
+// to a child that does not fit the child's frame limit is not sent: the
+// child is killed with an error that names the sender and matches
+// fence.ErrInvalidArgument, and the sender goes on.
+func TestProcessDeliveryOverTheFrameLimit(t *testing.T) {
+	ctx := testCtx(t)
+	c := processgroup.New[[]byte](processgroup.WithCodec(managedprocess.Bytes()))
+	defer c.Close(ctx)
+	child, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "consumer", Role: "consumer", FrameLimit: oversized / 2,
+		Env: []string{bytesEnv + "=1", envCount + "=1", quickExit}})
+	require.NoError(t, err)
+	p, err := c.Spawn(ctx, processgroup.Spec[[]byte]{Name: "p"})
+	require.NoError(t, err)
+	require.NoError(t, p.Send(ctx, "consumer", make([]byte, oversized))) // on its way: the coordinator finds it too long
+	within(t, child.Done())
+	pe := processError(t, child.Err())
+	assert.ErrorIs(t, pe, fence.ErrInvalidArgument)
+	assert.Contains(t, pe.Error(), "was sent a message of 2048 bytes, encoded, by p#")
+	assert.Contains(t, pe.Error(), "does not fit the frame limit of 1024 bytes")
+	require.NoError(t, p.Err(), "the sender goes on")
+}
+
 // TestProcessCodecMismatch: a child whose role has another codec than the
 // coordinator refuses to serve, and says why.
 func TestProcessCodecMismatch(t *testing.T) {
