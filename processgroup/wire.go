@@ -396,9 +396,9 @@ func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, raw []byt
 	if ep.limit > 0 && wire.DeliverSize(from, seq, raw) > ep.limit { // the member side would refuse the frame
 		ep.refused(fmt.Errorf("processgroup: %v was sent a message of %d bytes, encoded, by %v: it does not fit the frame limit of %d bytes: %w",
 			ep.shadow.ID(), len(raw), from, ep.limit, fence.ErrInvalidArgument))
-		return
+	} else {
+		ep.toFar.Deliver(from, seq, raw)
 	}
-	ep.toFar.Deliver(from, seq, raw)
 	if cap(ep.encoded) > maxEncoded {
 		ep.encoded = nil
 	}

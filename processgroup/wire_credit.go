@@ -151,8 +151,10 @@ func (ep *wireEnd[T]) post(f *wire.Frame) error {
 		err = ep.shadow.PostRaw(g.to, ep.relayed.copy(f.Body))
 	} else {
 		var zero T
-		ep.decoded = zero                                                             // what the codec decodes into: a local one would escape to the heap through it
-		if derr := ep.c.codec.Decode(bytes.Clone(f.Body), &ep.decoded); derr != nil { // the codec may keep a part of it
+		// What the codec decodes into: a local one would escape to the heap
+		// through it. The body is the reader's: the codec may keep a part of it.
+		ep.decoded = zero
+		if derr := ep.c.codec.Decode(bytes.Clone(f.Body), &ep.decoded); derr != nil {
 			return &wire.FrameError{Reason: "a message that does not decode", Err: derr}
 		}
 		err = ep.shadow.Post(g.to, ep.decoded)

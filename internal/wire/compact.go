@@ -70,13 +70,18 @@ func appendPost(dst []byte, to fence.Identity, handler bool, body []byte) []byte
 
 // postSize is the length of the compact post of body to to.
 func postSize(to fence.Identity, body []byte) int {
-	return 2 + uvarintSize(to.ID) + uvarintSize(uint64(len(to.Name))) + len(to.Name) + 1 + len(body)
+	return 2 + identitySize(to) + 1 + len(body)
 }
 
 // DeliverSize is the length of the compact delivery of the message seq of
 // from, with body.
 func DeliverSize(from fence.Identity, seq uint64, body []byte) int {
-	return 2 + uvarintSize(from.ID) + uvarintSize(uint64(len(from.Name))) + len(from.Name) + uvarintSize(seq) + len(body)
+	return 2 + identitySize(from) + uvarintSize(seq) + len(body)
+}
+
+// identitySize is the length of id as appendIdentity appends it.
+func identitySize(id fence.Identity) int {
+	return uvarintSize(id.ID) + uvarintSize(uint64(len(id.Name))) + len(id.Name)
 }
 
 // uvarintSize is the length of v as an unsigned varint.
