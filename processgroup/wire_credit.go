@@ -123,11 +123,12 @@ func (ep *wireEnd[T]) forgetGrants() {
 	ep.c.holders.remove(ep, ids)
 }
 
-// post takes a send the member side made within its credit (or from its
-// handler): it queues the message as the shadow's, without waiting. It
-// returns the error that refuses the frame: a post to a link never granted,
-// beyond the limit, or with a body that does not decode. A post to a
-// recipient that departed is dropped, and revokes the link.
+// post takes the sends of a post frame, which the member side made within
+// its credit (or from its handler): it queues its messages as the shadow's,
+// in order, without waiting. It returns the error that refuses the frame: a
+// post to a link never granted, beyond the limit, or with a body that does
+// not decode. A post to a recipient that departed is dropped, and revokes
+// the link.
 func (ep *wireEnd[T]) post(f *wire.Frame) error {
 	if f.To == nil {
 		return &wire.FrameError{Reason: "a send to nobody"}
@@ -139,22 +140,32 @@ func (ep *wireEnd[T]) post(f *wire.Frame) error {
 	switch {
 	case g == nil || g.to.ID() != *f.To:
 		return &wire.FrameError{Reason: fmt.Sprintf("a send to %v, which it was granted no credit for", *f.To)}
-	case !f.Handler && g.posted >= g.limit:
-		return &wire.FrameError{Reason: fmt.Sprintf("a send to %v beyond its credit (%d sent, limit %d)", *f.To, g.posted, g.limit)}
+	case !f.Handler && g.posted+f.Count > g.limit:
+		return &wire.FrameError{Reason: fmt.Sprintf("%d sends to %v beyond its credit (%d sent, limit %d)", f.Count, *f.To, g.posted, g.limit)}
 	}
-	g.posted++
-	if g.revoked {
-		return nil
+	g.posted += f.Count
+	for run := f.Body; len(run) > 0 && !g.revoked; {
+		var body []byte
+		body, run = wire.NextMessage(run)
+		if err := ep.postOne(g, body); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// postOne queues one message of a post on the link g. Callers hold the
+// grants' lock.
+func (ep *wireEnd[T]) postOne(g *grant[T], body []byte) error {
 	var err error
 	if g.to.Forwards() { // to another wire: relayed as it came
-		err = ep.shadow.PostRaw(g.to, ep.relayed.copy(f.Body))
+		err = ep.shadow.PostRaw(g.to, ep.relayed.copy(body))
 	} else {
 		var zero T
 		// What the codec decodes into: a local one would escape to the heap
 		// through it. The body is the reader's: the codec may keep a part of it.
 		ep.decoded = zero
-		if derr := ep.c.codec.Decode(bytes.Clone(f.Body), &ep.decoded); derr != nil {
+		if derr := ep.c.codec.Decode(bytes.Clone(body), &ep.decoded); derr != nil {
 			return &wire.FrameError{Reason: "a message that does not decode", Err: derr}
 		}
 		err = ep.shadow.Post(g.to, ep.decoded)

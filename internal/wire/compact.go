@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/muster-go/muster/fence"
@@ -38,12 +39,15 @@ const compactTag = 0
 func appendCompact(dst []byte, f *Frame) ([]byte, bool) {
 	switch f.Op {
 	case OpPost:
-		if f.To == nil {
+		if f.To == nil || f.Count > math.MaxUint32 {
 			return dst, false
 		}
-		return appendPost(dst, *f.To, f.Handler, f.Body), true
+		return append(appendCount(appendPostHead(dst, *f.To, f.Handler), f.Count), f.Body...), true
 	case OpDeliver:
-		return appendDeliver(dst, f.From, f.Seq, f.Body), true
+		if f.Count > math.MaxUint32 {
+			return dst, false
+		}
+		return append(appendCount(appendDeliverHead(dst, f.From, f.Seq), f.Count), f.Body...), true
 	case OpHandled:
 		dst = append(dst, compactTag, byte(f.Op))
 		return append(binary.AppendUvarint(dst, f.Count), flag(f.Drop)), true
@@ -61,22 +65,34 @@ func appendCompact(dst []byte, f *Frame) ([]byte, bool) {
 	return dst, false
 }
 
-// appendPost appends the compact post of body to to.
-func appendPost(dst []byte, to fence.Identity, handler bool, body []byte) []byte {
+// appendPostHead appends the fields of a compact post to to before its
+// count.
+func appendPostHead(dst []byte, to fence.Identity, handler bool) []byte {
 	dst = append(dst, compactTag, byte(OpPost))
-	dst = appendIdentity(dst, to)
-	return append(append(dst, flag(handler)), body...)
+	return append(appendIdentity(dst, to), flag(handler))
 }
 
-// postSize is the length of the compact post of body to to.
+// appendDeliverHead appends the fields of a compact delivery from from,
+// starting at the message seq, before its count.
+func appendDeliverHead(dst []byte, from fence.Identity, seq uint64) []byte {
+	dst = append(dst, compactTag, byte(OpDeliver))
+	return binary.AppendUvarint(appendIdentity(dst, from), seq)
+}
+
+// appendCount appends the count of a run, which must fit 32 bits.
+func appendCount(dst []byte, count uint64) []byte {
+	return binary.BigEndian.AppendUint32(dst, uint32(count))
+}
+
+// postSize is the length of the compact post of body alone to to.
 func postSize(to fence.Identity, body []byte) int {
-	return 2 + identitySize(to) + 1 + len(body)
+	return 2 + identitySize(to) + 1 + countSize + messageSize(body)
 }
 
-// DeliverSize is the length of the compact delivery of the message seq of
-// from, with body.
+// DeliverSize is the length of the compact delivery of body alone, the
+// message seq of from.
 func DeliverSize(from fence.Identity, seq uint64, body []byte) int {
-	return 2 + identitySize(from) + uvarintSize(seq) + len(body)
+	return 2 + identitySize(from) + uvarintSize(seq) + countSize + messageSize(body)
 }
 
 // identitySize is the length of id as appendIdentity appends it.
@@ -91,14 +107,6 @@ func uvarintSize(v uint64) int {
 		n++
 	}
 	return n
-}
-
-// appendDeliver appends the compact delivery of the message seq of from.
-func appendDeliver(dst []byte, from fence.Identity, seq uint64, body []byte) []byte {
-	dst = append(dst, compactTag, byte(OpDeliver))
-	dst = appendIdentity(dst, from)
-	dst = binary.AppendUvarint(dst, seq)
-	return append(dst, body...)
 }
 
 // Flags of compact calls and replies.
@@ -215,6 +223,17 @@ func (r *compactReader) byte() byte {
 	return c
 }
 
+// count reads the count of a run.
+func (r *compactReader) count() uint64 {
+	if len(r.b) < countSize {
+		r.bad = true
+		return 0
+	}
+	c := binary.BigEndian.Uint32(r.b)
+	r.b = r.b[countSize:]
+	return uint64(c)
+}
+
 func (r *compactReader) flag() bool {
 	switch r.byte() {
 	case 0:
@@ -298,7 +317,7 @@ type compactFrame struct {
 }
 
 // decodeCompact decodes a compact frame (b starts with compactTag). The
-// payload of a post or delivery is a part of b.
+// run of a post or delivery is a part of b.
 func decodeCompact(b []byte) (*Frame, error) {
 	cf := new(compactFrame)
 	if err := cf.decode(b, nil); err != nil {
@@ -308,7 +327,7 @@ func decodeCompact(b []byte) (*Frame, error) {
 }
 
 // decode decodes the compact frame b into cf, which must be zero, taking
-// strings from names (if not nil). The payload of a post or delivery is a
+// strings from names (if not nil). The run of a post or delivery is a
 // part of b.
 func (cf *compactFrame) decode(b []byte, names *nameCache) error {
 	if len(b) < 2 {
@@ -321,10 +340,11 @@ func (cf *compactFrame) decode(b []byte, names *nameCache) error {
 	case OpPost:
 		cf.to = r.identity()
 		f.To, f.Handler = &cf.to, r.flag()
+		f.Count = r.count()
 		f.Body, r.b = r.b, nil
 	case OpDeliver:
 		f.From = r.identity()
-		f.Seq = r.uvarint()
+		f.Seq, f.Count = r.uvarint(), r.count()
 		f.Body, r.b = r.b, nil
 	case OpHandled:
 		f.Count, f.Drop = r.uvarint(), r.flag()

@@ -19,8 +19,8 @@ func TestCompactFramesRoundTrip(t *testing.T) {
 	deadline := time.Unix(1_700_000_000, 123)
 	id := &fence.Identity{Name: "r", ID: 9}
 	for _, f := range []*wire.Frame{
-		{Op: wire.OpPost, To: id, Body: []byte("payload"), Handler: true},
-		{Op: wire.OpDeliver, From: *id, Seq: 1 << 40, Body: []byte(`{"x":1}`)},
+		{Op: wire.OpPost, To: id, Count: 2, Body: wire.AppendMessage(wire.AppendMessage(nil, []byte("payload")), nil), Handler: true},
+		{Op: wire.OpDeliver, From: *id, Seq: 1 << 40, Count: 1, Body: wire.AppendMessage(nil, []byte(`{"x":1}`))},
 		{Op: wire.OpHandled, Count: 300, Drop: true},
 		{Op: wire.OpArm, Count: 7},
 		{Op: wire.OpArrive, Call: 2, Group: "g", Barrier: "b", Mode: fence.ProcessingFence, Handler: true, Deadline: deadline},
@@ -66,11 +66,11 @@ func TestPostSizeIsTheEncodedLength(t *testing.T) {
 		for _, name := range []string{"", "w", string(bytes.Repeat([]byte{'n'}, 200))} {
 			for _, body := range [][]byte{nil, {1}, make([]byte, 1000)} {
 				to := fence.Identity{ID: id, Name: name}
-				b, err := wire.Encode(&wire.Frame{Op: wire.OpPost, To: &to, Body: body, Handler: true})
+				b, err := wire.Encode(&wire.Frame{Op: wire.OpPost, To: &to, Count: 1, Body: wire.AppendMessage(nil, body), Handler: true})
 				require.NoError(t, err)
 				assert.Equal(t, len(b), wire.PostSize(to, body), "id %d, name of %d, body of %d", id, len(name), len(body))
 				for _, seq := range []uint64{1, 300, 1<<64 - 1} {
-					b, err := wire.Encode(&wire.Frame{Op: wire.OpDeliver, From: to, Seq: seq, Body: body})
+					b, err := wire.Encode(&wire.Frame{Op: wire.OpDeliver, From: to, Seq: seq, Count: 1, Body: wire.AppendMessage(nil, body)})
 					require.NoError(t, err)
 					assert.Equal(t, len(b), wire.DeliverSize(to, seq, body), "delivery %d of %d", seq, id)
 				}

@@ -139,9 +139,12 @@ func checked(f *Frame, err error, size uint64, limit int) (*Frame, error) {
 	return f, nil
 }
 
-// check refuses a frame whose operation is unknown.
+// check refuses a frame whose operation is unknown, and a post or delivery
+// whose run is not the messages its count says.
 func (f *Frame) check() error {
 	switch {
+	case f.Op == OpPost || f.Op == OpDeliver:
+		return checkRun(f.Body, f.Count)
 	case f.Op >= OpPublish && f.Op <= OpUndecodable:
 	case f.Op >= OpDeliver && f.Op <= OpRevoke:
 	default:

@@ -30,7 +30,7 @@ func prefixed(n uint32, body string) []byte {
 
 func TestFramedFramesRoundTrip(t *testing.T) {
 	in := []*wire.Frame{
-		{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: 7, Body: []byte(`{"x":1}`)},
+		{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: 7, Count: 1, Body: wire.AppendMessage(nil, []byte(`{"x":1}`))},
 		{Op: wire.OpBarrier, Call: 3, Group: "g", Barrier: "b", Mode: fence.DeliveryFence},
 		{Op: wire.OpReply, Call: 3, Err: wire.EncodeError(fence.ErrClosed)},
 	}
@@ -102,7 +102,11 @@ func TestSocketPipeKeepsOrderAndDrainsOnClose(t *testing.T) {
 	var mu sync.Mutex
 	var got [2][]uint64
 	record := func(i int) func(*wire.Frame) {
-		return func(f *wire.Frame) { mu.Lock(); got[i] = append(got[i], f.Seq+f.Count); mu.Unlock() } // one of them is set
+		return func(f *wire.Frame) { // a delivery's Seq, a handled's Count
+			mu.Lock()
+			got[i] = append(got[i], max(f.Seq, f.Count))
+			mu.Unlock()
+		}
 	}
 	bad := func(err error) { t.Errorf("bad frame: %v", err) }
 	ab, ba, err := wire.NewSocketPipes(record(0), record(1), 0, bad)
@@ -110,12 +114,12 @@ func TestSocketPipeKeepsOrderAndDrainsOnClose(t *testing.T) {
 	const n = 20_000
 	body := []byte(`"` + strings.Repeat("x", 100) + `"`)
 	for i := range uint64(n) {
-		ab.Send(&wire.Frame{Op: wire.OpDeliver, Seq: i + 1, Body: body})
+		ab.Send(&wire.Frame{Op: wire.OpDeliver, Seq: i + 1, Count: 1, Body: wire.AppendMessage(nil, body)})
 		ba.Send(&wire.Frame{Op: wire.OpHandled, Count: i + 1})
 	}
 	ab.Close()
 	ba.Close()
-	ab.Send(&wire.Frame{Op: wire.OpDeliver, Seq: n + 1}) // dropped: closed
+	ab.Send(&wire.Frame{Op: wire.OpDeliver, Seq: n + 1, Count: 1, Body: wire.AppendMessage(nil, body)}) // dropped: closed
 	for i := range got {
 		require.Len(t, got[i], n)
 		for j, s := range got[i] {
@@ -132,7 +136,7 @@ func TestSocketPipeDisconnectsOnAFrameOverItsLimit(t *testing.T) {
 	ab, ba, err := wire.NewSocketPipes(func(*wire.Frame) {}, func(f *wire.Frame) { t.Errorf("received %v after the disconnect", f.Op) }, 64,
 		func(err error) { bad <- err })
 	require.NoError(t, err)
-	ab.Send(&wire.Frame{Op: wire.OpDeliver, Body: []byte(`"` + strings.Repeat("x", 100) + `"`)})
+	ab.Send(&wire.Frame{Op: wire.OpDeliver, Count: 1, Body: wire.AppendMessage(nil, []byte(`"`+strings.Repeat("x", 100)+`"`))})
 	err = <-bad
 	require.ErrorIs(t, err, wire.ErrBadFrame)
 	assert.Contains(t, err.Error(), "limit 64")

@@ -20,13 +20,13 @@ import (
 // regular test.
 func FuzzReadFramed(f *testing.F) {
 	for _, fr := range []*wire.Frame{
-		{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: 7, Body: []byte(`{"x":1}`)},
+		{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: 7, Count: 2, Body: wire.AppendMessage(wire.AppendMessage(nil, []byte(`{"x":1}`)), nil)},
 		{Op: wire.OpPublish, Call: 1, Group: "g", Body: []byte(`"hi"`), Handler: true},
 		{Op: wire.OpBarrier, Call: 3, Group: "g", Barrier: "b", Mode: fence.ProcessingFence},
 		{Op: wire.OpReply, Call: 3, Result: wire.EncodeResult(fence.NewResult(4, nil, []fence.Identity{{Name: "l", ID: 9}}))},
 		{Op: wire.OpCrashed, Panic: &wire.Panic{Value: "boom", Stack: []byte("goroutine 1")}},
 		{Op: wire.OpClose, Err: wire.EncodeError(fence.ErrClosed)},
-		{Op: wire.OpPost, To: &fence.Identity{Name: "c", ID: 3}, Body: []byte(`[1,2]`), Handler: true},
+		{Op: wire.OpPost, To: &fence.Identity{Name: "c", ID: 3}, Count: 1, Body: wire.AppendMessage(nil, []byte(`[1,2]`)), Handler: true},
 		{Op: wire.OpHandled, Count: 300, Drop: true},
 		{Op: wire.OpArm, Count: 1 << 40},
 		{Op: wire.OpResolve, Call: 4, Name: "d"},
@@ -50,9 +50,9 @@ func FuzzReadFramed(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0, 0, 0, 3, 0, byte(wire.OpArm), 1}, 3))
 	var stream []byte // deliveries and posts whose payloads a later read must not overwrite
 	for i, body := range []string{"ab", "cd", "ef", "gh"} {
-		fr := &wire.Frame{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: uint64(i + 1), Body: []byte(body)}
+		fr := &wire.Frame{Op: wire.OpDeliver, From: fence.Identity{Name: "a", ID: 1}, Seq: uint64(i + 1), Count: 1, Body: wire.AppendMessage(nil, []byte(body))}
 		if i%2 == 1 {
-			fr = &wire.Frame{Op: wire.OpPost, To: &fence.Identity{Name: body, ID: uint64(i)}, Body: []byte(body)}
+			fr = &wire.Frame{Op: wire.OpPost, To: &fence.Identity{Name: body, ID: uint64(i)}, Count: 1, Body: wire.AppendMessage(nil, []byte(body))}
 		}
 		stream, _ = wire.AppendFramed(stream, fr)
 	}

@@ -9,15 +9,16 @@
 // The operations, by direction:
 //
 //	member → coordinator              coordinator → member
-//	post (recipient, payload, "from   deliver (sender, sequence, payload)
-//	     a handler"): a send          reply (a call's result or error)
-//	call resolve / credit / publish   (released: the reply of a barrier or wait)
-//	call arrive / barrier / wait      start (run the member's body)
-//	call join / leave                 depart (the member's context ends, cause)
-//	call local / outbound fence       done (the member's inbox is drained)
-//	call snapshot / err               close (the connection ends)
-//	cancel (a call's context ended)   arm (report progress at a count)
-//	revoked (a link forgotten)        revoke (a link's recipient departed)
+//	post (recipient, payloads, "from  deliver (sender, sequence,
+//	     a handler"): sends           payloads)
+//	call resolve / credit / publish   reply (a call's result or error)
+//	call arrive / barrier / wait      (released: the reply of a barrier or wait)
+//	call join / leave                 start (run the member's body)
+//	call local / outbound fence       depart (the member's context ends, cause)
+//	call snapshot / err               done (the member's inbox is drained)
+//	cancel (a call's context ended)   close (the connection ends)
+//	revoked (a link forgotten)        arm (report progress at a count)
+//	                                  revoke (a link's recipient departed)
 //	handled (progress: the handlers and post-handler work of the first
 //	     Count messages delivered returned) / crashed (the Count-th's
 //	     panicked or called Goexit)
@@ -26,7 +27,10 @@
 // Sends do not wait for the coordinator: a member side resolves a recipient
 // once, then posts its messages to it within the credit the coordinator
 // granted on the link — the room in the recipient's window — and asks for
-// more only once that is spent (see send in credit.go). The coordinator
+// more only once that is spent (see send in credit.go). A post or a
+// delivery carries a run of messages (see AppendMessage): the messages a
+// busy sender queued one after the other for one recipient, or a busy
+// coordinator for one member from one sender, travel in one frame. The coordinator
 // applies a post as it reads it, so a message is queued at its recipient
 // before any later frame of its sender is taken: a later call, a progress
 // report, another post.
@@ -78,14 +82,14 @@ const (
 	OpExit                        // the body returned Err, panicked (Panic) or called Goexit; NoBody: there is none
 	OpResolve                     // Name or To; the reply carries To and the link's credit limit (Count)
 	OpCredit                      // To, Try; the reply comes once the window has room and carries the credit limit (Count)
-	OpPost                        // To, Body, Handler: a send within credit (or a handler's); no reply
+	OpPost                        // To, Count messages in Body (a run), Handler: sends within credit (or a handler's); no reply
 	OpRevoked                     // To: the member side forgot the link the coordinator revoked
 	OpUndecodable                 // From, Seq, Err: that delivery does not decode; its handler does not run, and it counts as handled
 )
 
 // The operations the coordinator makes.
 const (
-	OpDeliver Op = iota + 64 // From, Seq, Body
+	OpDeliver Op = iota + 64 // From, Count messages in Body (a run), the first of them Seq, the next Seq+1, and so on
 	OpReply                  // Call, Err and the call's result
 	OpStart                  // run the member's body
 	OpDepart                 // Err: the member's context ends with this cause; Drop: it handles nothing more
@@ -112,12 +116,12 @@ type Frame struct {
 	Round    uint64          `json:"round,omitempty"`
 	From     fence.Identity  `json:"from,omitzero"`
 	Seq      uint64          `json:"seq,omitempty"`
-	Body     []byte          `json:"body,omitempty"` // a message, as the codec encoded it
+	Body     []byte          `json:"body,omitempty"` // a message, as the codec encoded it; a post's or delivery's run of them
 	Err      *Error          `json:"err,omitempty"`
 	Panic    *Panic          `json:"panic,omitempty"`
 	Goexit   bool            `json:"goexit,omitempty"`
 	NoBody   bool            `json:"nobody,omitempty"` // an exit: the member has no body; it serves until it departs
-	Count    uint64          `json:"count,omitempty"`  // handled: messages handled so far; crashed: the one that crashed; a credit limit
+	Count    uint64          `json:"count,omitempty"`  // handled: messages handled so far; crashed: the one that crashed; a credit limit; the messages of a run
 	Try      bool            `json:"try,omitempty"`    // credit: fail with fence.ErrWouldBlock instead of waiting
 	Drop     bool            `json:"drop,omitempty"`   // depart: drop what is queued; handled: the rest were dropped
 	Result   *Result         `json:"result,omitempty"`

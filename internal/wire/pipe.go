@@ -35,7 +35,7 @@ type Pipe struct {
 // NewPipe returns a pipe whose goroutine hands every frame to receive, which
 // must not block for long: later frames wait for it.
 func NewPipe(receive func(*Frame)) *Pipe {
-	p := &Pipe{q: newQueue(), done: make(chan struct{}), receive: receive}
+	p := &Pipe{q: newQueue(0), done: make(chan struct{}), receive: receive}
 	go p.run()
 	return p
 }

@@ -87,10 +87,7 @@ func (r *Remote[T]) Receive(f *Frame) {
 // It is for one goroutine at a time, as Flush.
 func (r *Remote[T]) Take(f *Frame) {
 	if f.Op == OpDeliver {
-		r.pending = append(r.pending, delivery{from: f.From, seq: f.Seq, body: bytes.Clone(f.Body)}) // the handler may keep what the codec decodes from it
-		if len(r.pending) >= ReportEvery {
-			r.Flush()
-		}
+		r.takeRun(f)
 		return
 	}
 	r.Flush() // a depart that drops finds every delivery before it queued
@@ -130,6 +127,21 @@ func (r *Remote[T]) Take(f *Frame) {
 		r.doneOnce.Do(func() { close(r.done) })
 	case OpClose:
 		r.finish(f.Err.Decode(), f.State.Decode())
+	}
+}
+
+// takeRun keeps the messages of the delivery f back, as Take says. They
+// share one copy of its run: the handler may keep what the codec decodes
+// from a message, which keeps the run's copy alive.
+func (r *Remote[T]) takeRun(f *Frame) {
+	run := bytes.Clone(f.Body)
+	for seq := f.Seq; len(run) > 0; seq++ {
+		var body []byte
+		body, run = NextMessage(run)
+		r.pending = append(r.pending, delivery{from: f.From, seq: seq, body: body})
+		if len(r.pending) >= ReportEvery {
+			r.Flush()
+		}
 	}
 }
 

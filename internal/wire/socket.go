@@ -64,7 +64,7 @@ func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, 
 
 func newSocketPipe(w writeEnd, r readEnd, receive func(*Frame), idle func(), limit int, onBad func(error), disconnect func()) *SocketPipe {
 	p := &SocketPipe{w: w, r: r, receive: receive, idle: idle, onBad: onBad, limit: limit, disconnect: disconnect,
-		q: newQueue(), written: make(chan struct{}), read: make(chan struct{})}
+		q: newQueue(limit), written: make(chan struct{}), read: make(chan struct{})}
 	go p.write()
 	go p.readLoop()
 	return p
@@ -73,7 +73,9 @@ func newSocketPipe(w writeEnd, r readEnd, receive func(*Frame), idle func(), lim
 // NewSocketConn returns a connection to another process over c: Send
 // frames go to that process, and frames it sends are handed to receive, in
 // order. Its reader refuses frames longer than limit bytes
-// (DefaultFrameLimit if limit <= 0); a frame it cannot accept closes the
+// (DefaultFrameLimit if limit <= 0), and the runs of messages it sends stay
+// within limit too: the other process reads with the same limit. A frame
+// it cannot accept closes the
 // connection and is passed to onBad (a failing socket only closes it).
 // Ended reports when the reader stopped. receive is bound as
 // NewSocketPipes says. idle, if not nil, is called on the reader goroutine

@@ -28,10 +28,12 @@ func TestRemoteTakeHandsOnDeliveriesAtFlushAndAtTheBound(t *testing.T) {
 	r := wire.NewRemote(fence.Identity{Name: "m", ID: 1}, discard{}, managedprocess.Bytes(),
 		func(_ context.Context, m managedprocess.Message[[]byte]) { got <- binary.BigEndian.Uint64(m.Body) }, nil, 0)
 	defer func() { r.Lose(fence.ErrClosed); r.Wait() }()
-	buf := make([]byte, 8)
+	var msg [8]byte
+	var buf []byte
 	deliver := func(i uint64) {
-		binary.BigEndian.PutUint64(buf, i)
-		r.Take(&wire.Frame{Op: wire.OpDeliver, From: fence.Identity{Name: "s", ID: 2}, Seq: i, Body: buf})
+		binary.BigEndian.PutUint64(msg[:], i)
+		buf = wire.AppendMessage(buf[:0], msg[:])
+		r.Take(&wire.Frame{Op: wire.OpDeliver, From: fence.Identity{Name: "s", ID: 2}, Seq: i, Count: 1, Body: buf})
 		clear(buf) // the reader reads over its buffer
 	}
 	handled := func(from, to uint64) {

@@ -79,10 +79,10 @@ func TestPipeKeepsOrderAndDrainsOnClose(t *testing.T) {
 	p := wire.NewPipe(func(f *wire.Frame) { mu.Lock(); seqs = append(seqs, f.Seq); mu.Unlock() })
 	const n = 10_000
 	for i := range uint64(n) {
-		p.Send(&wire.Frame{Op: wire.OpDeliver, Seq: i + 1})
+		p.Send(&wire.Frame{Op: wire.OpDeliver, Seq: i + 1, Count: 1, Body: wire.AppendMessage(nil, nil)})
 	}
 	p.Close()
-	p.Send(&wire.Frame{Op: wire.OpDeliver, Seq: n + 1}) // dropped: closed
+	p.Send(&wire.Frame{Op: wire.OpDeliver, Seq: n + 1, Count: 1, Body: wire.AppendMessage(nil, nil)}) // dropped: closed
 	require.Len(t, seqs, n)
 	for i, s := range seqs {
 		require.Equal(t, uint64(i+1), s)

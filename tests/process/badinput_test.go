@@ -85,17 +85,29 @@ func rawChild(kind string) {
 			}
 		}
 	case "ungranted": // a send to a member it never resolved
-		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: &fence.Identity{ID: 1, Name: "p"}, Body: []byte(`{}`)}))
+		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: &fence.Identity{ID: 1, Name: "p"}, Count: 1, Body: wire.AppendMessage(nil, []byte(`{}`))}))
 	case "undecodable": // a payload its recipient, another child, cannot decode
 		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "victim"}))
 		reply := replyTo(in, 1)
-		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Body: []byte(`{nope`)}))
+		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Count: 1, Body: wire.AppendMessage(nil, []byte(`{nope`))}))
 	case "beyond-credit": // one send more than its credit allows
 		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "q"}))
 		reply := replyTo(in, 1)
 		for range reply.Count + 1 {
-			conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Body: []byte(`{}`)}))
+			conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Count: 1, Body: wire.AppendMessage(nil, []byte(`{}`))}))
 		}
+	case "run-beyond-credit": // one run of one message more than its credit allows
+		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "q"}))
+		reply := replyTo(in, 1)
+		var run []byte
+		for range reply.Count + 1 {
+			run = wire.AppendMessage(run, []byte(`{}`))
+		}
+		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Count: reply.Count + 1, Body: run}))
+	case "short-run": // a run of fewer messages than its count
+		conn.Write(frame(&wire.Frame{Op: wire.OpResolve, Call: 1, Name: "q"}))
+		reply := replyTo(in, 1)
+		conn.Write(frame(&wire.Frame{Op: wire.OpPost, To: reply.To, Count: 2, Body: wire.AppendMessage(nil, []byte(`{}`))}))
 	case "half":
 		b := frame(&wire.Frame{Op: wire.OpSnapshot, Call: 1})
 		conn.Write(b[:len(b)/2])
@@ -122,7 +134,7 @@ func replyTo(conn io.Reader, call uint64) *wire.Frame {
 // *ProcessError naming it and matching ErrBadFrame; a round it was expected
 // in fails with that error, and the other members go on.
 func TestProcessBadInput(t *testing.T) {
-	for _, kind := range []string{"garbage", "oversized", "forged-answer", "forged-release", "forged-undecodable", "backwards", "half", "ungranted", "beyond-credit"} {
+	for _, kind := range []string{"garbage", "oversized", "forged-answer", "forged-release", "forged-undecodable", "backwards", "half", "ungranted", "beyond-credit", "run-beyond-credit", "short-run"} {
 		t.Run(kind, func(t *testing.T) {
 			c := newCoordinator(t)
 			pq := newPair(t, c)
