@@ -7,34 +7,33 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/muster-go/muster/internal/member"
 )
 
-// TestRelayArenaCopies: a relay arena's copies keep their bytes while the
-// buffer they came from is reused and more payloads are copied after them,
-// across chunks; appending to one does not reach the next; an empty payload
-// is a copy (not nil, which would say "not relayed"); a large one is copied
-// on its own.
+// TestRelayArenaCopies: a relay arena's copies keep their bytes and counts
+// while the buffer they came from is reused and more runs are copied after
+// them, across chunks; appending to one does not reach the next; a large
+// one is copied on its own.
 func TestRelayArenaCopies(t *testing.T) {
 	var a relayArena
 	buf := make([]byte, relayLarge+1)
-	var refs []*[]byte
+	var refs []*member.Run
 	var want [][]byte
 	for i := range 3 * relayChunk / 64 { // several chunks of bytes and of references
-		p := fmt.Appendf(buf[:0], "payload %d %s", i, bytes.Repeat([]byte{'x'}, i%70))
-		refs = append(refs, a.copy(p))
+		p := fmt.Appendf(buf[:0], "run %d %s", i, bytes.Repeat([]byte{'x'}, i%70))
+		refs = append(refs, a.copy(p, uint32(i+1)))
 		want = append(want, bytes.Clone(p))
 		clear(buf) // the reader reads over it
 	}
-	_ = append(*refs[0], "overwrite?"...)
+	_ = append(refs[0].Packed, "overwrite?"...)
 	for i, ref := range refs {
-		require.Equal(t, string(want[i]), string(*ref), "payload %d", i)
+		require.Equal(t, string(want[i]), string(ref.Packed), "run %d", i)
+		require.Equal(t, uint32(i+1), ref.Count, "run %d", i)
 	}
-	empty := a.copy(nil)
-	assert.NotNil(t, *empty)
-	assert.Empty(t, *empty)
 	large := bytes.Repeat([]byte{'y'}, relayLarge+1)
-	got := a.copy(large)
+	got := a.copy(large, 1)
 	large[0] = 'z'
-	assert.Equal(t, byte('y'), (*got)[0])
-	assert.Len(t, *got, relayLarge+1)
+	assert.Equal(t, byte('y'), got.Packed[0])
+	assert.Len(t, got.Packed, relayLarge+1)
 }

@@ -382,26 +382,52 @@ func (ep *wireEnd[T]) keep(a managedprocess.Arrival) uint64 {
 	return id
 }
 
-// deliver is the shadow's Forward: it sends one message to the member
-// side, which reports it handled later. A message relayed from another
-// wire goes as it came (raw); the codec encodes the others.
-func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, raw []byte) {
-	if raw == nil {
-		var err error
-		if ep.encoded, err = ep.c.codec.Append(ep.encoded[:0], body); err != nil {
-			panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
-		}
-		raw = ep.encoded
+// deliver is the shadow's Forward: it sends one message, or a run of them
+// relayed from another wire as it came, to the member side, which reports
+// each one handled later. The codec encodes the messages of the others.
+func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, run *member.Run) {
+	if run != nil {
+		ep.relay(from, seq, run)
+		return
 	}
-	if ep.limit > 0 && wire.DeliverSize(from, seq, raw) > ep.limit { // the member side would refuse the frame
-		ep.refused(fmt.Errorf("processgroup: %v was sent a message of %d bytes, encoded, by %v: it does not fit the frame limit of %d bytes: %w",
-			ep.shadow.ID(), len(raw), from, ep.limit, fence.ErrInvalidArgument))
-	} else {
-		ep.toFar.Deliver(from, seq, raw)
+	var err error
+	if ep.encoded, err = ep.c.codec.Append(ep.encoded[:0], body); err != nil {
+		panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
 	}
+	ep.deliverOne(from, seq, ep.encoded)
 	if cap(ep.encoded) > maxEncoded {
 		ep.encoded = nil
 	}
+}
+
+// relay sends a run relayed from another wire, the first of its messages
+// seq: in one frame, or message by message if that frame would be longer
+// than the member side's limit.
+func (ep *wireEnd[T]) relay(from fence.Identity, seq uint64, run *member.Run) {
+	if ep.limit <= 0 || wire.RunSize(from, seq, run.Packed) <= ep.limit {
+		ep.toFar.Relay(from, seq, run.Count, run.Packed)
+		return
+	}
+	for packed := run.Packed; len(packed) > 0; seq++ {
+		var body []byte
+		body, packed = wire.NextMessage(packed)
+		if !ep.deliverOne(from, seq, body) {
+			return
+		}
+	}
+}
+
+// deliverOne sends the message seq of from, encoded as body, and reports
+// whether it did: one whose frame would be longer than the member side's
+// limit is not sent, and the member side is refused instead.
+func (ep *wireEnd[T]) deliverOne(from fence.Identity, seq uint64, body []byte) bool {
+	if ep.limit > 0 && wire.DeliverSize(from, seq, body) > ep.limit { // the member side would refuse the frame
+		ep.refused(fmt.Errorf("processgroup: %v was sent a message of %d bytes, encoded, by %v: it does not fit the frame limit of %d bytes: %w",
+			ep.shadow.ID(), len(body), from, ep.limit, fence.ErrInvalidArgument))
+		return false
+	}
+	ep.toFar.Deliver(from, seq, body)
+	return true
 }
 
 // maxEncoded is the largest buffer deliver keeps to encode the next message

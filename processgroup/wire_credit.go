@@ -144,36 +144,38 @@ func (ep *wireEnd[T]) post(f *wire.Frame) error {
 		return &wire.FrameError{Reason: fmt.Sprintf("%d sends to %v beyond its credit (%d sent, limit %d)", f.Count, *f.To, g.posted, g.limit)}
 	}
 	g.posted += f.Count
-	for run := f.Body; len(run) > 0 && !g.revoked; {
-		var body []byte
-		body, run = wire.NextMessage(run)
-		if err := ep.postOne(g, body); err != nil {
-			return err
+	switch {
+	case g.revoked:
+	case g.to.Forwards(): // to another wire: relayed as it came, the run whole
+		if err := ep.shadow.PostRun(g.to, ep.relayed.copy(f.Body, uint32(f.Count))); err != nil {
+			ep.revokeLocked(g)
+		}
+	default:
+		for run := f.Body; len(run) > 0 && !g.revoked; {
+			var body []byte
+			body, run = wire.NextMessage(run)
+			if err := ep.postOne(g, body); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// postOne queues one message of a post on the link g. Callers hold the
-// grants' lock.
+// postOne queues one message of a post on the link g to a member in
+// process, which decodes it. Callers hold the grants' lock.
 func (ep *wireEnd[T]) postOne(g *grant[T], body []byte) error {
-	var err error
-	if g.to.Forwards() { // to another wire: relayed as it came
-		err = ep.shadow.PostRaw(g.to, ep.relayed.copy(body))
-	} else {
-		var zero T
-		// What the codec decodes into: a local one would escape to the heap
-		// through it. The body is the reader's: the codec may keep a part of it.
-		ep.decoded = zero
-		if derr := ep.c.codec.Decode(bytes.Clone(body), &ep.decoded); derr != nil {
-			return &wire.FrameError{Reason: "a message that does not decode", Err: derr}
-		}
-		err = ep.shadow.Post(g.to, ep.decoded)
-		ep.decoded = zero // not kept alive until the next post
+	var zero T
+	// What the codec decodes into: a local one would escape to the heap
+	// through it. The body is the reader's: the codec may keep a part of it.
+	ep.decoded = zero
+	if err := ep.c.codec.Decode(bytes.Clone(body), &ep.decoded); err != nil {
+		return &wire.FrameError{Reason: "a message that does not decode", Err: err}
 	}
-	if err != nil {
+	if err := ep.shadow.Post(g.to, ep.decoded); err != nil {
 		ep.revokeLocked(g)
 	}
+	ep.decoded = zero // not kept alive until the next post
 	return nil
 }
 

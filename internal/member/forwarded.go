@@ -15,11 +15,12 @@ import (
 
 // Forward hands one message to a member's far side (a member behind a
 // wire): it must queue it there and return without waiting for it to be
-// handled. raw, when not nil, is the body already encoded (body is then
-// the zero value): a message relayed between two wires. It is called on
-// the member's reader goroutine, one message at a time. The far side
-// reports its progress with Member.Acknowledge.
-type Forward[T any] func(from fence.Identity, seq uint64, body T, raw []byte)
+// handled. run, when not nil, is instead a run of messages already encoded
+// (body is then the zero value), the first of them seq: messages relayed
+// between two wires. It is called on the member's reader goroutine, one
+// message or run at a time. The far side reports its progress with
+// Member.Acknowledge, counting each message of a run.
+type Forward[T any] func(from fence.Identity, seq uint64, body T, run *Run)
 
 // Arm asks a member's far side to report its progress as soon as it handled
 // count of the messages forwarded to it (at once if it has). It must not
@@ -27,9 +28,10 @@ type Forward[T any] func(from fence.Identity, seq uint64, body T, raw []byte)
 type Arm func(count uint64)
 
 // forwarded is the progress of a member whose messages are handled on its
-// far side: every message its reader forwarded and the far side has not yet
-// acknowledged, in order, with the local-fence markers and the dropped
-// messages the reader met after them. A message counts as consumed (its
+// far side: every message (or run of messages) its reader forwarded and the
+// far side has not yet acknowledged, in order, with the local-fence markers
+// and the dropped messages the reader met after them. The far side may
+// acknowledge a part of a run: the entry then stands for the rest. A message counts as consumed (its
 // link's progress is published) only once it was acknowledged, or dropped
 // when the far side was lost; markers and drops wait for what is ahead of
 // them. So progress on every link rises in order, as with a handler in
@@ -94,11 +96,11 @@ func (f *forwarded[T]) want(l *link[T], t uint64) {
 		if !fe.forwarded {
 			continue
 		}
-		count++
 		if fe.e.link == l && fe.e.n >= t {
-			f.wantCount(count)
+			f.wantCount(count + fe.through(t))
 			return
 		}
+		count += fe.count
 	}
 	if f.wants == nil {
 		f.wants = make(map[*link[T]]uint64)
@@ -141,12 +143,39 @@ func (f *forwarded[T]) rearm() {
 	}
 }
 
-// forwardedEntry is a forwarded message (forwarded set), a dropped one, or
-// a marker.
+// forwardedEntry is a forwarded message or run of them (forwarded set), a
+// dropped one, or a marker.
 type forwardedEntry[T any] struct {
-	e         entry[T]
+	e         entry[T] // e.seq is the first message's, e.n the last one's number in its link
+	count     uint64   // messages forwarded and not acknowledged: the last ones of e
 	forwarded bool
 	err       error // a marker's: the messages before it were dropped
+}
+
+// through returns how many of fe's messages there are up to the one whose
+// number in its link is t (which is one of them).
+func (fe *forwardedEntry[T]) through(t uint64) uint64 { return t - (fe.e.n - fe.count) }
+
+// consumeFirst consumes fe's first k messages, fewer than it has, as
+// handled, or dropped with dropErr: it publishes the progress of the last
+// of them.
+func (f *forwarded[T]) consumeFirst(m *Member[T], fe *forwardedEntry[T], k uint64, dropErr error) {
+	f.counted(m, k, dropErr)
+	first := fe.e
+	first.n -= fe.count - k
+	m.notifyDeliveryProgress(&first)
+	fe.count -= k
+	fe.e.seq += k
+}
+
+// counted adds k messages to those handled, or dropped if dropErr is set.
+func (f *forwarded[T]) counted(m *Member[T], k uint64, dropErr error) {
+	f.acked += k
+	if dropErr != nil {
+		m.stats.dropped.Add(k)
+	} else {
+		f.handled += k
+	}
 }
 
 // forward records that e is being forwarded, and reports whether to send
@@ -158,14 +187,15 @@ func (f *forwarded[T]) forward(m *Member[T], e *entry[T]) bool {
 		f.consumeLocked(m, e, f.abandoned)
 		return false
 	}
-	f.sent++
+	before := f.sent
+	f.sent += e.count()
 	if f.head == len(f.queue) {
 		f.since = time.Now()
 	}
-	f.queue = append(f.queue, forwardedEntry[T]{e: entry[T]{link: e.link, seq: e.seq, n: e.n}, forwarded: true})
+	f.queue = append(f.queue, forwardedEntry[T]{e: entry[T]{link: e.link, seq: e.seq, n: e.n}, count: e.count(), forwarded: true})
 	if w, ok := f.wants[e.link]; ok && e.n >= w {
 		delete(f.wants, e.link)
-		f.wantCount(f.sent)
+		f.wantCount(before + f.queue[len(f.queue)-1].through(max(w, e.n-e.count()+1)))
 	}
 	return true
 }
@@ -191,7 +221,7 @@ func (f *forwarded[T]) consumeLocked(m *Member[T], e *entry[T], dropErr error) {
 		mk.reach(dropErr)
 		return
 	}
-	m.stats.dropped.Add(1)
+	m.stats.dropped.Add(e.count())
 	m.notifyDeliveryProgress(e)
 }
 
@@ -235,14 +265,12 @@ func (f *forwarded[T]) advance(m *Member[T], count uint64, dropErr error) {
 		switch {
 		case !fe.forwarded:
 			f.consumeLocked(m, &fe.e, cmp.Or(dropErr, fe.err))
-		case f.acked < count:
-			f.acked++
-			if dropErr != nil {
-				m.stats.dropped.Add(1)
-			} else {
-				f.handled++
-			}
+		case f.acked+fe.count <= count:
+			f.counted(m, fe.count, dropErr)
 			m.notifyDeliveryProgress(&fe.e)
+		case f.acked < count: // a part of a run: the entry stays for the rest
+			f.consumeFirst(m, fe, count-f.acked, dropErr)
+			fallthrough
 		default:
 			f.since = time.Now()
 			f.compact()
@@ -272,8 +300,9 @@ func (f *forwarded[T]) reading() (handled uint64, waiting int, cur *managedproce
 			waiting++ // a drop, behind a forwarded message
 		case cur == nil:
 			cur = &managedprocess.Handling{From: fe.e.link.sender, Seq: fe.e.seq, Since: f.since}
+			waiting += int(fe.count) - 1
 		default:
-			waiting++
+			waiting += int(fe.count)
 		}
 	}
 	return f.handled, waiting, cur
@@ -336,7 +365,7 @@ func (m *Member[T]) Unacknowledged(from fence.Identity, seq uint64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := f.head; i < len(f.queue); i++ {
-		if fe := &f.queue[i]; fe.forwarded && fe.e.link.sender == from && fe.e.seq == seq {
+		if fe := &f.queue[i]; fe.forwarded && fe.e.link.sender == from && seq >= fe.e.seq && seq-fe.e.seq < fe.count {
 			return true
 		}
 	}

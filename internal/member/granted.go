@@ -46,13 +46,22 @@ func (m *Member[T]) Post(r *Member[T], msg T) error {
 	return m.sendError(r, err)
 }
 
-// PostRaw is Post for a message already encoded, from one member behind a
-// wire to another (r.Forwards()): the coordinator relays it to r's far side
-// without decoding it. r's inbox keeps raw until then: the caller must not
-// change it.
-func (m *Member[T]) PostRaw(r *Member[T], raw *[]byte) error {
+// Run is a run of messages already encoded, on its way from one member
+// behind a wire to another: Count messages (at least one), packed as the
+// wire's frames carry them. Only the far side decodes them.
+type Run struct {
+	Packed []byte
+	Count  uint32
+}
+
+// PostRun is Post for a run of messages already encoded, from one member
+// behind a wire to another (r.Forwards()): they take the next run.Count
+// sequence numbers of m's stream, and the coordinator relays them to r's
+// far side together, without decoding them. r's inbox keeps run until
+// then: the caller must not change it.
+func (m *Member[T]) PostRun(r *Member[T], run *Run) error {
 	var zero T
-	_, _, err := m.out.sendOne(r, &zero, raw, false)
+	_, _, err := m.out.sendOne(r, &zero, run, false)
 	return m.sendError(r, err)
 }
 

@@ -15,14 +15,23 @@ const (
 	modeDrop                   // consume what is queued without handling, then exit
 )
 
-// entry is one queued item: a message, or a local fence marker (a link
-// whose marker is set).
+// entry is one queued item: a message, a run of messages relayed between
+// two wires (raw set), or a local fence marker (a link whose marker is
+// set).
 type entry[T any] struct {
 	link *link[T]
-	seq  uint64 // in the sender's stream
-	n    uint64 // in the link: its progress once consumed
+	seq  uint64 // in the sender's stream (a run's first message's)
+	n    uint64 // in the link: its progress once consumed (a run's last message's)
 	body T
-	raw  *[]byte // the body encoded, instead of body, on its way between two wires (see PostRaw); a pointer, to keep entries small
+	raw  *Run // messages encoded, instead of body, on their way between two wires (see PostRun); a pointer, to keep entries small
+}
+
+// count returns how many messages e is: a run's, else one (a marker too).
+func (e *entry[T]) count() uint64 {
+	if e.raw != nil {
+		return uint64(e.raw.Count)
+	}
+	return 1
 }
 
 // marker is a local delivery fence, queued in every lane: it is reached once
@@ -114,7 +123,7 @@ func (ib *inbox[T]) queued() int {
 		ln.mu.Lock()
 		for _, e := range ln.items {
 			if e.link.marker == nil || i == 0 {
-				n++
+				n += int(e.count())
 			}
 		}
 		ln.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 // sleeps. Once the inbox is closed it returns the close error instead and
 // leaves the inbox unchanged. Lanes have no bound of their own: the senders'
 // windows bound what they hold (see credit).
-func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw *[]byte) error {
+func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw *Run) error {
 	ln := &ib.lanes[l.lane]
 	ln.mu.Lock()
 	err := ln.closed
@@ -24,11 +24,12 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw *[]byte) error {
 	return err
 }
 
-// appendLocked appends a message to l's lane and raises l's sent counter,
-// numbering the message in the link, before the reader can see it. Callers hold the lane's mu and wake
+// appendLocked appends a message (or a run of them) to l's lane and raises
+// l's sent counter, numbering the message (the run's last) in the link,
+// before the reader can see it. Callers hold the lane's mu and wake
 // the reader after releasing it. It is small enough to be inlined into push,
 // the hot path; growing the queue is not.
-func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw *[]byte) {
+func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw *Run) {
 	ln := &ib.lanes[l.lane]
 	n := len(ln.items)
 	if n == 0 {
@@ -39,11 +40,11 @@ func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw *[]byte) {
 	}
 	ln.items = ln.items[:n+1]
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
-	l.sent++          // before the reader can see the message: it takes the lane under mu
-	if l.room > 0 {
-		l.room--
-	}
-	e.link, e.seq, e.n, e.body, e.raw = l, seq, l.sent, *body, raw
+	e.link, e.seq, e.body, e.raw = l, seq, *body, raw
+	c := e.count()
+	l.sent += c // before the reader can see the message: it takes the lane under mu
+	l.room -= min(l.room, c)
+	e.n = l.sent
 }
 
 // grow makes room for one more queued entry. Callers hold mu.

@@ -126,11 +126,7 @@ func (m *Member[T]) forwardAll(batch []entry[T]) (n int) {
 			continue
 		}
 		if m.fwd.forward(m, e) {
-			var raw []byte
-			if e.raw != nil {
-				raw = *e.raw
-			}
-			m.forward(e.link.sender, e.seq, e.body, raw)
+			m.forward(e.link.sender, e.seq, e.body, e.raw)
 		}
 	}
 	return n
@@ -155,7 +151,7 @@ func (m *Member[T]) drop(e *entry[T]) {
 		mk.reach(m.Err())
 		return
 	}
-	m.stats.dropped.Add(1)
+	m.stats.dropped.Add(e.count())
 	m.notifyDeliveryProgress(e)
 }
 

@@ -70,11 +70,12 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 	return l
 }
 
-// sendOne queues body for one recipient as the next message of the stream.
+// sendOne queues body (or the run raw, if not nil) for one recipient as the
+// next message (messages) of the stream.
 // With bounded set it refuses with errFull, taking no sequence, while the
 // window of the link is full, and returns the link and its last sequence to
 // wait on (see waitRoom). It never waits.
-func (s *stream[T]) sendOne(to *Member[T], body *T, raw *[]byte, bounded bool) (full *link[T], sent uint64, err error) {
+func (s *stream[T]) sendOne(to *Member[T], body *T, raw *Run, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
 	if s.refused != nil {
 		err = s.refused
@@ -89,7 +90,11 @@ func (s *stream[T]) sendOne(to *Member[T], body *T, raw *[]byte, bounded bool) (
 	}
 	seq := s.leading + 1
 	if err = to.inbox.push(l, seq, body, raw); err == nil {
-		s.sent(l, seq)
+		last := seq
+		if raw != nil {
+			last += uint64(raw.Count) - 1
+		}
+		s.sent(l, last)
 	}
 	s.mu.Unlock()
 	return nil, 0, err
@@ -135,8 +140,8 @@ func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *link[
 	return nil, 0, nil
 }
 
-// sent records that seq was queued on l (push raised l.sent). Callers
-// hold mu.
+// sent records that the messages up to seq were queued on l (push raised
+// l.sent). Callers hold mu.
 func (s *stream[T]) sent(l *link[T], seq uint64) {
 	s.leading = seq
 	if !l.dirty {

@@ -92,7 +92,18 @@ func postSize(to fence.Identity, body []byte) int {
 // DeliverSize is the length of the compact delivery of body alone, the
 // message seq of from.
 func DeliverSize(from fence.Identity, seq uint64, body []byte) int {
-	return 2 + identitySize(from) + uvarintSize(seq) + countSize + messageSize(body)
+	return deliverHeadSize(from, seq) + messageSize(body)
+}
+
+// RunSize is the length of the compact delivery of run, packed messages of
+// from, the first of them the message seq.
+func RunSize(from fence.Identity, seq uint64, run []byte) int {
+	return deliverHeadSize(from, seq) + len(run)
+}
+
+// deliverHeadSize is the length of a compact delivery but its messages.
+func deliverHeadSize(from fence.Identity, seq uint64) int {
+	return 2 + identitySize(from) + uvarintSize(seq) + countSize
 }
 
 // identitySize is the length of id as appendIdentity appends it.

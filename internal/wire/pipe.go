@@ -10,14 +10,18 @@ import (
 // Sender is one direction of a connection between a member and its
 // coordinator: Send queues a frame for the other side and never blocks,
 // encoding it before it returns (it keeps nothing of it, so the caller may
-// reuse the frame). Post and Deliver queue the frames that go with every
-// message as Send would, without a Frame. Close ends the direction once the
+// reuse the frame). Post, Deliver and Relay queue the frames that go with
+// every message as Send would, without a Frame: a message posted, one
+// delivered, or a run of messages delivered as a post carried them, count
+// messages packed in run (see AppendMessage) from the message seq of from
+// on. Close ends the direction once the
 // frames queued were received, and waits for that. Pipe and SocketPipe are
 // Senders.
 type Sender interface {
 	Send(*Frame)
 	Post(to fence.Identity, handler bool, body []byte)
 	Deliver(from fence.Identity, seq uint64, body []byte)
+	Relay(from fence.Identity, seq uint64, count uint32, run []byte)
 	Close()
 }
 
@@ -49,6 +53,11 @@ func (p *Pipe) Post(to fence.Identity, handler bool, body []byte) { p.q.putPost(
 
 // Deliver queues a deliver frame, as Send does.
 func (p *Pipe) Deliver(from fence.Identity, seq uint64, body []byte) { p.q.putDeliver(from, seq, body) }
+
+// Relay queues a deliver frame of a run, as Send does.
+func (p *Pipe) Relay(from fence.Identity, seq uint64, count uint32, run []byte) {
+	p.q.putRelay(from, seq, count, run)
+}
 
 // Close stops the pipe once the frames already queued were received, and
 // waits for that.

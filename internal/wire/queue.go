@@ -67,14 +67,13 @@ func (q *queue) put(f *Frame) {
 // handler flag.
 func (q *queue) putPost(to fence.Identity, handler bool, body []byte) {
 	q.mu.Lock()
-	switch {
-	case q.closed:
-	case q.run.op == OpPost && q.run.handler == handler && q.run.id == to && q.extends(body):
-		q.extend(body, 0)
-	default:
-		start := q.open()
-		q.begin(appendPostHead(q.buf, to, handler), start, body)
-		q.run.op, q.run.id, q.run.handler = OpPost, to, handler
+	if !q.closed {
+		if !(q.run.op == OpPost && q.run.handler == handler && q.run.id == to && q.extends(messageSize(body), 1)) {
+			q.begin(OpPost, to, appendPostHead(q.open(), to, handler))
+			q.run.handler = handler
+		}
+		q.buf = AppendMessage(q.buf, body)
+		q.ran(1, 0)
 	}
 	q.queued()
 }
@@ -84,53 +83,72 @@ func (q *queue) putPost(to fence.Identity, handler bool, body []byte) {
 // delivery from from whose last message is seq-1.
 func (q *queue) putDeliver(from fence.Identity, seq uint64, body []byte) {
 	q.mu.Lock()
-	switch {
-	case q.closed:
-	case q.run.op == OpDeliver && q.run.seq+1 == seq && q.run.id == from && q.extends(body):
-		q.extend(body, seq)
-	default:
-		start := q.open()
-		q.begin(appendDeliverHead(q.buf, from, seq), start, body)
-		q.run.op, q.run.id, q.run.seq = OpDeliver, from, seq
+	if !q.closed {
+		q.openDelivery(from, seq, messageSize(body), 1)
+		q.buf = AppendMessage(q.buf, body)
+		q.ran(1, seq)
 	}
 	q.queued()
 }
 
-// open appends room for a frame's length prefix and returns where it
-// starts. Callers hold mu.
-func (q *queue) open() (start int) {
-	start = len(q.buf)
-	q.buf = append(q.buf, make([]byte, lengthSize)...)
-	return start
+// putRelay queues the delivery of run, count messages packed as a frame
+// carries them, the first of them the message seq of from, as putDeliver
+// would each one.
+func (q *queue) putRelay(from fence.Identity, seq uint64, count uint32, run []byte) {
+	q.mu.Lock()
+	if !q.closed {
+		q.openDelivery(from, seq, len(run), count)
+		q.buf = append(q.buf, run...)
+		q.ran(count, seq+uint64(count)-1)
+	}
+	q.queued()
 }
 
-// begin keeps b, the queue's buffer with the head of a post or delivery
-// appended after a length prefix's room at start, as the frame of a new
-// run of body alone. Callers hold mu and set the run's kind.
-func (q *queue) begin(b []byte, start int, body []byte) {
-	q.run.start, q.run.countAt, q.run.count = start, len(b), 1
-	b = AppendMessage(appendCount(b, 1), body)
-	var err error
-	if q.buf, err = prefixed(b, start); err != nil {
-		q.mu.Unlock()
-		panic(err.Error()) // a message of 4 GiB: the frame limit refuses far less
+// openDelivery makes the queue end with a run of deliveries from from
+// that size more bytes of count messages from seq on may extend: the run
+// that ends it, if that is one whose last message is seq-1 and has the
+// room, else a new one. Callers hold mu.
+func (q *queue) openDelivery(from fence.Identity, seq uint64, size int, count uint32) {
+	if !(q.run.op == OpDeliver && q.run.seq+1 == seq && q.run.id == from && q.extends(size, count)) {
+		q.begin(OpDeliver, from, appendDeliverHead(q.open(), from, seq))
 	}
 }
 
-// extends reports whether body fits the run that ends the queue. Callers
-// hold mu.
-func (q *queue) extends(body []byte) bool {
-	return len(q.buf)-q.run.start-lengthSize+messageSize(body) <= q.runLimit && q.run.count < math.MaxUint32
+// open appends room for a frame's length prefix, and returns the buffer.
+// Callers hold mu.
+func (q *queue) open() []byte {
+	q.run.start = len(q.buf)
+	return append(q.buf, make([]byte, lengthSize)...)
 }
 
-// extend adds body, the message seq (of a delivery), to the run that ends
-// the queue. Callers hold mu.
-func (q *queue) extend(body []byte, seq uint64) {
-	q.buf = AppendMessage(q.buf, body)
-	q.run.count++
+// begin keeps b, the queue's buffer with the head of a post or delivery
+// appended after a length prefix's room (see open), as the frame of a new
+// run of op, to or from id, with no messages yet: ran counts those added.
+// Callers hold mu.
+func (q *queue) begin(op Op, id fence.Identity, b []byte) {
+	q.run.op, q.run.id, q.run.countAt, q.run.count = op, id, len(b), 0
+	q.buf = appendCount(b, 0)
+}
+
+// extends reports whether size more bytes of count messages fit the run
+// that ends the queue. Callers hold mu.
+func (q *queue) extends(size int, count uint32) bool {
+	return len(q.buf)-q.run.start-lengthSize+size <= q.runLimit && q.run.count <= math.MaxUint32-count
+}
+
+// ran records that count messages, the last of them seq (of a delivery),
+// were appended to the run that ends the queue: it writes the run's count
+// and its frame's length prefix. Callers hold mu.
+func (q *queue) ran(count uint32, seq uint64) {
+	q.run.count += count
 	q.run.seq = seq
 	binary.BigEndian.PutUint32(q.buf[q.run.countAt:], q.run.count)
-	binary.BigEndian.PutUint32(q.buf[q.run.start:], uint32(len(q.buf)-q.run.start-lengthSize))
+	var err error
+	if q.buf, err = prefixed(q.buf, q.run.start); err != nil {
+		q.run.op = 0
+		q.mu.Unlock()
+		panic(err.Error()) // a message of 4 GiB: the frame limit refuses far less
+	}
 }
 
 // queued ends a put: it unlocks mu, and wakes the taker if it waits.

@@ -106,6 +106,11 @@ func (p *SocketPipe) Deliver(from fence.Identity, seq uint64, body []byte) {
 	p.q.putDeliver(from, seq, body)
 }
 
+// Relay queues a deliver frame of a run, as Send does.
+func (p *SocketPipe) Relay(from fence.Identity, seq uint64, count uint32, run []byte) {
+	p.q.putRelay(from, seq, count, run)
+}
+
 // Close stops the pipe once the frames already queued were written and
 // received, and waits for that. On a connection to another process
 // (NewSocketConn) it waits until that process ends its stream too; Abort

@@ -27,5 +27,8 @@ func (*SocketPipe) Post(fence.Identity, bool, []byte) {}
 // Deliver is never called: no SocketPipe exists here.
 func (*SocketPipe) Deliver(fence.Identity, uint64, []byte) {}
 
+// Relay is never called: no SocketPipe exists here.
+func (*SocketPipe) Relay(fence.Identity, uint64, uint32, []byte) {}
+
 // Close is never called: no SocketPipe exists here.
 func (*SocketPipe) Close() {}

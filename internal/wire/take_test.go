@@ -14,10 +14,11 @@ import (
 // discard is a Sender that drops what the member side sends.
 type discard struct{}
 
-func (discard) Send(*wire.Frame)                       {}
-func (discard) Post(fence.Identity, bool, []byte)      {}
-func (discard) Deliver(fence.Identity, uint64, []byte) {}
-func (discard) Close()                                 {}
+func (discard) Send(*wire.Frame)                             {}
+func (discard) Post(fence.Identity, bool, []byte)            {}
+func (discard) Deliver(fence.Identity, uint64, []byte)       {}
+func (discard) Relay(fence.Identity, uint64, uint32, []byte) {}
+func (discard) Close()                                       {}
 
 // TestRemoteTakeHandsOnDeliveriesAtFlushAndAtTheBound: the deliveries a
 // member side takes reach its handler, in order and with their payloads
