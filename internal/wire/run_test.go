@@ -57,8 +57,9 @@ func (r *runRecorder) receive(f *wire.Frame) {
 	}
 }
 
-// TestRunsCarryQueuedMessagesInOrder: posts and deliveries queued while the
-// other side is busy travel in runs, fewer frames than messages, and arrive
+// TestRunsCarryQueuedMessagesInOrder: posts and deliveries (some of them
+// relayed in runs of three) queued while the other side is busy travel in
+// runs, fewer frames than messages, and arrive
 // in order with their payloads; a run never mixes recipients, handler
 // flags or senders, nor a delivery that does not follow the one before it,
 // and its frame stays within the connection's limit.
@@ -96,10 +97,18 @@ func TestRunsCarryQueuedMessagesInOrder(t *testing.T) {
 			} else {
 				out = wire.NewPipe(rec.receive)
 			}
-			for i, s := range want {
-				if s.op == wire.OpPost {
+			for i := 0; i < len(want); i++ {
+				switch s := want[i]; {
+				case s.op == wire.OpPost:
 					out.Post(s.id, s.handler, []byte(s.body))
-				} else {
+				case i%5 == 0 && relayable(want[i:]): // three deliveries relayed as one run
+					var run []byte
+					for _, r := range want[i : i+3] {
+						run = wire.AppendMessage(run, []byte(r.body))
+					}
+					out.Relay(s.id, s.seq, 3, run)
+					i += 2
+				default:
 					out.Deliver(s.id, s.seq, []byte(s.body))
 				}
 				if i == 0 {
@@ -114,6 +123,20 @@ func TestRunsCarryQueuedMessagesInOrder(t *testing.T) {
 			assert.Less(t, rec.frames, len(want)/4, "frames for %d messages", len(want))
 		})
 	}
+}
+
+// relayable reports whether the first three of ss are deliveries one run
+// may carry.
+func relayable(ss []sent) bool {
+	if len(ss) < 3 {
+		return false
+	}
+	for i := 1; i < 3; i++ {
+		if ss[i].op != wire.OpDeliver || ss[i].id != ss[0].id || ss[i].seq != ss[0].seq+uint64(i) {
+			return false
+		}
+	}
+	return ss[0].op == wire.OpDeliver
 }
 
 // TestRunsAreChecked: a post or delivery whose run is not exactly the
