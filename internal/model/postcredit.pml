@@ -6,7 +6,9 @@
    while posted < limit, its handler at any time (a handler's send is exempt
    from the window, as in process) but counts the post too. When its body
    finds posted = limit it makes a credit call and waits for the reply, which
-   raises limit.
+   raises limit. It may also make the call early, before it reaches the
+   limit (one call out at a time): then the call is a try, the body goes on
+   posting, and its reader takes the reply whenever it comes.
 
    The coordinator reads the member side's frames in order. A post: it
    refuses one from the body beyond the limit it granted (posted >= limit),
@@ -15,7 +17,8 @@
    credit call is served apart from the reader, which goes on reading: it
    waits until the window has room (out < W), then, under the same lock,
    grants limit = max(limit, posted + W - out) and replies; if the
-   handler's posts took the room meanwhile it waits again. The recipient
+   handler's posts took the room meanwhile it waits again. A try does not
+   wait: with no room it replies with the limit unchanged. The recipient
    consumes at any time.
 
    Checked (asserts): the coordinator never refuses the honest member side,
@@ -26,38 +29,51 @@
      spin -a -DUNCOUNTED postcredit.pml && ...  # neither side counts a handler's posts: errors: 1 (the window overflows)
      spin -a -DMEMBERSKIPS postcredit.pml && ... # only the coordinator counts them: errors: 1 (an honest post refused)
      spin -a -DGRANTWINDOW postcredit.pml && ... # a grant ignores what is queued: errors: 1 (the window overflows)
+     spin -a -DTRYGRANTSONE postcredit.pml && ... # a try without room still gets a post: errors: 1 (the window overflows)
 
    ci: pan -m10000
    ci-fail: UNCOUNTED
    ci-fail: MEMBERSKIPS
-   ci-fail: GRANTWINDOW */
+   ci-fail: GRANTWINDOW
+   ci-fail: TRYGRANTSONE */
 #define W 2    /* the window */
 #define NB 4   /* the body's posts */
 #define NH 2   /* the handler's posts */
 
 mtype = { post, credit, grant };
-chan toCoord = [8] of { mtype, bool };  /* bool: from the handler */
+chan toCoord = [8] of { mtype, bool };  /* a post: from the handler; a credit call: a try */
 chan toMember = [2] of { mtype, byte };
 
 byte mposted, mlimit;     /* the member side's count and limit */
 byte cposted, climit;     /* the coordinator's */
 byte out;                 /* queued at the recipient, unconsumed */
 bool pending;             /* a credit call waits to be served */
+bool pendingTry;          /* ... and is a try */
+bool asking;              /* the member side has a credit call out */
 
 proctype Body() {
-	byte i, g;
+	byte i;
 	do
 	:: i < NB ->
 		if
 		:: atomic { mposted < mlimit -> mposted++; toCoord!post,false }; i++
-		:: atomic { mposted >= mlimit -> toCoord!credit,false };
-			toMember?grant,g;
-			if
-			:: g > mlimit -> mlimit = g
-			:: else
-			fi
+		:: atomic { !asking -> asking = true; toCoord!credit,mposted < mlimit }  /* early: a try */
 		fi
 	:: i == NB -> break
+	od
+}
+
+/* The member side's reader takes a grant: a call that raised nothing
+   leaves the limit (a try the coordinator found no room for). */
+proctype MReader() {
+	byte g;
+end:	do
+	:: toMember?grant,g -> atomic {
+		if
+		:: g > mlimit -> mlimit = g
+		:: else
+		fi;
+		asking = false }
 	od
 }
 
@@ -88,12 +104,17 @@ end:	do
 		cposted++;
 #endif
 		out++ }
-	:: toCoord?credit,h -> pending = true
+	:: toCoord?credit,h -> atomic { pending = true; pendingTry = h }
 	od
 }
 
 proctype Server() {
 end:	do
+	:: atomic { pending && pendingTry && out >= W -> pending = false;
+#ifdef TRYGRANTSONE
+		climit = cposted + 1;  /* wrong: a try with no room still gets one post */
+#endif
+		toMember!grant,climit }
 	:: atomic { pending && out < W ->
 #ifdef GRANTWINDOW
 		if
@@ -119,6 +140,6 @@ end:	do
 
 init {
 	atomic {
-		run Body(); run Handler(); run Reader(); run Server(); run Recipient()
+		run Body(); run MReader(); run Handler(); run Reader(); run Server(); run Recipient()
 	}
 }

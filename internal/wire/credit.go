@@ -16,7 +16,12 @@ import (
 // exempt, as a handler's send is in process, but counts. When the posts
 // reach the limit, one Credit call per link asks for more: the coordinator
 // replies once the recipient's window has room, with the limit raised by
-// that room; the link's other senders wait here meanwhile. The coordinator
+// that room; the link's other senders wait here meanwhile. So that a busy
+// sender does not stall for that round trip, the post that spends half of
+// what a grant added makes the call early, in the background: its reply
+// usually raises the limit before the sender reaches it. It only takes the
+// room there is: if it raises nothing, the next call is made when the
+// limit is reached, and waits. The coordinator
 // counts the posts it read in the same order, so it knows the exact limit
 // in force for each one and refuses a post beyond it (see the coordinator's
 // side). A recipient that departs revokes its links (a Revoke frame, which
@@ -30,7 +35,20 @@ type outLink struct {
 	to     fence.Identity
 	posted uint64        // posts made on the link, handlers' included
 	limit  uint64        // posts outside a handler need posted < limit
+	refill uint64        // the post at which to ask for more early; 0: none
 	asking chan struct{} // non-nil while a Credit call is out; closed when it returned
+}
+
+// raise records a grant of limit. One that raises the limit by two or more
+// asks for more early once half of that is spent.
+func (l *outLink) raise(limit uint64) {
+	if limit <= l.limit {
+		return
+	}
+	l.limit, l.refill = limit, 0
+	if added := limit - l.posted; added >= 2 {
+		l.refill = l.posted + added/2
+	}
 }
 
 // outLinks are a member side's links, by recipient ID and by the names it
@@ -77,7 +95,7 @@ func (ls *outLinks) grant(name string, to fence.Identity, limit uint64) {
 		l = &outLink{to: to}
 		ls.byID[to.ID] = l
 	}
-	l.limit = max(l.limit, limit)
+	l.raise(limit)
 	if name != "" {
 		ls.byName[name] = to.ID
 		ls.last = nil
@@ -102,7 +120,7 @@ func (ls *outLinks) forget(id uint64) {
 // handler: a publish queued on links the member side does not count.
 func (ls *outLinks) spend() {
 	for _, l := range ls.byID {
-		l.limit = min(l.limit, l.posted)
+		l.limit, l.refill = min(l.limit, l.posted), 0
 	}
 }
 
@@ -132,6 +150,9 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 		case handler || l.posted < l.limit:
 			l.posted++
 			r.out.Post(l.to, handler, body) // under mu: posts go out in the order counted
+			if l.posted == l.refill && l.asking == nil {
+				r.askEarly(l)
+			}
 			r.mu.Unlock()
 			return nil
 		case l.asking != nil && try:
@@ -192,10 +213,22 @@ func (r *Remote[T]) askCredit(ctx context.Context, l *outLink, try bool) error {
 	l.asking = nil
 	err := errOf(reply)
 	if err == nil {
-		l.limit = max(l.limit, reply.Count)
+		l.raise(reply.Count)
 	}
 	r.mu.Unlock()
 	return err
+}
+
+// askEarly makes l's Credit call in the background, with the member's
+// context and as a try: it takes the room there is and never waits for
+// more on the coordinator's side (where a wait would show as a send
+// waiting for room), and no send waits for it unless it reaches the limit
+// first. Its error (fence.ErrWouldBlock when there is no room) is for the
+// next call to meet. Callers hold mu.
+func (r *Remote[T]) askEarly(l *outLink) {
+	l.refill = 0
+	l.asking = make(chan struct{})
+	go r.askCredit(r.ctx, l, true) //nolint:errcheck // see above
 }
 
 // waitAsking waits for another send's Credit call on the link to to.

@@ -3,8 +3,12 @@ package wire_test
 import (
 	"context"
 	"encoding/binary"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/wire"
@@ -59,4 +63,43 @@ func TestRemoteTakeHandsOnDeliveriesAtFlushAndAtTheBound(t *testing.T) {
 		deliver(4 + i)
 	}
 	handled(4, 3+wire.ReportEvery)
+}
+
+// TestRemoteAsksForCreditEarly: a member side that spent half the credit a
+// grant added asks for more in the background, as a try, so that a busy
+// sender does not stall at the limit for a round trip; a send that reaches
+// the limit meanwhile waits for that call instead of making its own. Here
+// every grant adds 8: all 1000 sends go out without a call that waits.
+func TestRemoteAsksForCreditEarly(t *testing.T) {
+	to := fence.Identity{Name: "r", ID: 2}
+	var r *wire.Remote[[]byte]
+	var mu sync.Mutex
+	posted, tries, waits := uint64(0), 0, 0
+	pipe := wire.NewPipe(func(f *wire.Frame) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch f.Op {
+		case wire.OpPost:
+			posted += f.Count
+			return
+		case wire.OpCredit:
+			if f.Try {
+				tries++
+			} else {
+				waits++
+			}
+		}
+		r.Receive(&wire.Frame{Op: wire.OpReply, Call: f.Call, To: &to, Count: posted + 8})
+	})
+	r = wire.NewRemote(fence.Identity{Name: "s", ID: 1}, pipe, managedprocess.Bytes(), nil, nil, 0)
+	defer func() { pipe.Close(); r.Lose(fence.ErrClosed); r.Wait() }()
+	for i := range 1000 {
+		require.NoError(t, r.Send(context.Background(), "r", []byte{byte(i)}))
+	}
+	pipe.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	assert.EqualValues(t, 1000, posted)
+	assert.Zero(t, waits, "credit calls that waited")
+	assert.GreaterOrEqual(t, tries, 1000/8-1, "credit calls made early")
 }
