@@ -7,11 +7,11 @@ import (
 	"github.com/muster-go/muster/fence"
 )
 
-// deliveryQueue holds the messages delivered to a member side that its
-// handler goroutine has not taken yet. put never blocks, so the connection's
-// reader goes on reading replies while a handler waits for one. A put wakes
-// the handler goroutine only when it waits, so a busy queue costs no
-// channel operation per message.
+// deliveryQueue holds the runs of messages delivered to a member side that
+// its handler goroutine has not taken yet. put never blocks, so the
+// connection's reader goes on reading replies while a handler waits for
+// one. A put wakes the handler goroutine only when it waits, so a busy
+// queue costs no channel operation per run.
 type deliveryQueue struct {
 	mu      sync.Mutex
 	queue   []delivery
@@ -21,11 +21,22 @@ type deliveryQueue struct {
 	wake    chan struct{}
 }
 
-// delivery is a message delivered: a deliver frame's fields.
+// delivery is a run of messages delivered: a deliver frame's fields, its
+// run copied.
 type delivery struct {
-	from fence.Identity
-	seq  uint64
-	body []byte
+	from  fence.Identity
+	seq   uint64 // the first message's
+	count int
+	run   []byte // count messages, packed (see NextMessage)
+}
+
+// messagesIn counts the messages of ds.
+func messagesIn(ds []delivery) int {
+	n := 0
+	for i := range ds {
+		n += ds[i].count
+	}
+	return n
 }
 
 func newDeliveryQueue() deliveryQueue { return deliveryQueue{wake: make(chan struct{}, 1)} }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/member"
@@ -32,11 +33,11 @@ type Remote[T any] struct {
 	mu       sync.Mutex
 	next     uint64
 	calls    map[uint64]chan *Frame
-	links    outLinks             // credit for sends (see send)
-	bufs     sync.Pool            // *[]byte: sends encode their messages into these
-	departed error                // set by close: calls after it fail with it
-	left     error                // the cause its depart came with: sends after it fail, as in process
-	final    managedprocess.State // the member's state at close
+	links    outLinks               // credit for sends (see send)
+	spare    atomic.Pointer[[]byte] // a buffer for the next send to encode its message into
+	departed error                  // set by close: calls after it fail with it
+	left     error                  // the cause its depart came with: sends after it fail, as in process
+	final    managedprocess.State   // the member's state at close
 	done     chan struct{}
 	doneOnce sync.Once
 	finished chan struct{} // closed by finish
@@ -44,10 +45,12 @@ type Remote[T any] struct {
 	bodyDone chan struct{} // closed when the body returned, or by finish if it never started
 
 	pending    []delivery    // taken and not yet flushed (see Take); the receiving goroutine's only
+	nPending   int           // the messages of pending
 	deliveries deliveryQueue // to the handler goroutine
 	progress   farProgress   // what the handler goroutine handled, and reported
 	late       *lateReports  // reports it during a long batch
 	post       []func()      // post-handler work; the handler goroutine's only
+	handling   bool          // a handler is running (a return now is its Goexit); the handler goroutine's only
 	decoded    T             // the message being handled, decoded; the handler goroutine's only
 	handlerOut chan struct{} // closed when the handler goroutine returned
 }
@@ -130,18 +133,13 @@ func (r *Remote[T]) Take(f *Frame) {
 	}
 }
 
-// takeRun keeps the messages of the delivery f back, as Take says. They
-// share one copy of its run: the handler may keep what the codec decodes
-// from a message, which keeps the run's copy alive.
+// takeRun keeps the messages of the delivery f back, as Take says, in one
+// copy of its run: the handler may keep what the codec decodes from a
+// message, which keeps the run's copy alive.
 func (r *Remote[T]) takeRun(f *Frame) {
-	run := bytes.Clone(f.Body)
-	for seq := f.Seq; len(run) > 0; seq++ {
-		var body []byte
-		body, run = NextMessage(run)
-		r.pending = append(r.pending, delivery{from: f.From, seq: seq, body: body})
-		if len(r.pending) >= ReportEvery {
-			r.Flush()
-		}
+	r.pending = append(r.pending, delivery{from: f.From, seq: f.Seq, count: int(f.Count), run: bytes.Clone(f.Body)})
+	if r.nPending += int(f.Count); r.nPending >= ReportEvery {
+		r.Flush()
 	}
 }
 
@@ -151,7 +149,7 @@ func (r *Remote[T]) Flush() {
 	if len(r.pending) > 0 {
 		r.deliveries.put(r.pending)
 		clear(r.pending)
-		r.pending = r.pending[:0]
+		r.pending, r.nPending = r.pending[:0], 0
 	}
 }
 
@@ -248,6 +246,9 @@ func (r *Remote[T]) nilContext(op string) error {
 // inHandler reports whether ctx is (derived from) this member's handler
 // context.
 func (r *Remote[T]) inHandler(ctx context.Context) bool {
+	if ctx == r.ctx { // the body's own: most sends
+		return false
+	}
 	v, _ := ctx.Value(handlerKey{}).(*Remote[T])
 	return v == r
 }
@@ -285,10 +286,9 @@ const ReportEvery = 256
 // handles nothing more. A Goexit ends this goroutine: the deferred call
 // reports it.
 func (r *Remote[T]) handle() {
-	handling := false // a handler is running: a return now is its Goexit
 	defer func() {
 		r.late.end()
-		if handling {
+		if r.handling {
 			r.post = r.post[:0]
 			r.progress.crashed(r.out, &Frame{Op: OpCrashed, Goexit: true})
 			r.deliveries.close()
@@ -307,40 +307,58 @@ func (r *Remote[T]) handle() {
 			clear(batch)
 			continue
 		}
-		r.late.begin(len(batch))
-		for i := range batch {
-			if r.deliveries.dropping() {
-				break
-			}
-			handling = true
-			out := r.handleOne(&batch[i])
-			handling = false
-			if out != nil && out.Op == OpCrashed {
-				r.late.end()
-				r.progress.crashed(r.out, out)
-				r.deliveries.close()
-				return
-			}
-			if out != nil { // undecodable: said before the progress that counts it
-				r.out.Send(out)
-			}
-			r.progress.handled(r.out)
-			if (i+1)%ReportEvery == 0 && i+1 < len(batch) {
-				r.progress.report(r.out, false)
-			}
-		}
+		r.late.begin(messagesIn(batch))
+		crash := r.handleBatch(batch)
 		r.late.end()
+		if crash != nil {
+			r.progress.crashed(r.out, crash)
+			r.deliveries.close()
+			return
+		}
 		r.progress.report(r.out, r.deliveries.dropping())
 		clear(batch)
 	}
 }
 
-// handleOne runs the handler and post-handler work for d; it returns nil,
+// handleBatch handles the messages of batch in order, reporting progress
+// every ReportEvery of them while more follow, until the member drops what
+// is queued or a handler crashes: it then returns the crash frame.
+func (r *Remote[T]) handleBatch(batch []delivery) (crash *Frame) {
+	total, n := messagesIn(batch), 0
+	for i := range batch {
+		d := &batch[i]
+		run := d.run
+		for seq := d.seq; len(run) > 0; seq++ {
+			if r.deliveries.dropping() {
+				return nil
+			}
+			var body []byte
+			body, run = NextMessage(run)
+			r.handling = true
+			out := r.handleOne(d.from, seq, body)
+			r.handling = false
+			switch {
+			case out != nil && out.Op == OpCrashed:
+				return out
+			case out != nil: // undecodable: said before the progress that counts it
+				r.out.Send(out)
+			}
+			r.progress.handled(r.out)
+			if n++; n%ReportEvery == 0 && n < total {
+				r.progress.report(r.out, false)
+			}
+		}
+	}
+	return nil
+}
+
+// handleOne runs the handler and post-handler work for the message seq of
+// from, body; it returns nil,
 // the crash frame if they (or the codec) panicked, or, if d's payload does
 // not decode, the frame that tells the coordinator so, without running the
 // handler: the message counts as handled, and its sender is to blame (see
 // OpUndecodable). If they call Goexit it does not return (see handle).
-func (r *Remote[T]) handleOne(d *delivery) (out *Frame) {
+func (r *Remote[T]) handleOne(from fence.Identity, seq uint64, body []byte) (out *Frame) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.post = r.post[:0]
@@ -349,12 +367,12 @@ func (r *Remote[T]) handleOne(d *delivery) (out *Frame) {
 	}()
 	var zero T
 	r.decoded = zero // what the codec decodes into: a local one would escape to the heap through it
-	if err := r.codec.Decode(d.body, &r.decoded); err != nil {
+	if err := r.codec.Decode(body, &r.decoded); err != nil {
 		r.decoded = zero
-		return &Frame{Op: OpUndecodable, From: d.from, Seq: d.seq, Err: EncodeError(err)}
+		return &Frame{Op: OpUndecodable, From: from, Seq: seq, Err: EncodeError(err)}
 	}
 	if r.handler != nil {
-		r.handler(r.hctx, managedprocess.NewMessage[T](r, d.from, d.seq, r.decoded))
+		r.handler(r.hctx, managedprocess.NewMessage[T](r, from, seq, r.decoded))
 	}
 	r.decoded = zero // not kept alive until the next message
 	for i := 0; i < len(r.post); i++ {

@@ -52,13 +52,13 @@ func (r *Remote[T]) fits(f *Frame, op string) error {
 // group: the names and values of op, call, deadline, handler and foreign.
 const callRoom = 256
 
-// maxPooled is the largest encoding buffer a send gives back to be reused.
+// maxPooled is the largest encoding buffer a send keeps for the next one.
 const maxPooled = 64 << 10
 
 // sendMsg encodes msg into a buffer it reuses once the post is queued (send
 // keeps nothing of the body) and sends it as send does.
 func (r *Remote[T]) sendMsg(ctx context.Context, name string, id fence.Identity, msg T, try bool) error {
-	bp, _ := r.bufs.Get().(*[]byte)
+	bp := r.spare.Swap(nil) // concurrent sends (the body's, a handler's) may each find none
 	if bp == nil {
 		bp = new([]byte)
 	}
@@ -68,7 +68,7 @@ func (r *Remote[T]) sendMsg(ctx context.Context, name string, id fence.Identity,
 	}
 	if cap(b) <= maxPooled {
 		*bp = b[:0]
-		r.bufs.Put(bp)
+		r.spare.Store(bp)
 	}
 	return err
 }
