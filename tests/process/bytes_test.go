@@ -70,11 +70,12 @@ func bytesRoles() map[string]processgroup.Role[[]byte] {
 }
 
 // bytesRun has a []byte producer child send n payloads through the
-// coordinator to a consumer child; it returns how long that took once both
-// were spawned, or fails b.
-func bytesRun(tb testing.TB, n int) time.Duration {
+// coordinator, whose window is window (0: the default), to a consumer child;
+// it returns how long that took from the spawn of the two to the last
+// message's arrival, or fails tb.
+func bytesRun(tb testing.TB, n, window int) time.Duration {
 	ctx := context.Background()
-	c := processgroup.New[[]byte](processgroup.WithCodec(managedprocess.Bytes()))
+	c := processgroup.New[[]byte](processgroup.WithCodec(managedprocess.Bytes()), processgroup.WithWindow(window))
 	defer c.Close(ctx)
 	done := make(chan uint64, 1)
 	_, err := c.Spawn(ctx, processgroup.Spec[[]byte]{Name: "collector",
@@ -102,7 +103,7 @@ func bytesRun(tb testing.TB, n int) time.Duration {
 // TestProcessBytesCodec: []byte messages cross between two children with
 // the bytes codec, relayed by the coordinator, every one in order.
 func TestProcessBytesCodec(t *testing.T) {
-	bytesRun(t, 20_000)
+	bytesRun(t, 20_000, 0)
 }
 
 // oversized is a payload longer than the frame limit of the child that
@@ -177,11 +178,18 @@ func TestProcessCodecMismatch(t *testing.T) {
 }
 
 // BenchmarkProcessThroughputBytes is BenchmarkProcessThroughput with
-// []byte payloads of 64 bytes and the bytes codec; it also reports the rate
-// of the same frames relayed raw from one child to another through this
-// process (relay-msgs/s: see relayRun).
+// []byte payloads of 64 bytes and the bytes codec, with the default window
+// and with a window four times as large; it also reports the rate of the
+// same frames relayed raw from one child to another through this process
+// (relay-msgs/s: see relayRun).
 func BenchmarkProcessThroughputBytes(b *testing.B) {
-	mt := bytesRun(b, b.N)
+	for _, window := range []int{processgroup.DefaultWindow, 4 * processgroup.DefaultWindow} {
+		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) { benchThroughputBytes(b, window) })
+	}
+}
+
+func benchThroughputBytes(b *testing.B, window int) {
+	mt := bytesRun(b, b.N, window)
 	b.StopTimer()
 	fds, stop := rawPeers(b, 1, "framer", envCount+"="+strconv.Itoa(b.N))
 	rt := readFrames(b, fds[0], b.N)
