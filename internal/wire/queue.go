@@ -38,9 +38,8 @@ type openRun struct {
 	seq     uint64         // a delivery's last message
 }
 
-// newQueue returns a queue whose runs' frames stay within limit bytes (a
-// limit below maxRun, the frame limit of the side that reads them) and
-// maxRun.
+// newQueue returns a queue whose runs' frames stay within maxRun bytes and
+// within limit, the frame limit of the side that reads them (0: none).
 func newQueue(limit int) queue {
 	if limit <= 0 || limit > maxRun {
 		limit = maxRun

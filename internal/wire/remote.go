@@ -352,12 +352,12 @@ func (r *Remote[T]) handleBatch(batch []delivery) (crash *Frame) {
 	return nil
 }
 
-// handleOne runs the handler and post-handler work for the message seq of
-// from, body; it returns nil,
-// the crash frame if they (or the codec) panicked, or, if d's payload does
-// not decode, the frame that tells the coordinator so, without running the
-// handler: the message counts as handled, and its sender is to blame (see
-// OpUndecodable). If they call Goexit it does not return (see handle).
+// handleOne runs the handler and post-handler work for body, the message
+// seq of from; it returns nil, the crash frame if they (or the codec)
+// panicked, or, if body does not decode, the frame that tells the
+// coordinator so, without running the handler: the message counts as
+// handled, and its sender is to blame (see OpUndecodable). If they call
+// Goexit it does not return (see handle).
 func (r *Remote[T]) handleOne(from fence.Identity, seq uint64, body []byte) (out *Frame) {
 	defer func() {
 		if v := recover(); v != nil {

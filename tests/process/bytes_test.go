@@ -70,10 +70,11 @@ func bytesRoles() map[string]processgroup.Role[[]byte] {
 }
 
 // bytesRun has a []byte producer child send n payloads through the
-// coordinator, whose window is window (0: the default), to a consumer child;
-// it returns how long that took from the spawn of the two to the last
-// message's arrival, or fails tb.
-func bytesRun(tb testing.TB, n, window int) time.Duration {
+// coordinator, whose window is window (0: the default), to a consumer child
+// whose frame limit is limit (0: the default); it returns how long that
+// took from the spawn of the two to the last message's arrival, or fails
+// tb.
+func bytesRun(tb testing.TB, n, window, limit int) time.Duration {
 	ctx := context.Background()
 	c := processgroup.New[[]byte](processgroup.WithCodec(managedprocess.Bytes()), processgroup.WithWindow(window))
 	defer c.Close(ctx)
@@ -85,7 +86,11 @@ func bytesRun(tb testing.TB, n, window int) time.Duration {
 	start := time.Now()
 	var children []*processgroup.Process
 	for _, role := range []string{"consumer", "producer"} {
-		p, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: role, Role: role, Env: env, Stderr: os.Stderr})
+		spec := processgroup.ProcessSpec{Name: role, Role: role, Env: env, Stderr: os.Stderr}
+		if role == "consumer" {
+			spec.FrameLimit = limit
+		}
+		p, err := c.SpawnProcess(ctx, spec)
 		require.NoError(tb, err)
 		children = append(children, p)
 	}
@@ -103,7 +108,15 @@ func bytesRun(tb testing.TB, n, window int) time.Duration {
 // TestProcessBytesCodec: []byte messages cross between two children with
 // the bytes codec, relayed by the coordinator, every one in order.
 func TestProcessBytesCodec(t *testing.T) {
-	bytesRun(t, 20_000, 0)
+	bytesRun(t, 20_000, 0, 0)
+}
+
+// TestProcessRelayedRunsFitTheRecipientsLimit: the runs a child sends
+// another through the coordinator are as long as the sender's frame limit
+// allows; for a recipient whose limit is shorter, the coordinator splits
+// them, and every message arrives, in order.
+func TestProcessRelayedRunsFitTheRecipientsLimit(t *testing.T) {
+	bytesRun(t, 20_000, 0, 256)
 }
 
 // oversized is a payload longer than the frame limit of the child that
@@ -189,7 +202,7 @@ func BenchmarkProcessThroughputBytes(b *testing.B) {
 }
 
 func benchThroughputBytes(b *testing.B, window int) {
-	mt := bytesRun(b, b.N, window)
+	mt := bytesRun(b, b.N, window, 0)
 	b.StopTimer()
 	fds, stop := rawPeers(b, 1, "framer", envCount+"="+strconv.Itoa(b.N))
 	rt := readFrames(b, fds[0], b.N)
