@@ -136,7 +136,8 @@
 // so what a child sent before it arrives at a barrier is fenced, and a chain
 // of sends through handlers keeps its order as in process. Its window works
 // as in process, with credit: a child holds the room of its window at a
-// recipient and asks for more only once it spent it. A message still on its
+// recipient, asks for more in the background once it spent half of what it
+// was granted, and waits only once it spent it all. A message still on its
 // way when its recipient departs is dropped (where a goroutine member's send
 // at that moment would have failed); the child's sends to that recipient
 // fail from its next call on.

@@ -43,8 +43,10 @@ func WithWindow(n int) Option {
 // processes encoded by codec instead of managedprocess.JSON; its children's
 // roles must use a codec of the same name (Role.Codec). codec must be a
 // Codec of the coordinator's message type: SpawnProcess fails with
-// fence.ErrInvalidArgument if it is not. Goroutine members pass values and
-// never use it.
+// fence.ErrInvalidArgument if it is not. Goroutine members pass values to
+// each other without it; a goroutine member's send or publish to a child
+// encodes the message with it, and fails with fence.ErrInvalidArgument (and
+// the codec's error) if it cannot.
 func WithCodec[T any](codec managedprocess.Codec[T]) Option {
 	return optionFunc(func(c *config) { c.codec = codec })
 }

@@ -54,8 +54,11 @@ type ProcessSpec struct {
 	// longer fails with fence.ErrInvalidArgument, sending nothing; a longer
 	// frame that arrives all the same (from a child that does not check)
 	// disconnects the child. A message sent to the child must fit its limit
-	// too: one that does not is not sent, and the child is killed with an
-	// error that names the sender and matches fence.ErrInvalidArgument.
+	// too: a goroutine member's send or publish of one that does not fails
+	// with fence.ErrInvalidArgument, sending nothing (so does a child's
+	// publish); one another child sent that does not fit is not sent, and
+	// the child is killed with an error that names the sender and matches
+	// fence.ErrInvalidArgument.
 	// 0 takes DefaultFrameLimit; negative, or over 4 GiB - 1 (the longest a
 	// frame can be), is refused.
 	FrameLimit int

@@ -112,6 +112,7 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 	handler, counted := spec.Handler, spec.Run != nil
 	var forward member.Forward[T]
 	var arm member.Arm
+	var encode func(fence.Identity, T) (*member.Run, error)
 	if connect != nil {
 		ep, err := connect(id)
 		if err != nil {
@@ -119,7 +120,7 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 		}
 		rec.wire = ep
 		if ep != nil && (handler != nil || ep.remote == nil) {
-			handler, forward, arm = nil, ep.deliver, ep.arm
+			handler, forward, arm, encode = nil, ep.deliver, ep.arm, ep.encode
 		}
 		counted = counted || ep != nil && ep.remote == nil
 	}
@@ -131,6 +132,7 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 		OnCrash:     func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
 		Forward:     forward,
 		Arm:         arm,
+		Encode:      encode,
 	})
 	if rec.wire != nil {
 		rec.wire.shadow = rec.m

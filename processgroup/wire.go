@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -58,7 +59,6 @@ type wireEnd[T any] struct {
 	credit  grants[T]  // the member side's credit on its links, for its posts
 	relayed relayArena // the payloads of its posts to other wires, on the receiving goroutine
 	limit   int        // the longest frame the member side reads (a child's FrameLimit); 0: not checked
-	encoded []byte     // the message deliver encodes, on the shadow's reader goroutine: the buffer is reused
 	decoded T          // a post for a member in process, decoded (see post), on the receiving goroutine
 
 	mu       sync.Mutex
@@ -382,22 +382,29 @@ func (ep *wireEnd[T]) keep(a managedprocess.Arrival) uint64 {
 	return id
 }
 
-// deliver is the shadow's Forward: it sends one message, or a run of them
-// relayed from another wire as it came, to the member side, which reports
-// each one handled later. The codec encodes the messages of the others.
-func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, body T, run *member.Run) {
-	if run != nil {
-		ep.relay(from, seq, run)
-		return
+// deliver is the shadow's Forward: it sends a run of messages to the
+// member side, which reports each one handled later. Every message reaches
+// it as a run: relayed from another wire as it came, or encoded by its
+// sender (see encode).
+func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, _ T, run *member.Run) {
+	ep.relay(from, seq, run)
+}
+
+// encode is the shadow's Encode: it encodes msg, a message from from to the
+// member side, with the coordinator's codec, on the sender's goroutine. A
+// message the codec refuses, or whose delivery would not fit the member
+// side's frame limit, fails its send with an error matching
+// fence.ErrInvalidArgument, and is not sent.
+func (ep *wireEnd[T]) encode(from fence.Identity, msg T) (*member.Run, error) {
+	packed, size, err := wire.PackMessage(ep.c.codec, msg)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("the message does not encode for %v: %v: %w", ep.shadow.ID(), err, fence.ErrInvalidArgument)
+	case ep.limit > 0 && wire.RunSize(from, math.MaxUint64, packed) > ep.limit:
+		return nil, fmt.Errorf("a message of %d bytes, encoded, does not fit the frame limit of %v, %d bytes: %w",
+			size, ep.shadow.ID(), ep.limit, fence.ErrInvalidArgument)
 	}
-	var err error
-	if ep.encoded, err = ep.c.codec.Append(ep.encoded[:0], body); err != nil {
-		panic(fmt.Sprintf("processgroup: a message from %v does not encode for the wire: %v", from, err))
-	}
-	ep.deliverOne(from, seq, ep.encoded)
-	if cap(ep.encoded) > maxEncoded {
-		ep.encoded = nil
-	}
+	return &member.Run{Packed: packed, Count: 1}, nil
 }
 
 // relay sends a run relayed from another wire, the first of its messages
@@ -429,10 +436,6 @@ func (ep *wireEnd[T]) deliverOne(from fence.Identity, seq uint64, body []byte) b
 	ep.toFar.Deliver(from, seq, body)
 	return true
 }
-
-// maxEncoded is the largest buffer deliver keeps to encode the next message
-// into.
-const maxEncoded = 64 << 10
 
 // arm is the shadow's Arm: it asks the member side for a progress report.
 func (ep *wireEnd[T]) arm(count uint64) {
@@ -487,7 +490,7 @@ func (ep *wireEnd[T]) runFar(ctx context.Context, _ managedprocess.Member[T]) er
 // disconnected with the error. A sender that departed meanwhile is past
 // blaming: the coordinator's logger is told. The member side is refused
 // for a report on a message it was not delivered, or has reported handled,
-// and for one on a payload the coordinator encoded for a goroutine member.
+// and for one on a payload a goroutine member's send encoded.
 func (ep *wireEnd[T]) undecodable(f *wire.Frame) error {
 	if !ep.shadow.Unacknowledged(f.From, f.Seq) {
 		return &wire.FrameError{Reason: fmt.Sprintf("a message from %v (seq %d) that does not decode, which it was not delivered", f.From, f.Seq)}

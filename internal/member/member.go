@@ -57,6 +57,11 @@ type Config[T any] struct {
 	Forward Forward[T]
 	// Arm, with Forward, asks the far side for an early progress report.
 	Arm Arm
+	// Encode, with Forward, encodes a message sent to the member (by from)
+	// as a run of one, as its far side receives it. A send or publish to
+	// the member calls it on the sender's goroutine, before it queues
+	// anything, and fails with its error; the reader forwards the run.
+	Encode func(from fence.Identity, msg T) (*Run, error)
 }
 
 // Member is one participant: its stream, its inbox and its reader. Its
@@ -74,6 +79,7 @@ type Member[T any] struct {
 	post    []func() // post-handler work; touched only by the reader goroutine
 	forward Forward[T]
 	fwd     *forwarded[T] // with forward: what the far side has not acknowledged
+	encode  func(from fence.Identity, msg T) (*Run, error)
 	done    chan struct{}
 	stats   counters[T]
 	waiting waitingSends
@@ -98,7 +104,7 @@ func New[T any](cfg Config[T]) *Member[T] {
 		done:    make(chan struct{}),
 	}
 	if cfg.Forward != nil {
-		m.forward, m.fwd = cfg.Forward, &forwarded[T]{arm: cfg.Arm}
+		m.forward, m.fwd, m.encode = cfg.Forward, &forwarded[T]{arm: cfg.Arm}, cfg.Encode
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package member
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/muster-go/muster/fence"
@@ -32,9 +33,13 @@ func (m *Member[T]) sendTo(ctx context.Context, to *Member[T], msg T) error {
 	if err := m.checkSend(ctx, to); err != nil {
 		return err
 	}
+	run, err := m.encodeFor(to, &msg)
+	if err != nil {
+		return m.sendError(to, err)
+	}
 	bounded := true
 	for {
-		full, sent, err := m.out.sendOne(to, &msg, nil, bounded)
+		full, sent, err := m.out.sendOne(to, &msg, run, bounded)
 		if err != errFull {
 			return m.sendError(to, err)
 		}
@@ -56,11 +61,28 @@ func (m *Member[T]) TrySend(to string, msg T) error {
 	if err := m.checkSend(context.Background(), r); err != nil {
 		return err
 	}
-	_, _, err = m.out.sendOne(r, &msg, nil, true)
+	run, err := m.encodeFor(r, &msg)
+	if err != nil {
+		return m.sendError(r, err)
+	}
+	_, _, err = m.out.sendOne(r, &msg, run, true)
 	if err == errFull {
 		err = fence.ErrWouldBlock
 	}
 	return m.sendError(r, err)
+}
+
+// encodeFor returns msg encoded for to, if to has a far side that needs it
+// encoded (see Config.Encode), and clears msg: the run is queued instead.
+// Otherwise it returns nil.
+func (m *Member[T]) encodeFor(to *Member[T], msg *T) (*Run, error) {
+	if to.encode == nil {
+		return nil, nil
+	}
+	run, err := to.encode(m.id, *msg)
+	var zero T
+	*msg = zero
+	return run, err
 }
 
 // checkSend refuses a nil context or recipient. The stream refuses a
@@ -88,9 +110,13 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 	if err != nil {
 		return err
 	}
+	runs, err := m.encodeAll(to, msg)
+	if err != nil {
+		return m.errorf("publish to %s: %w", names.Quote(group), err)
+	}
 	bounded := true
 	for {
-		full, sent, err := m.out.sendAll(to, &msg, bounded)
+		full, sent, err := m.out.sendAll(to, &msg, runs, bounded)
 		if err != errFull {
 			if err != nil {
 				return m.errorf("publish to %s: %w", names.Quote(group), err)
@@ -103,6 +129,26 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 			}
 		}
 	}
+}
+
+// encodeAll returns msg encoded for each recipient in to that needs it
+// (see encodeFor): nil for the others, and nil for all if none does.
+func (m *Member[T]) encodeAll(to []*Member[T], msg T) ([]*Run, error) {
+	var runs []*Run
+	for i, r := range to {
+		if r.encode == nil {
+			continue
+		}
+		if runs == nil {
+			runs = make([]*Run, len(to))
+		}
+		run, err := r.encode(m.id, msg)
+		if err != nil {
+			return nil, fmt.Errorf("to %s: %w", r.id, err)
+		}
+		runs[i] = run
+	}
+	return runs, nil
 }
 
 // recipients returns the members of group other than m, ordered by ID,

@@ -110,15 +110,15 @@ func (s *stream[T]) refuse(cause error) {
 	s.mu.Unlock()
 }
 
-// sendAll queues body for every recipient under one new sequence number,
-// all or none: with bounded set, while the window of a link to one of them
+// sendAll queues body for every recipient under one new sequence number
+// (for to[i], runs[i] instead, if runs has one), all or none: with bounded set, while the window of a link to one of them
 // is full it queues nothing and returns that link and its last sequence to
 // wait on. Recipients that refuse the message (they departed) are skipped.
 // It never waits for room. Once the stream's owner departed it queues
 // nothing and returns the refusal, as sendOne does. The stream lock makes
 // the message appear in every link at once to arrivals and quiescence
 // checks, which read the links under it.
-func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *link[T], sent uint64, err error) {
+func (s *stream[T]) sendAll(to []*Member[T], body *T, runs []*Run, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refused != nil {
@@ -132,8 +132,13 @@ func (s *stream[T]) sendAll(to []*Member[T], body *T, bounded bool) (full *link[
 		}
 	}
 	seq := s.leading + 1
-	for _, r := range to {
-		if l := s.linkTo(r); r.inbox.push(l, seq, body, nil) == nil {
+	var zero T
+	for i, r := range to {
+		b, run := body, (*Run)(nil)
+		if runs != nil && runs[i] != nil {
+			b, run = &zero, runs[i]
+		}
+		if l := s.linkTo(r); r.inbox.push(l, seq, b, run) == nil {
 			s.sent(l, seq)
 		}
 	}

@@ -155,25 +155,43 @@ func TestProcessSendOverTheFrameLimit(t *testing.T) {
 	assert.False(t, errors.As(err, &failed), "a member failed: %v", err)
 }
 
-// TestProcessDeliveryOverTheFrameLimit: a message from a goroutine member
-// to a child that does not fit the child's frame limit is not sent: the
-// child is killed with an error that names the sender and matches
-// fence.ErrInvalidArgument, and the sender goes on.
+// TestProcessDeliveryOverTheFrameLimit: a goroutine member's send and
+// publish to a child of a message that would not fit the child's frame
+// limit fail at once with fence.ErrInvalidArgument, naming the size and the
+// limit, and send nothing; the child goes on, and the sender's next message
+// reaches it. (Sent, the frame would have made the child exit.)
 func TestProcessDeliveryOverTheFrameLimit(t *testing.T) {
 	ctx := testCtx(t)
 	c := processgroup.New[[]byte](processgroup.WithCodec(managedprocess.Bytes()))
 	defer c.Close(ctx)
-	child, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "consumer", Role: "consumer", FrameLimit: oversized / 2,
-		Env: []string{bytesEnv + "=1", envCount + "=1", quickExit}})
+	if _, err := c.NewGroup("g"); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	_, err := c.Spawn(ctx, processgroup.Spec[[]byte]{Name: "collector",
+		Handler: func(_ context.Context, m managedprocess.Message[[]byte]) { got <- m.Body }})
 	require.NoError(t, err)
-	p, err := c.Spawn(ctx, processgroup.Spec[[]byte]{Name: "p"})
+	child, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "consumer", Role: "consumer", Groups: []string{"g"},
+		FrameLimit: oversized / 2, Env: []string{bytesEnv + "=1", envCount + "=1", quickExit}})
 	require.NoError(t, err)
-	require.NoError(t, p.Send(ctx, "consumer", make([]byte, oversized))) // on its way: the coordinator finds it too long
-	within(t, child.Done())
-	pe := processError(t, child.Err())
-	assert.ErrorIs(t, pe, fence.ErrInvalidArgument)
-	assert.Contains(t, pe.Error(), "was sent a message of 2048 bytes, encoded, by p#")
-	assert.Contains(t, pe.Error(), "does not fit the frame limit of 1024 bytes")
+	p, err := c.Spawn(ctx, processgroup.Spec[[]byte]{Name: "p", Groups: []string{"g"}})
+	require.NoError(t, err)
+	for _, send := range []func([]byte) error{
+		func(b []byte) error { return p.Send(ctx, "consumer", b) },
+		func(b []byte) error { return p.Publish(ctx, "g", b) },
+	} {
+		err := send(make([]byte, oversized))
+		require.ErrorIs(t, err, fence.ErrInvalidArgument)
+		assert.Contains(t, err.Error(), "a message of 2048 bytes, encoded, does not fit the frame limit of consumer#")
+		assert.Contains(t, err.Error(), "1024 bytes")
+	}
+	require.NoError(t, p.Send(ctx, "consumer", binary.BigEndian.AppendUint64(make([]byte, 0, frameSize), 1)[:frameSize]))
+	select {
+	case b := <-got: // the consumer tells the collector of its first (and last) message
+		assert.Equal(t, uint64(1), binary.BigEndian.Uint64(b))
+	case <-child.Done():
+		t.Fatalf("the child ended: %v", child.Err())
+	}
 	require.NoError(t, p.Err(), "the sender goes on")
 }
 
