@@ -27,8 +27,8 @@ func (ib *inbox[T]) push(l *link[T], seq uint64, body *T, raw *Run) error {
 // appendLocked appends a message (or a run of them) to l's lane and raises
 // l's sent counter, numbering the message (the run's last) in the link,
 // before the reader can see it. Callers hold the lane's mu and wake
-// the reader after releasing it. It is small enough to be inlined into push,
-// the hot path; growing the queue is not.
+// the reader after releasing it. Growing the queue is apart: the hot path
+// rarely needs it.
 func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw *Run) {
 	ln := &ib.lanes[l.lane]
 	n := len(ln.items)
@@ -39,12 +39,19 @@ func (ib *inbox[T]) appendLocked(l *link[T], seq uint64, body *T, raw *Run) {
 		ln.grow()
 	}
 	ln.items = ln.items[:n+1]
+	// Raise l.sent before the reader can see the message: it takes the lane
+	// under mu.
+	if raw == nil {
+		l.sent++
+		if l.room > 0 {
+			l.room--
+		}
+	} else {
+		l.sent += uint64(raw.Count)
+		l.room -= min(l.room, uint64(raw.Count))
+	}
 	e := &ln.items[n] // zero: fresh memory, or cleared by the reader
-	e.link, e.seq, e.body, e.raw = l, seq, *body, raw
-	c := e.count()
-	l.sent += c // before the reader can see the message: it takes the lane under mu
-	l.room -= min(l.room, c)
-	e.n = l.sent
+	e.link, e.seq, e.n, e.body, e.raw = l, seq, l.sent, *body, raw
 }
 
 // grow makes room for one more queued entry. Callers hold mu.
