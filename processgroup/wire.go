@@ -18,9 +18,9 @@ import (
 // wireEnd is the coordinator's side of a member behind a wire: a loopback
 // one, or the connection to a child process. The coordinator holds the
 // member as a shadow: a goroutine member like any other, except that its
-// reader forwards each message to the member side (see deliver) instead of
-// handling it, and the shadow counts a message consumed only once the
-// member side reported it handled (member.Config.Forward): so the shadow's
+// reader forwards each message or run to the member side (see deliver)
+// instead of handling it, and the shadow counts a message consumed only
+// once the member side reported it handled (member.Config.Forward): so the shadow's
 // progress counts what the remote handler finished. Every call of the
 // member side is served on a goroutine of its own with the shadow's
 // methods, so a call blocks, is cancelled and fails exactly as the member's

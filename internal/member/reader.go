@@ -115,9 +115,9 @@ func (m *Member[T]) handleAll(ctx context.Context, batch []entry[T]) (n int, per
 	return n, nil
 }
 
-// forwardAll forwards each message of batch to the far side, in order,
-// until the inbox turns to dropping; markers wait for what was forwarded
-// before them. It returns how many entries it consumed.
+// forwardAll forwards each message (or run) of batch to the far side, in
+// order, until the inbox turns to dropping; markers wait for what was
+// forwarded before them. It returns how many entries it consumed.
 func (m *Member[T]) forwardAll(batch []entry[T]) (n int) {
 	for n = 0; n < len(batch) && !m.inbox.dropping(); n++ {
 		e := &batch[n]

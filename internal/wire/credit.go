@@ -10,8 +10,8 @@ import (
 
 // A member side sends without waiting for the coordinator: it resolves a
 // recipient once (a Resolve call, whose reply names the recipient and
-// grants credit), and from then on posts each message to it (a Post frame,
-// no reply) while it has credit. Credit is a limit on the posts of the
+// grants credit), and from then on posts each message to it (in a Post
+// frame, alone or in a run: see run.go; no reply) while it has credit. Credit is a limit on the posts of the
 // link: a post outside a handler needs posted < limit; a handler's post is
 // exempt, as a handler's send is in process, but counts. When the posts
 // reach the limit, one Credit call per link asks for more: the coordinator

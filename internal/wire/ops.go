@@ -36,7 +36,7 @@
 // report, another post.
 //
 // Deliveries do not wait for each other: the coordinator sends each message
-// as its member's reader takes it, and the member side reports its progress in batches — one
+// (or run) as its member's reader takes it, and the member side reports its progress in batches — one
 // handled frame for the messages it took from its queue together, and at
 // least one per ReportEvery messages — never one per message while messages
 // queue up. Someone waiting on the coordinator's side for a message handled
