@@ -37,6 +37,7 @@ type outLink struct {
 	limit  uint64        // posts outside a handler need posted < limit
 	refill uint64        // the post at which to ask for more early; 0: none
 	asking chan struct{} // non-nil while a Credit call is out; closed when it returned
+	spends uint64        // how many times spend lowered the limit: a call made before raises nothing
 }
 
 // raise records a grant of limit. One that raises the limit by two or more
@@ -117,10 +118,12 @@ func (ls *outLinks) forget(id uint64) {
 }
 
 // spend makes every link ask for credit before its next post outside a
-// handler: a publish queued on links the member side does not count.
+// handler: a publish queued on links the member side does not count. The
+// grant of a call made before (one still out) raises nothing.
 func (ls *outLinks) spend() {
 	for _, l := range ls.byID {
 		l.limit, l.refill = min(l.limit, l.posted), 0
+		l.spends++
 	}
 }
 
@@ -166,8 +169,9 @@ func (r *Remote[T]) send(ctx context.Context, name string, id fence.Identity, bo
 			}
 		default:
 			l.asking = make(chan struct{})
+			spends := l.spends
 			r.mu.Unlock()
-			if err := r.askCredit(ctx, l, try); err != nil {
+			if err := r.askCredit(ctx, l, spends, try); err != nil {
 				return err
 			}
 		}
@@ -205,14 +209,17 @@ func (r *Remote[T]) resolve(ctx context.Context, name string, id fence.Identity)
 	return nil
 }
 
-// askCredit makes l's Credit call, which the caller marked as out.
-func (r *Remote[T]) askCredit(ctx context.Context, l *outLink, try bool) error {
+// askCredit makes l's Credit call, which the caller marked as out when
+// spend had run spends times. A publish between the two may have taken room
+// the grant did not see (the coordinator serves the two calls apart): then
+// the grant raises nothing, and the next send asks again.
+func (r *Remote[T]) askCredit(ctx context.Context, l *outLink, spends uint64, try bool) error {
 	reply := r.call(ctx, &Frame{Op: OpCredit, To: &l.to, Try: try})
 	r.mu.Lock()
 	close(l.asking)
 	l.asking = nil
 	err := errOf(reply)
-	if err == nil {
+	if err == nil && l.spends == spends {
 		l.raise(reply.Count)
 	}
 	r.mu.Unlock()
@@ -228,7 +235,7 @@ func (r *Remote[T]) askCredit(ctx context.Context, l *outLink, try bool) error {
 func (r *Remote[T]) askEarly(l *outLink) {
 	l.refill = 0
 	l.asking = make(chan struct{})
-	go r.askCredit(r.ctx, l, true) //nolint:errcheck // see above
+	go r.askCredit(r.ctx, l, l.spends, true) //nolint:errcheck // see above
 }
 
 // waitAsking waits for another send's Credit call on the link to to.

@@ -103,3 +103,66 @@ func TestRemoteAsksForCreditEarly(t *testing.T) {
 	assert.Zero(t, waits, "credit calls that waited")
 	assert.GreaterOrEqual(t, tries, 1000/8-1, "credit calls made early")
 }
+
+// TestRemoteIgnoresAGrantMadeBeforeAPublish: a publish uses room that the
+// member side's limits do not count, so the next send outside a handler
+// asks for credit again. An early credit call still out at the publish may
+// have been granted before the coordinator queued the publish: its grant
+// raises nothing, and the send asks again instead of posting on it.
+func TestRemoteIgnoresAGrantMadeBeforeAPublish(t *testing.T) {
+	to := fence.Identity{Name: "r", ID: 2}
+	var r *wire.Remote[[]byte]
+	var mu sync.Mutex
+	var held *wire.Frame // the early credit call, not yet answered
+	var frames []wire.Op // what reached the coordinator, in order
+	credits := 0         // credit calls seen
+	posted := uint64(0)
+	reply := func(f *wire.Frame, limit uint64) {
+		r.Receive(&wire.Frame{Op: wire.OpReply, Call: f.Call, To: &to, Count: limit})
+	}
+	pipe := wire.NewPipe(func(f *wire.Frame) {
+		mu.Lock()
+		defer mu.Unlock()
+		frames = append(frames, f.Op)
+		switch f.Op {
+		case wire.OpResolve:
+			reply(f, 8)
+		case wire.OpPost:
+			posted += f.Count
+		case wire.OpCredit:
+			if credits++; credits == 1 {
+				held = f // answered after the publish, with a limit that does not count it
+				return
+			}
+			reply(f, posted+8)
+		case wire.OpPublish:
+			r.Receive(&wire.Frame{Op: wire.OpReply, Call: f.Call})
+		}
+	})
+	r = wire.NewRemote(fence.Identity{Name: "s", ID: 1}, pipe, managedprocess.Bytes(), nil, nil, 0)
+	defer func() { pipe.Close(); r.Lose(fence.ErrClosed); r.Wait() }()
+	ctx := context.Background()
+	for range 4 { // the fourth spends half the grant: the early call goes out
+		require.NoError(t, r.Send(ctx, "r", []byte{1}))
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 10s: %s", what)
+			}
+		}
+	}
+	eventually("the early credit call", func() bool { mu.Lock(); defer mu.Unlock(); return held != nil })
+	require.NoError(t, r.Publish(ctx, "g", []byte{2}))
+	mu.Lock()
+	reply(held, 4+8) // granted before the publish was queued: one too many
+	mu.Unlock()
+	require.NoError(t, r.Send(ctx, "r", []byte{3}))
+	pipe.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 2, credits, "the send after the publish asked again")
+	assert.Equal(t, wire.OpCredit, frames[len(frames)-2], "before it posted")
+	assert.Equal(t, wire.OpPost, frames[len(frames)-1])
+}
