@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/muster-go/muster/internal/member"
+	"github.com/muster-go/muster/internal/wire"
+	"github.com/muster-go/muster/managedprocess"
 )
 
 // TestRelayArenaCopies: a relay arena's copies keep their bytes and counts
@@ -36,4 +38,33 @@ func TestRelayArenaCopies(t *testing.T) {
 	large[0] = 'z'
 	assert.Equal(t, byte('y'), got.Packed[0])
 	assert.Len(t, got.Packed, relayLarge+1)
+}
+
+// TestRelayArenaPacks: a relay arena's encodings are runs of one that read
+// back as the messages encoded, across chunks, one that outgrows its chunk
+// included; a codec's error is returned.
+func TestRelayArenaPacks(t *testing.T) {
+	var a relayArena
+	codec := managedprocess.Bytes()
+	var refs []*member.Run
+	var want [][]byte
+	for i := range 3 * relayChunk / 64 {
+		msg := fmt.Appendf(nil, "message %d %s", i, bytes.Repeat([]byte{'x'}, i%70))
+		if i == 100 {
+			msg = bytes.Repeat([]byte{'y'}, relayChunk) // longer than any chunk
+		}
+		run, size, err := pack(&a, codec, msg)
+		require.NoError(t, err)
+		require.Equal(t, len(msg), size)
+		refs, want = append(refs, run), append(want, msg)
+	}
+	_ = append(refs[0].Packed, "overwrite?"...)
+	for i, run := range refs {
+		require.EqualValues(t, 1, run.Count)
+		body, rest := wire.NextMessage(run.Packed)
+		require.Equal(t, string(want[i]), string(body), "message %d", i)
+		require.Empty(t, rest)
+	}
+	_, _, err := pack(&a, managedprocess.JSON[chan int](), make(chan int))
+	assert.Error(t, err)
 }

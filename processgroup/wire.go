@@ -58,6 +58,8 @@ type wireEnd[T any] struct {
 
 	credit  grants[T]  // the member side's credit on its links, for its posts
 	relayed relayArena // the payloads of its posts to other wires, on the receiving goroutine
+	packMu  sync.Mutex
+	packed  relayArena // the messages goroutine members send to it (see encode), under packMu
 	limit   int        // the longest frame the member side reads (a child's FrameLimit); 0: not checked
 	decoded T          // a post for a member in process, decoded (see post), on the receiving goroutine
 
@@ -396,15 +398,17 @@ func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, _ T, run *member.
 // side's frame limit, fails its send with an error matching
 // fence.ErrInvalidArgument, and is not sent.
 func (ep *wireEnd[T]) encode(from fence.Identity, msg T) (*member.Run, error) {
-	packed, size, err := wire.PackMessage(ep.c.codec, msg)
+	ep.packMu.Lock()
+	run, size, err := pack(&ep.packed, ep.c.codec, msg)
+	ep.packMu.Unlock()
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("the message does not encode for %v: %v: %w", ep.shadow.ID(), err, fence.ErrInvalidArgument)
-	case ep.limit > 0 && wire.RunSize(from, math.MaxUint64, packed) > ep.limit:
+	case ep.limit > 0 && wire.RunSize(from, math.MaxUint64, run.Packed) > ep.limit:
 		return nil, fmt.Errorf("a message of %d bytes, encoded, does not fit the frame limit of %v, %d bytes: %w",
 			size, ep.shadow.ID(), ep.limit, fence.ErrInvalidArgument)
 	}
-	return &member.Run{Packed: packed, Count: 1}, nil
+	return run, nil
 }
 
 // relay sends a run relayed from another wire, the first of its messages

@@ -3,8 +3,6 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
-
-	"github.com/muster-go/muster/managedprocess"
 )
 
 // A post or a deliver frame carries a run of messages: Count of them (at
@@ -19,20 +17,6 @@ import (
 // AppendMessage appends body to run, a packed run of messages.
 func AppendMessage(run, body []byte) []byte {
 	return append(binary.AppendUvarint(run, uint64(len(body))), body...)
-}
-
-// PackMessage returns msg, encoded with codec, packed as the only message
-// of a run, and the length of its encoding; or the codec's error.
-func PackMessage[T any](codec managedprocess.Codec[T], msg T) (run []byte, size int, err error) {
-	const room = binary.MaxVarintLen64 // for the length, written once it is known
-	b, err := codec.Append(make([]byte, room, room+64), msg)
-	if err != nil {
-		return nil, 0, err
-	}
-	size = len(b) - room
-	start := room - uvarintSize(uint64(size))
-	binary.PutUvarint(b[start:], uint64(size))
-	return b[start:], size, nil
 }
 
 // messageSize is the length of body packed into a run.
