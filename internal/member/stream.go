@@ -71,10 +71,10 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 }
 
 // sendOne queues body (or the run raw, if not nil) for one recipient as the
-// next message (messages) of the stream.
-// With bounded set it refuses with errFull, taking no sequence, while the
-// window of the link is full, and returns the link and its last sequence to
-// wait on (see waitRoom). It never waits.
+// next message (messages) of the stream. With bounded set it refuses with
+// errFull, taking no sequence, while the window of the link is full, and
+// returns the link and its last sequence to wait on (see waitRoom). It
+// never waits.
 func (s *stream[T]) sendOne(to *Member[T], body *T, raw *Run, bounded bool) (full *link[T], sent uint64, err error) {
 	s.mu.Lock()
 	if s.refused != nil {
@@ -111,9 +111,9 @@ func (s *stream[T]) refuse(cause error) {
 }
 
 // sendAll queues body for every recipient under one new sequence number
-// (for to[i], runs[i] instead, if runs has one), all or none: with bounded set, while the window of a link to one of them
-// is full it queues nothing and returns that link and its last sequence to
-// wait on. Recipients that refuse the message (they departed) are skipped.
+// (for to[i], runs[i] instead, if runs has one), all or none: with bounded
+// set, while the window of a link to one of them is full it queues nothing
+// and returns that link and its last sequence to wait on. Recipients that refuse the message (they departed) are skipped.
 // It never waits for room. Once the stream's owner departed it queues
 // nothing and returns the refusal, as sendOne does. The stream lock makes
 // the message appear in every link at once to arrivals and quiescence
