@@ -62,11 +62,10 @@ func (a *relayArena) ref(count uint32) *member.Run {
 }
 
 // pack returns a reference to msg encoded with codec as a run of one (see
-// wire.AppendMessage), and the length of its encoding; or the codec's
-// error. The codec encodes into the current chunk when the chunk has
+// wire.AppendMessage), or the codec's error. The codec encodes into the current chunk when the chunk has
 // relayLarge bytes to spare, else into a new one; an encoding that
 // outgrows the chunk keeps the allocation the codec made for it.
-func pack[T any](a *relayArena, codec managedprocess.Codec[T], msg T) (*member.Run, int, error) {
+func pack[T any](a *relayArena, codec managedprocess.Codec[T], msg T) (*member.Run, error) {
 	const prefix = binary.MaxVarintLen64 // room for the length, written once it is known
 	if cap(a.room)-len(a.room) < prefix+relayLarge {
 		a.room = make([]byte, 0, relayChunk)
@@ -74,7 +73,7 @@ func pack[T any](a *relayArena, codec managedprocess.Codec[T], msg T) (*member.R
 	start := len(a.room)
 	b, err := codec.Append(a.room[start:start+prefix], msg)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if len(b) <= cap(a.room)-start && &b[0] == &a.room[start : start+1][0] { // in the chunk
 		a.room = a.room[:start+len(b)]
@@ -85,5 +84,5 @@ func pack[T any](a *relayArena, codec managedprocess.Codec[T], msg T) (*member.R
 	copy(b[prefix-k:], length[:k])
 	ref := a.ref(1)
 	ref.Packed = b[prefix-k : len(b) : len(b)] // full: no append reaches the next run
-	return ref, size, nil
+	return ref, nil
 }

@@ -112,7 +112,7 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 	handler, counted := spec.Handler, spec.Run != nil
 	var forward member.Forward[T]
 	var arm member.Arm
-	var encode func(fence.Identity, T) (*member.Run, error)
+	var encode func(fence.Identity, T, *member.Run) (*member.Run, error)
 	if connect != nil {
 		ep, err := connect(id)
 		if err != nil {

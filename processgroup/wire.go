@@ -393,20 +393,25 @@ func (ep *wireEnd[T]) deliver(from fence.Identity, seq uint64, _ T, run *member.
 }
 
 // encode is the shadow's Encode: it encodes msg, a message from from to the
-// member side, with the coordinator's codec, on the sender's goroutine. A
-// message the codec refuses, or whose delivery would not fit the member
-// side's frame limit, fails its send with an error matching
-// fence.ErrInvalidArgument, and is not sent.
-func (ep *wireEnd[T]) encode(from fence.Identity, msg T) (*member.Run, error) {
-	ep.packMu.Lock()
-	run, size, err := pack(&ep.packed, ep.c.codec, msg)
-	ep.packMu.Unlock()
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("the message does not encode for %v: %v: %w", ep.shadow.ID(), err, fence.ErrInvalidArgument)
-	case ep.limit > 0 && wire.RunSize(from, math.MaxUint64, run.Packed) > ep.limit:
+// member side, with the coordinator's codec, on the sender's goroutine
+// (unless another wire end did: encoded). A message the codec refuses, or
+// whose delivery would not fit the member side's frame limit, fails its
+// send with an error matching fence.ErrInvalidArgument, and is not sent.
+func (ep *wireEnd[T]) encode(from fence.Identity, msg T, encoded *member.Run) (*member.Run, error) {
+	run := encoded
+	if run == nil {
+		var err error
+		ep.packMu.Lock()
+		run, err = pack(&ep.packed, ep.c.codec, msg)
+		ep.packMu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("the message does not encode for %v: %v: %w", ep.shadow.ID(), err, fence.ErrInvalidArgument)
+		}
+	}
+	if ep.limit > 0 && wire.RunSize(from, math.MaxUint64, run.Packed) > ep.limit {
+		body, _ := wire.NextMessage(run.Packed)
 		return nil, fmt.Errorf("a message of %d bytes, encoded, does not fit the frame limit of %v, %d bytes: %w",
-			size, ep.shadow.ID(), ep.limit, fence.ErrInvalidArgument)
+			len(body), ep.shadow.ID(), ep.limit, fence.ErrInvalidArgument)
 	}
 	return run, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,13 +40,17 @@ func TestWirePlacesMembersAsMusterWireSays(t *testing.T) {
 }
 
 // refusing is the JSON codec, but it cannot encode a message whose Hop is
-// negative.
-type refusing struct{ managedprocess.Codec[msg] }
+// negative; it counts the messages it encodes.
+type refusing struct {
+	managedprocess.Codec[msg]
+	encoded *atomic.Int64
+}
 
 func (c refusing) Append(dst []byte, m msg) ([]byte, error) {
 	if m.Hop < 0 {
 		return dst, errors.New("test: a negative hop")
 	}
+	c.encoded.Add(1)
 	return c.Codec.Append(dst, m)
 }
 
@@ -54,10 +59,11 @@ func (c refusing) Append(dst []byte, m msg) ([]byte, error) {
 // fails at once with fence.ErrInvalidArgument and the codec's error, and
 // sends nothing to anyone; the recipient, the other members and the sender
 // go on. (The coordinator encoding it later, for the wire, had nobody to
-// tell.)
+// tell.) A publish to two members behind wires encodes the message once.
 func TestWireSendOfAMessageTheCodecRefuses(t *testing.T) {
 	ctx := testCtx(t)
-	c := newCoordinator(t, processgroup.WithCodec[msg](refusing{managedprocess.JSON[msg]()}))
+	var encoded atomic.Int64
+	c := newCoordinator(t, processgroup.WithCodec[msg](refusing{managedprocess.JSON[msg](), &encoded}))
 	newGroup(t, c, "g")
 	behind := wire.WithLoopback(context.Background(), wire.Placement{Behind: func(fence.Identity) bool { return true }})
 	gotR, gotQ := make(chan msg, 4), make(chan msg, 4)
@@ -66,6 +72,9 @@ func TestWireSendOfAMessageTheCodecRefuses(t *testing.T) {
 	require.NoError(t, err)
 	_, isRemote := r.(*wire.Remote[msg])
 	require.True(t, isRemote, "r is behind a wire")
+	_, err = c.Spawn(behind, processgroup.Spec[msg]{Name: "r2", Groups: []string{"g"},
+		Handler: func(context.Context, managedprocess.Message[msg]) {}})
+	require.NoError(t, err)
 	_, err = c.Spawn(context.Background(), processgroup.Spec[msg]{Name: "q", Groups: []string{"g"},
 		Handler: func(_ context.Context, m managedprocess.Message[msg]) { gotQ <- m.Body }})
 	require.NoError(t, err)
@@ -77,7 +86,9 @@ func TestWireSendOfAMessageTheCodecRefuses(t *testing.T) {
 		assert.Contains(t, err.Error(), "test: a negative hop")
 	}
 	require.NoError(t, p.Send(ctx, "r", msg{Hop: 1}))
+	before := encoded.Load()
 	require.NoError(t, p.Publish(ctx, "g", msg{Hop: 2}))
+	assert.EqualValues(t, 1, encoded.Load()-before, "encodings of one publish to two wires")
 	assert.Equal(t, 1, within(t, gotR).Hop, "the refused ones were not sent")
 	assert.Equal(t, 2, within(t, gotR).Hop)
 	assert.Equal(t, 2, within(t, gotQ).Hop, "the refused publish reached nobody")

@@ -58,10 +58,13 @@ type Config[T any] struct {
 	// Arm, with Forward, asks the far side for an early progress report.
 	Arm Arm
 	// Encode, with Forward, encodes a message sent to the member (by from)
-	// as a run of one, as its far side receives it. A send or publish to
-	// the member calls it on the sender's goroutine, before it queues
-	// anything, and fails with its error; the reader forwards the run.
-	Encode func(from fence.Identity, msg T) (*Run, error)
+	// as a run of one, as its far side receives it; given the run another
+	// member's Encode made of msg (every far side takes the same
+	// encoding), it only checks that the far side can take it, and returns
+	// it. A send or publish to the member calls it on the sender's
+	// goroutine, before it queues anything, and fails with its error; the
+	// reader forwards the run. A publish encodes once.
+	Encode func(from fence.Identity, msg T, encoded *Run) (*Run, error)
 }
 
 // Member is one participant: its stream, its inbox and its reader. Its
@@ -79,7 +82,7 @@ type Member[T any] struct {
 	post    []func() // post-handler work; touched only by the reader goroutine
 	forward Forward[T]
 	fwd     *forwarded[T] // with forward: what the far side has not acknowledged
-	encode  func(from fence.Identity, msg T) (*Run, error)
+	encode  func(from fence.Identity, msg T, encoded *Run) (*Run, error)
 	done    chan struct{}
 	stats   counters[T]
 	waiting waitingSends

@@ -79,7 +79,7 @@ func (m *Member[T]) encodeFor(to *Member[T], msg *T) (*Run, error) {
 	if to.encode == nil {
 		return nil, nil
 	}
-	run, err := to.encode(m.id, *msg)
+	run, err := to.encode(m.id, *msg, nil)
 	var zero T
 	*msg = zero
 	return run, err
@@ -132,9 +132,11 @@ func (m *Member[T]) Publish(ctx context.Context, group string, msg T) error {
 }
 
 // encodeAll returns msg encoded for each recipient in to that needs it
-// (see encodeFor): nil for the others, and nil for all if none does.
+// (see encodeFor), one encoding for all of them: nil for the others, and
+// nil for all if none does.
 func (m *Member[T]) encodeAll(to []*Member[T], msg T) ([]*Run, error) {
 	var runs []*Run
+	var run *Run
 	for i, r := range to {
 		if r.encode == nil {
 			continue
@@ -142,8 +144,8 @@ func (m *Member[T]) encodeAll(to []*Member[T], msg T) ([]*Run, error) {
 		if runs == nil {
 			runs = make([]*Run, len(to))
 		}
-		run, err := r.encode(m.id, msg)
-		if err != nil {
+		var err error
+		if run, err = r.encode(m.id, msg, run); err != nil {
 			return nil, fmt.Errorf("to %s: %w", r.id, err)
 		}
 		runs[i] = run
