@@ -114,6 +114,7 @@ func TestRemoteIgnoresAGrantMadeBeforeAPublish(t *testing.T) {
 	var r *wire.Remote[[]byte]
 	var mu sync.Mutex
 	var held *wire.Frame // the early credit call, not yet answered
+	early := make(chan struct{})
 	var frames []wire.Op // what reached the coordinator, in order
 	credits := 0         // credit calls seen
 	posted := uint64(0)
@@ -132,6 +133,7 @@ func TestRemoteIgnoresAGrantMadeBeforeAPublish(t *testing.T) {
 		case wire.OpCredit:
 			if credits++; credits == 1 {
 				held = f // answered after the publish, with a limit that does not count it
+				close(early)
 				return
 			}
 			reply(f, posted+8)
@@ -145,15 +147,11 @@ func TestRemoteIgnoresAGrantMadeBeforeAPublish(t *testing.T) {
 	for range 4 { // the fourth spends half the grant: the early call goes out
 		require.NoError(t, r.Send(ctx, "r", []byte{1}))
 	}
-	eventually := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("not within 10s: %s", what)
-			}
-		}
+	select {
+	case <-early:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no early credit call")
 	}
-	eventually("the early credit call", func() bool { mu.Lock(); defer mu.Unlock(); return held != nil })
 	require.NoError(t, r.Publish(ctx, "g", []byte{2}))
 	mu.Lock()
 	reply(held, 4+8) // granted before the publish was queued: one too many

@@ -192,6 +192,8 @@ func TestProcessDeliveryOverTheFrameLimit(t *testing.T) {
 		assert.Equal(t, uint64(1), binary.BigEndian.Uint64(b))
 	case <-child.Done():
 		t.Fatalf("the child ended: %v", child.Err())
+	case <-ctx.Done():
+		t.Fatal("the message after the refused ones did not arrive")
 	}
 	require.NoError(t, p.Err(), "the sender goes on")
 }
