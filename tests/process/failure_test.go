@@ -7,6 +7,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/processgroup"
@@ -58,6 +59,43 @@ func TestProcessHandlerPanics(t *testing.T) {
 	assert.Equal(t, []string{"P"}, departedNames(fe.Departed))
 	assert.Empty(t, fe.Missing, "P departed: it is listed under Departed, not also under Missing")
 	within(t, child.Done())
+}
+
+// crashHop is the message at which the role panicsAtHop panics, of the
+// streamHops TestProcessHandlerPanicsInAStream sends.
+const (
+	crashHop   = 500
+	streamHops = 1000
+)
+
+// TestProcessHandlerPanicsInAStream: a child whose handler panics in the
+// middle of a stream of messages (which travel to it in runs) crashes:
+// the delivery fence its sender arrived at fails with ErrCrashed naming
+// it, and every message of the stream counts as consumed, those before the
+// panic as handled and the rest as dropped: nothing stays pending on the
+// link, which is released (a message left unconsumed would keep P's
+// member from retiring, and the coordinator from closing).
+func TestProcessHandlerPanicsInAStream(t *testing.T) {
+	c := newCoordinator(t)
+	ctx := testCtx(t)
+	child := spawn(t, c, "P", "panicsAtHop")
+	a := member(t, c, "a")
+	for hop := 1; hop <= streamHops; hop++ {
+		if err := a.Send(ctx, "P", msg{Hop: hop}); err != nil {
+			require.ErrorIs(t, err, fence.ErrCrashed, "a send after the crash")
+			break
+		}
+	}
+	_, err := a.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	fe := fenceError(t, err, fence.ErrCrashed)
+	assert.Equal(t, []string{"P"}, departedNames(fe.Departed))
+	within(t, child.Done())
+	for _, s := range a.Snapshot().Streams {
+		assert.Equal(t, s.Sent, s.Delivered, "messages to %v not consumed", s.Recipient)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	require.ErrorIs(t, c.Close(ctx), fence.ErrCrashed, "P's failure; and the coordinator closes")
 }
 
 // TestProcessRunPanics: a child whose body panics after it arrived fails

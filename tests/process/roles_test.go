@@ -126,6 +126,14 @@ func roles() map[string]processgroup.Role[msg] {
 			Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
 			Run:     untilDone,
 		},
+		"panicsAtHop": { // a handler that panics at the message whose Hop is crashHop
+			Handler: func(_ context.Context, m managedprocess.Message[msg]) {
+				if m.Body.Hop == crashHop {
+					panic("kaboom")
+				}
+			},
+			Run: untilDone,
+		},
 		"panicsAfterArriving": panicsAfterArriving(),
 		"stuck": { // a member whose handler never returns while it runs
 			Handler: func(ctx context.Context, _ managedprocess.Message[msg]) { <-ctx.Done() },
