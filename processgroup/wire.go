@@ -20,7 +20,8 @@ import (
 // member as a shadow: a goroutine member like any other, except that its
 // reader forwards each message or run to the member side (see deliver)
 // instead of handling it, and the shadow counts a message consumed only
-// once the member side reported it handled (member.Config.Forward): so the shadow's
+// once the member side reported it handled (member.Config.Forward): so the
+// shadow's
 // progress counts what the remote handler finished. Every call of the
 // member side is served on a goroutine of its own with the shadow's
 // methods, so a call blocks, is cancelled and fails exactly as the member's
@@ -57,7 +58,7 @@ type wireEnd[T any] struct {
 	retired  atomic.Bool // the member departed and its reader finished
 
 	credit  grants[T]  // the member side's credit on its links, for its posts
-	relayed relayArena // the payloads of its posts to other wires, on the receiving goroutine
+	relayed relayArena // the runs of its posts to other wires, on the receiving goroutine
 	packMu  sync.Mutex
 	packed  relayArena // the messages goroutine members send to it (see encode), under packMu
 	limit   int        // the longest frame the member side reads (a child's FrameLimit); 0: not checked
@@ -416,9 +417,9 @@ func (ep *wireEnd[T]) encode(from fence.Identity, msg T, encoded *member.Run) (*
 	return run, nil
 }
 
-// relay sends a run relayed from another wire, the first of its messages
-// seq: in one frame, or message by message if that frame would be longer
-// than the member side's limit.
+// relay sends a run, the first of its messages seq: in one frame, or
+// message by message if that frame would be longer than the member side's
+// limit (a run relayed from a wire with a longer one).
 func (ep *wireEnd[T]) relay(from fence.Identity, seq uint64, run *member.Run) {
 	if ep.limit <= 0 || wire.RunSize(from, seq, run.Packed) <= ep.limit {
 		ep.toFar.Relay(from, seq, run.Count, run.Packed)

@@ -17,9 +17,10 @@ import (
 // wire): it must queue it there and return without waiting for it to be
 // handled. run, when not nil, is instead a run of messages already encoded
 // (body is then the zero value), the first of them seq: messages relayed
-// between two wires. It is called on the member's reader goroutine, one
-// message or run at a time. The far side reports its progress with
-// Member.Acknowledge, counting each message of a run.
+// between two wires, or encoded by their sender (see Config.Encode). It is
+// called on the member's reader goroutine, one message or run at a time.
+// The far side reports its progress with Member.Acknowledge, counting each
+// message of a run.
 type Forward[T any] func(from fence.Identity, seq uint64, body T, run *Run)
 
 // Arm asks a member's far side to report its progress as soon as it handled
@@ -31,13 +32,13 @@ type Arm func(count uint64)
 // far side: every message (or run of messages) its reader forwarded and the
 // far side has not yet acknowledged, in order, with the local-fence markers
 // and the dropped messages the reader met after them. The far side may
-// acknowledge a part of a run: the entry then stands for the rest. A message counts as consumed (its
-// link's progress is published) only once it was acknowledged, or dropped
-// when the far side was lost; markers and drops wait for what is ahead of
-// them. So progress on every link rises in order, as with a handler in
-// process, and a sender's window bounds what it has queued at the far side
-// too. All of it is guarded by mu: the reader appends, Acknowledge (on the
-// wire's goroutine) consumes.
+// acknowledge a part of a run: the entry then stands for the rest. A
+// message counts as consumed (its link's progress is published) only once
+// it was acknowledged, or dropped when the far side was lost; markers and
+// drops wait for what is ahead of them. So progress on every link rises in
+// order, as with a handler in process, and a sender's window bounds what it
+// has queued at the far side too. All of it is guarded by mu: the reader
+// appends, Acknowledge (on the wire's goroutine) consumes.
 type forwarded[T any] struct {
 	mu        sync.Mutex
 	queue     []forwardedEntry[T]

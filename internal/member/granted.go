@@ -46,9 +46,10 @@ func (m *Member[T]) Post(r *Member[T], msg T) error {
 	return m.sendError(r, err)
 }
 
-// Run is a run of messages already encoded, on its way from one member
-// behind a wire to another: Count messages (at least one), packed as the
-// wire's frames carry them. Only the far side decodes them.
+// Run is a run of messages already encoded, on its way to a member behind
+// a wire, from another one (see PostRun) or from a goroutine member (see
+// Config.Encode): Count messages (at least one), packed as the wire's
+// frames carry them. Only the far side decodes them.
 type Run struct {
 	Packed []byte
 	Count  uint32

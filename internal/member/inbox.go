@@ -15,15 +15,15 @@ const (
 	modeDrop                   // consume what is queued without handling, then exit
 )
 
-// entry is one queued item: a message, a run of messages relayed between
-// two wires (raw set), or a local fence marker (a link whose marker is
-// set).
+// entry is one queued item: a message, a run of messages already encoded
+// for a member behind a wire (raw set), or a local fence marker (a link
+// whose marker is set).
 type entry[T any] struct {
 	link *link[T]
 	seq  uint64 // in the sender's stream (a run's first message's)
 	n    uint64 // in the link: its progress once consumed (a run's last message's)
 	body T
-	raw  *Run // messages encoded, instead of body, on their way between two wires (see PostRun); a pointer, to keep entries small
+	raw  *Run // messages encoded, instead of body, for a member behind a wire (see Run); a pointer, to keep entries small
 }
 
 // count returns how many messages e is: a run's, else one (a marker too).

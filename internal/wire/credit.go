@@ -11,7 +11,8 @@ import (
 // A member side sends without waiting for the coordinator: it resolves a
 // recipient once (a Resolve call, whose reply names the recipient and
 // grants credit), and from then on posts each message to it (in a Post
-// frame, alone or in a run: see run.go; no reply) while it has credit. Credit is a limit on the posts of the
+// frame, alone or in a run: see run.go; no reply) while it has credit.
+// Credit is a limit on the posts of the
 // link: a post outside a handler needs posted < limit; a handler's post is
 // exempt, as a handler's send is in process, but counts. When the posts
 // reach the limit, one Credit call per link asks for more: the coordinator
@@ -235,7 +236,7 @@ func (r *Remote[T]) askCredit(ctx context.Context, l *outLink, spends uint64, tr
 func (r *Remote[T]) askEarly(l *outLink) {
 	l.refill = 0
 	l.asking = make(chan struct{})
-	go r.askCredit(r.ctx, l, l.spends, true) //nolint:errcheck // see above
+	go r.askCredit(r.ctx, l, l.spends, true) // its error is the next call's
 }
 
 // waitAsking waits for another send's Credit call on the link to to.
