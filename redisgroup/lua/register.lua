@@ -1,0 +1,32 @@
+-- register(ttl, id?, name, window, cid, hbms, join, survivors): starts member
+-- name. ARGV[2] is ignored: the id comes from the group's counter. Replies
+-- {'ok', id} or {'dup'} (a live member has the name) or {'conf'} (the group
+-- was created with another survivors setting).
+local name, window, cid, hbms, join, survivors = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+if redis.call('HSETNX', key('conf'), 'survivors', survivors) == 0 and conf('survivors') ~= survivors then
+  return {'conf'}
+end
+touch(key('conf'))
+local old = redis.call('HGET', key('live'), name)
+if old then
+  if redis.call('EXISTS', key('hb', old)) == 1 then return {'dup'} end
+  depart(old, 'lapse', 'heartbeat lapsed', '0', '1')
+end
+local id = tostring(redis.call('INCR', key('ids')))
+touch(key('ids'))
+redis.call('HSET', key('live'), name, id)
+redis.call('HSET', key('names'), id, name)
+redis.call('HSET', key('win'), id, window)
+redis.call('HSET', key('owner'), id, cid)
+redis.call('SET', key('hb', id), '1', 'PX', hbms)
+for _, k in ipairs({'live', 'names', 'win', 'owner'}) do touch(key(k)) end
+if join == '1' then
+  redis.call('SADD', key('members'), id)
+  touch(key('members'))
+  for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
+    if redis.call('HGET', rkey('r', rid), 'state') == 'a' then
+      redis.call('SADD', rkey('rexp', rid), id)
+    end
+  end
+end
+return {'ok', tonumber(id)}

@@ -1,0 +1,252 @@
+package redisgroup
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+)
+
+// handlerKey marks a handler's context; its value is the member.
+type handlerKey struct{}
+
+// member is a member of a Redis-backed group, served by this process. It
+// implements managedprocess.Member: its sends are appended to the
+// recipients' inbox streams, its arrivals are scripts, and its reader hands
+// its own inbox to its handler.
+type member[T any] struct {
+	c       *Coordinator[T]
+	id      fence.Identity
+	sid     string // id.ID in decimal, as the group's keys hold it
+	inbox   string
+	handler managedprocess.Handler[T]
+	hasRun  bool
+
+	runCtx    context.Context // cancelled with the departure cause
+	cancelRun context.CancelCauseFunc
+	hctx      context.Context // the handlers' context
+	done      chan struct{}   // closed when departed and the reader stopped
+
+	sendMu sync.Mutex // orders this member's sends: its stream
+	seq    uint64
+	sent   map[uint64]uint64 // recipient id → messages addressed to it
+
+	mu       sync.Mutex
+	err      error // departure cause
+	dropping bool  // the departure consumed the inbox: the reader handles nothing more
+	graceful bool
+	arrivals map[string]*arrival // barrier name → arrival not yet collected
+	fences   uint64
+	handled  string        // inbox entry the reader handled last
+	progress chan struct{} // closed and replaced when handled moves
+
+	inHandler atomic.Bool
+	afterMu   sync.Mutex
+	after     []func()
+	handling  atomic.Pointer[managedprocess.Handling]
+	nHandled  atomic.Uint64
+	nDropped  atomic.Uint64
+}
+
+func newMember[T any](c *Coordinator[T], id fence.Identity, spec processgroup.Spec[T]) *member[T] {
+	m := &member[T]{
+		c: c, id: id, sid: strconv.FormatUint(id.ID, 10), handler: spec.Handler, hasRun: spec.Run != nil,
+		done: make(chan struct{}), sent: map[uint64]uint64{},
+		arrivals: map[string]*arrival{}, handled: "0-0", progress: make(chan struct{}),
+	}
+	m.inbox = c.cfg.base() + ":in:" + m.sid
+	m.runCtx, m.cancelRun = context.WithCancelCause(c.ctx)
+	m.hctx = context.WithValue(m.runCtx, handlerKey{}, m)
+	return m
+}
+
+// start runs the reader and, if there is one, the run function.
+func (m *member[T]) start(run processgroup.RunFunc[T]) {
+	m.c.wg.Add(1)
+	go func() { defer m.c.wg.Done(); m.read() }()
+	if run == nil {
+		return
+	}
+	m.c.wg.Add(1)
+	go func() {
+		defer m.c.wg.Done()
+		cause, graceful := m.call(run)
+		if m.runCtx.Err() == nil {
+			m.depart(cause, graceful)
+		}
+	}()
+}
+
+// call runs run and returns the member's departure cause, and whether the
+// departure is graceful (run returned nil).
+func (m *member[T]) call(run processgroup.RunFunc[T]) (cause error, graceful bool) {
+	returned := false
+	defer func() {
+		if v := recover(); v != nil {
+			cause, graceful = &fence.PanicError{Value: v, Stack: debug.Stack()}, false
+		} else if !returned {
+			cause, graceful = fence.ErrGoexit, false
+		}
+	}()
+	err := run(m.runCtx, m)
+	returned = true
+	if err != nil {
+		return fmt.Errorf("%w: %w", fence.ErrExited, err), false
+	}
+	return fence.ErrExited, true
+}
+
+// depart records the member's departure with cause, in Redis and here, once.
+// A graceful departure lets the reader handle what is queued first; any
+// other consumes the inbox unhandled.
+func (m *member[T]) depart(cause error, graceful bool) {
+	m.mu.Lock()
+	if m.err != nil {
+		m.mu.Unlock()
+		return
+	}
+	m.err, m.graceful, m.dropping = cause, graceful, !graceful
+	m.mu.Unlock()
+	kind, msg := kindOf(cause)
+	err := m.c.sc.run(context.WithoutCancel(m.c.ctx), m.c.sc.depart, m.sid, kind, msg, flag(graceful), flag(!graceful)).Err()
+	if err != nil {
+		m.c.cfg.Logger.Warn("redisgroup: recording a departure", "member", m.id, "err", err)
+	}
+	m.cancelRun(cause)
+	var failure error
+	if !graceful && cause != fence.ErrClosed {
+		failure = cause
+	}
+	m.c.departed(m, failure)
+	m.poke()
+}
+
+// stop departs the member gracefully with cause (a close): its inbox is
+// consumed unhandled, as for a failure, but it fails no round.
+func (m *member[T]) stop(cause error) {
+	m.mu.Lock()
+	if m.err != nil {
+		m.mu.Unlock()
+		m.poke()
+		return
+	}
+	m.err, m.graceful, m.dropping = cause, true, true
+	m.mu.Unlock()
+	kind, msg := kindOf(cause)
+	err := m.c.sc.run(context.WithoutCancel(m.c.ctx), m.c.sc.depart, m.sid, kind, msg, "1", "1").Err()
+	if err != nil {
+		m.c.cfg.Logger.Warn("redisgroup: recording a departure", "member", m.id, "err", err)
+	}
+	m.cancelRun(cause)
+	m.c.departed(m, nil)
+	m.poke()
+}
+
+// lost departs the member here only: another process departed it, or Redis
+// lost it (cause).
+func (m *member[T]) lost(cause error) {
+	m.mu.Lock()
+	if m.err != nil {
+		m.mu.Unlock()
+		return
+	}
+	m.err, m.dropping = cause, true
+	m.mu.Unlock()
+	m.cancelRun(cause)
+	m.c.departed(m, cause)
+	m.poke()
+}
+
+// poke appends a stop entry to the inbox, so that the reader, blocked on
+// it, stops once it handled what came before.
+func (m *member[T]) poke() {
+	ctx := context.WithoutCancel(m.c.ctx)
+	m.c.rdb.XAdd(ctx, &redis.XAddArgs{Stream: m.inbox, Values: []any{"x", "1"}})
+	m.c.rdb.PExpire(ctx, m.inbox, time.Minute)
+}
+
+func (m *member[T]) ID() fence.Identity    { return m.id }
+func (m *member[T]) String() string        { return m.id.String() }
+func (m *member[T]) Done() <-chan struct{} { return m.done }
+func (m *member[T]) isHandlerCtx(ctx context.Context) bool {
+	return ctx.Value(handlerKey{}) == m
+}
+
+// Err returns the member's departure cause, or nil while it runs.
+func (m *member[T]) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.err
+}
+
+// Join makes the member a member of the group (the coordinator's only one).
+func (m *member[T]) Join(group string) error {
+	return m.membership(group, m.c.sc.join)
+}
+
+// Leave removes the member from the group gracefully.
+func (m *member[T]) Leave(group string) error {
+	return m.membership(group, m.c.sc.leave)
+}
+
+func (m *member[T]) membership(group string, s *redis.Script) error {
+	if group != m.c.cfg.Group {
+		return fmt.Errorf("%w: %q", fence.ErrUnknownGroup, group)
+	}
+	if err := m.Err(); err != nil {
+		return err
+	}
+	reply, err := m.c.sc.run(m.runCtx, s, m.sid).Text()
+	switch {
+	case err != nil:
+		return redisErr("membership", err)
+	case reply == "gone":
+		return m.errOr(ErrStateLost)
+	case reply == "notmember":
+		return fmt.Errorf("%w: %s in %q", fence.ErrNotMember, m.id, group)
+	}
+	return nil
+}
+
+// errOr returns the departure cause, or err while the member runs.
+func (m *member[T]) errOr(err error) error {
+	if cause := m.Err(); cause != nil {
+		return cause
+	}
+	return err
+}
+
+// RunAfterCurrentHandler schedules fn to run after the current handler
+// returns, before its message counts as handled.
+func (m *member[T]) RunAfterCurrentHandler(ctx context.Context, fn func()) error {
+	if ctx == nil || !m.isHandlerCtx(ctx) || !m.inHandler.Load() {
+		return fmt.Errorf("%w: RunAfterCurrentHandler", fence.ErrNotInHandler)
+	}
+	m.afterMu.Lock()
+	defer m.afterMu.Unlock()
+	m.after = append(m.after, fn)
+	return nil
+}
+
+// Snapshot returns what this process knows of the member, without asking
+// Redis: a stream's Delivered is not known here and reads 0.
+func (m *member[T]) Snapshot() managedprocess.State {
+	st := managedprocess.State{ID: m.id, Handling: m.handling.Load(), Handled: m.nHandled.Load(),
+		Dropped: m.nDropped.Load(), Err: m.Err()}
+	m.sendMu.Lock()
+	st.Leading = m.seq
+	for id, n := range m.sent {
+		st.Streams = append(st.Streams, managedprocess.StreamState{Recipient: fence.Identity{ID: id}, Sent: n})
+	}
+	m.sendMu.Unlock()
+	return st
+}
