@@ -1,0 +1,155 @@
+package redisgroup_test
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
+	"github.com/muster-go/muster/processgroup"
+	"github.com/muster-go/muster/redisgroup"
+	"github.com/muster-go/muster/redisgroup/internal/redisserver"
+)
+
+// spawnWaiter spawns a member that only arrives when the test makes it.
+func spawnWaiter(t *testing.T, c *redisgroup.Coordinator[int], group, name string) managedprocess.Member[int] {
+	t.Helper()
+	m, err := c.Spawn(context.Background(), processgroup.Spec[int]{Name: name, Groups: []string{group}})
+	require.NoError(t, err)
+	return m
+}
+
+// requireDeparted checks that err is a round's failure naming who, with a
+// cause matching want.
+func requireDeparted(t *testing.T, err error, who string, want error) {
+	t.Helper()
+	var e *fence.Error
+	require.ErrorAs(t, err, &e)
+	require.ErrorIs(t, err, want)
+	require.Len(t, e.Departed, 1, "%v", err)
+	require.Equal(t, who, e.Departed[0].Member.Name)
+}
+
+// A member process killed with SIGKILL while another waits for it in a
+// round: the waiter's round fails naming it, once its heartbeat lapsed, and
+// the group goes on with a new round.
+func TestKilledMemberFailsTheRound(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g")
+	waiter := spawnWaiter(t, c, "g", "waiter")
+	p := startMember(t, srv.Addr, "g", "victim", "idle", 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := waiter.Arrive(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	start := time.Now()
+	_, err = a.Wait(ctx)
+	requireDeparted(t, err, "victim", redisgroup.ErrHeartbeatLapsed)
+	require.ErrorIs(t, err, fence.ErrCrashed)
+	t.Logf("detected after %v (heartbeat 400ms)", time.Since(start))
+
+	r, err := waiter.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err, "the group is usable for a new round")
+	require.EqualValues(t, 2, r.Round)
+}
+
+// A member process frozen with SIGSTOP: its heartbeat lapses, it is
+// departed and named, and once thawed it finds itself departed.
+func TestFrozenMemberIsDeparted(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g")
+	waiter := spawnWaiter(t, c, "g", "waiter")
+	p := startMember(t, srv.Addr, "g", "frozen", "idle", 0)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGSTOP))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := waiter.Barrier(ctx, "g", "b", fence.Rendezvous)
+	requireDeparted(t, err, "frozen", redisgroup.ErrHeartbeatLapsed)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGCONT))
+	// Thawed, its member learns it was departed and the process ends.
+	require.Error(t, p.cmd.Wait(), "a member departed for a lapsed heartbeat exits with a failure")
+}
+
+// A member whose run function returns an error fails the round for the
+// members of other coordinators, naming it and the cause.
+func TestFailureIsNamedAcrossCoordinators(t *testing.T) {
+	srv := redisserver.Start(t)
+	a := newGroup(t, srv, "g")
+	b := newGroup(t, srv, "g")
+	waiter := spawnWaiter(t, a, "g", "waiter")
+	spawnWaiter(t, a, "g", "gate") // arrives nowhere: the round stays open
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	arr, err := waiter.Arrive(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	boom := errors.New("boom")
+	_, err = b.Spawn(ctx, processgroup.Spec[int]{Name: "failing", Groups: []string{"g"},
+		Run: func(context.Context, managedprocess.Member[int]) error { return boom }})
+	require.NoError(t, err)
+	// The failing member joined while the round was arriving: it is
+	// expected, and its failure fails the round.
+	_, err = arr.Wait(ctx)
+	requireDeparted(t, err, "failing", fence.ErrExited)
+	require.Contains(t, err.Error(), "boom")
+	require.ErrorIs(t, b.Wait(ctx), boom, "its own coordinator reports the error itself")
+}
+
+// With CompleteForSurvivors the round completes for the others and lists
+// who failed.
+func TestCompleteForSurvivors(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g", func(cfg *redisgroup.Config[int]) { cfg.CompleteForSurvivors = true })
+	waiter := spawnWaiter(t, c, "g", "waiter")
+	gate := spawnWaiter(t, c, "g", "gate")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	arr, err := waiter.Arrive(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	panics, err := c.Spawn(ctx, processgroup.Spec[int]{Name: "panics", Groups: []string{"g"},
+		Run: func(context.Context, managedprocess.Member[int]) error { panic("bad") }})
+	require.NoError(t, err)
+	<-panics.Done()
+	_, err = gate.Barrier(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	r, err := arr.Wait(ctx)
+	require.NoError(t, err)
+	require.Len(t, r.Departed(), 1)
+	require.Equal(t, "panics", r.Departed()[0].Member.Name)
+	require.ErrorIs(t, r.Departed()[0].Cause, fence.ErrCrashed)
+	var me *fence.MemberError
+	require.ErrorAs(t, c.Wait(ctx), &me)
+
+	// A coordinator that disagrees about the setting is refused.
+	other := newGroup(t, srv, "g")
+	_, err = other.Spawn(ctx, processgroup.Spec[int]{Name: "x", Groups: []string{"g"}})
+	require.ErrorIs(t, err, fence.ErrInvalidArgument)
+}
+
+// redis-server killed and restarted (without persistence) while a member
+// waits: the round ends with ErrStateLost, never a success and never a hang.
+func TestRedisRestartMidRound(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g")
+	waiter := spawnWaiter(t, c, "g", "waiter")
+	spawnWaiter(t, c, "g", "absent")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	arr, err := waiter.Arrive(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	require.NoError(t, srv.Restart())
+	_, err = arr.Wait(ctx)
+	require.ErrorIs(t, err, redisgroup.ErrStateLost)
+	// The members were lost with it.
+	select {
+	case <-waiter.Done():
+	case <-ctx.Done():
+		t.Fatal("a member Redis lost did not depart")
+	}
+	require.ErrorIs(t, waiter.Err(), redisgroup.ErrStateLost)
+}
