@@ -30,7 +30,8 @@ const (
 	argEnv    = "REDISGROUP_TEST_ARG"
 )
 
-// roles are what a member process can run. Each prints "ready" once its
+// roles are what a member process can run (and benchRoles, for the
+// benchmarks). Each prints "ready" once its
 // member is registered, and "arrived" when it arrives at a barrier.
 var roles = map[string]func(ctx context.Context, m managedprocess.Member[int], group string, arg int) error{
 	// idle arrives nowhere: it waits until killed.
@@ -69,7 +70,14 @@ func runRole(role string) int {
 		return 2
 	}
 	defer c.Close(ctx)
-	run := roles[role]
+	run, ok := roles[role]
+	if !ok {
+		run, ok = benchRoles[role]
+	}
+	if !ok {
+		fmt.Fprintln(os.Stderr, "no role", role)
+		return 2
+	}
 	m, err := c.Spawn(ctx, processgroup.Spec[int]{Name: os.Getenv(nameEnv), Groups: []string{group},
 		Run: func(ctx context.Context, m managedprocess.Member[int]) error { return run(ctx, m, group, arg) }})
 	if err != nil {
