@@ -3,6 +3,7 @@ package redisgroup
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/muster-go/muster/fence"
 )
@@ -51,17 +52,24 @@ func (m *member[T]) WaitForOutboundFence(ctx context.Context) error {
 }
 
 // lags reads the member's links whose recipient has not handled everything
-// it sent there.
+// it sent there. A queue's link names the queue ("q:<name>") as recipient.
 func (m *member[T]) lags(ctx context.Context) ([]fence.Lag, error) {
-	reply, err := m.c.sc.run(ctx, m.c.sc.lags, m.sid).Int64Slice()
+	reply, err := m.c.sc.run(ctx, m.c.sc.lags, m.sid).Slice()
 	if err != nil {
 		return nil, err
 	}
 	var out []fence.Lag
 	for i := 0; i+2 < len(reply); i += 3 {
+		r, _ := reply[i].(string)
+		sent, _ := reply[i+1].(int64)
+		done, _ := reply[i+2].(int64)
+		rcpt := fence.Identity{Name: r}
+		if id, err := strconv.ParseUint(r, 10, 64); err == nil {
+			rcpt = fence.Identity{ID: id}
+		}
 		out = append(out, fence.Lag{
-			Target:    fence.Target{Recipient: fence.Identity{ID: uint64(reply[i])}, Sender: m.id, Seq: uint64(reply[i+1])},
-			Delivered: uint64(reply[i+2]),
+			Target:    fence.Target{Recipient: rcpt, Sender: m.id, Seq: uint64(sent)},
+			Delivered: uint64(done),
 		})
 	}
 	return out, nil

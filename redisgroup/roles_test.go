@@ -70,6 +70,9 @@ func runRole(role string) int {
 		return 2
 	}
 	defer c.Close(ctx)
+	if role == "worker" || role == "hanger" {
+		return serveQueue(ctx, c, rdb, role == "hanger")
+	}
 	run, ok := roles[role]
 	if !ok {
 		run, ok = benchRoles[role]
@@ -146,4 +149,31 @@ func (p *memberProcess) expect(t *testing.T, line string) {
 			t.Fatalf("member process did not print %q", line)
 		}
 	}
+}
+
+// serveQueue serves the queue "tasks" as a worker process: each task it
+// handles goes into the set "<prefix>:handled" (the test's record). A
+// hanger prints "taken" at its first task and then hangs in it, until it is
+// killed.
+func serveQueue(ctx context.Context, c *redisgroup.Coordinator[int], rdb *redis.Client, hang bool) int {
+	q, err := c.Queue("tasks")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	w, err := c.Spawn(ctx, processgroup.Spec[int]{Name: os.Getenv(nameEnv), Groups: []string{os.Getenv(groupEnv)}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	fmt.Println("ready")
+	err = q.Serve(ctx, w, func(ctx context.Context, t managedprocess.Message[int]) {
+		if hang {
+			fmt.Println("taken")
+			select {}
+		}
+		rdb.SAdd(ctx, os.Getenv(prefixEnv)+":handled", t.Body)
+	})
+	fmt.Fprintln(os.Stderr, err)
+	return 1
 }

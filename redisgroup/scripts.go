@@ -22,7 +22,8 @@ type scripts struct {
 	ttl  string
 
 	register, join, leave, depart, heartbeat, check,
-	send, progress, arrive, outbound, lags, diagnose *redis.Script
+	send, progress, arrive, outbound, lags, diagnose,
+	dispatch, reclaim, ack *redis.Script
 }
 
 func newScripts(rdb redis.UniversalClient, base string, ttl time.Duration) *scripts {
@@ -36,6 +37,7 @@ func newScripts(rdb redis.UniversalClient, base string, ttl time.Duration) *scri
 		depart: load("depart"), heartbeat: load("heartbeat"), check: load("check"),
 		send: load("send"), progress: load("progress"), arrive: load("arrive"),
 		outbound: load("outbound"), lags: load("lags"), diagnose: load("diagnose"),
+		dispatch: load("dispatch"), reclaim: load("reclaim"), ack: load("ack"),
 	}
 }
 

@@ -1,4 +1,5 @@
--- lags(ttl, sid): replies {rid, sent, handled, …} for every link of sender sid
+-- lags(ttl, sid): replies {rid, sent, handled, …} (rid a member's id, or
+-- "q:<queue>") for every link of sender sid
 -- whose recipient has not handled everything sid addressed to it.
 local sid = ARGV[2]
 local out = {}
@@ -6,7 +7,7 @@ for _, r in ipairs(redis.call('SMEMBERS', key('dest', sid))) do
   local sent = num(redis.call('HGET', key('sent', sid), r))
   local done = num(redis.call('HGET', key('prog', r), sid))
   if done < sent then
-    out[#out + 1] = tonumber(r)
+    out[#out + 1] = r
     out[#out + 1] = sent
     out[#out + 1] = done
   end

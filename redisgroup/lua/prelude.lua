@@ -90,14 +90,16 @@ local function live(id)
 end
 
 -- waitFor registers item ("r|<rid>" or "o|<cid>|<fid>") on every link of
--- sender s whose recipient has not handled what s addressed to it, and
--- returns how many links it waits on.
+-- sender s whose recipient (a member, or a queue "q:<name>") has not handled
+-- what s addressed to it, and returns how many links it waits on.
 local function waitFor(s, item)
   local unmet = 0
   for _, rcpt in ipairs(redis.call('SMEMBERS', key('dest', s))) do
     local sent = num(redis.call('HGET', key('sent', s), rcpt))
     local done = num(redis.call('HGET', key('prog', rcpt), s))
-    if done < sent and (live(rcpt) or redis.call('SISMEMBER', key('closing'), rcpt) == 1) then
+    local open = string.sub(rcpt, 1, 2) == 'q:' or live(rcpt)
+      or redis.call('SISMEMBER', key('closing'), rcpt) == 1
+    if done < sent and open then
       local w = key('wait', rcpt, s)
       redis.call('ZADD', w, sent, item)
       touch(w)
