@@ -37,8 +37,9 @@ type Config[T any] struct {
 	// Group names the group; required. It must not contain '{' or '}':
 	// every key of the group holds it as its Redis Cluster hash tag.
 	Group string
-	// Codec encodes messages (managedprocess.JSON when nil). Every
-	// coordinator of a group must use codecs of the same Name.
+	// Codec encodes messages (managedprocess.JSON when nil). The group's
+	// first member fixes its codec's Name: Spawn on a coordinator whose
+	// codec has another is refused with fence.ErrInvalidArgument.
 	Codec managedprocess.Codec[T]
 	// Window is the default window of a member (processgroup.DefaultWindow
 	// when 0): the messages one sender may have queued at it unhandled.

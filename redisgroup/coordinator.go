@@ -100,7 +100,7 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec processgroup.Spec[T]) (
 		return nil, fence.ErrClosed
 	}
 	reply, err := c.sc.run(ctx, c.sc.register, "", spec.Name, window, c.cid,
-		c.cfg.Heartbeat.Milliseconds(), flag(join), flag(c.cfg.CompleteForSurvivors)).Slice()
+		c.cfg.Heartbeat.Milliseconds(), flag(join), flag(c.cfg.CompleteForSurvivors), c.cfg.Codec.Name()).Slice()
 	if err != nil {
 		return nil, redisErr("register", err)
 	}
@@ -108,7 +108,8 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec processgroup.Spec[T]) (
 	case "dup":
 		return nil, fmt.Errorf("%w: %q", fence.ErrDuplicateName, spec.Name)
 	case "conf":
-		return nil, fmt.Errorf("%w: redisgroup: the group's CompleteForSurvivors differs from this coordinator's", fence.ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: redisgroup: the group's %v (CompleteForSurvivors or Codec's name) differs from this coordinator's",
+			fence.ErrInvalidArgument, reply[1])
 	}
 	m := newMember(c, fence.Identity{Name: spec.Name, ID: uint64(reply[1].(int64))}, spec)
 	if !c.add(m) {

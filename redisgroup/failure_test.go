@@ -153,3 +153,17 @@ func TestRedisRestartMidRound(t *testing.T) {
 	}
 	require.ErrorIs(t, waiter.Err(), redisgroup.ErrStateLost)
 }
+
+// A coordinator whose codec has another name than the group's is refused.
+func TestCodecMismatchIsRefused(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g")
+	spawnWaiter(t, c, "g", "json")
+	raw, err := redisgroup.New(context.Background(), redisgroup.Config[[]byte]{Client: srv.Client(t, 4), Prefix: t.Name(),
+		Group: "g", Codec: managedprocess.Bytes()})
+	require.NoError(t, err)
+	defer raw.Close(context.Background())
+	_, err = raw.Spawn(context.Background(), processgroup.Spec[[]byte]{Name: "bytes"})
+	require.ErrorIs(t, err, fence.ErrInvalidArgument)
+	require.Contains(t, err.Error(), "codec")
+}

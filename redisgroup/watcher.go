@@ -50,6 +50,7 @@ func newWatcher(rdb redis.UniversalClient, sc *scripts, base, cid string, interv
 // its start, until stop; ctx bounds the Redis calls.
 func (w *watcher) run(ctx context.Context, last string) {
 	cursors := []string{last, "0-0"}
+	checked := time.Now()
 	for first := true; ; first = false {
 		if w.isStopping() {
 			return
@@ -79,7 +80,8 @@ func (w *watcher) run(ctx context.Context, last string) {
 				w.handle(i == 1, m.Values)
 			}
 		}
-		if len(streams) == 0 {
+		if time.Since(checked) >= w.interval {
+			checked = time.Now()
 			w.idle(ctx)
 		}
 	}
@@ -134,7 +136,7 @@ func (w *watcher) released(rid, out string) {
 	}
 }
 
-// idle runs every interval with nothing read: while anyone waits it checks
+// idle runs every interval: while anyone waits it checks
 // heartbeats and the rounds waited on, and wakes every send waiting for room
 // and every outbound fence, which then look again.
 func (w *watcher) idle(ctx context.Context) {

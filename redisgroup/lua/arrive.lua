@@ -1,17 +1,13 @@
 -- arrive(ttl, sid, barrier, mode): member sid arrives at the oldest arriving
 -- round of barrier that expects it and that it has not arrived at, or at a
 -- new one. Replies {'ok', round, outcome} (outcome '' while open),
--- {'mismatch', round, mode}, {'notmember'} or {'self', cause}. The reply's
--- last element is the release stream's last id before this arrival.
+-- {'mismatch', round, mode}, {'notmember'} or {'self', cause}.
 local sid, barrier, mode = ARGV[2], ARGV[3], ARGV[4]
-local rel = redis.call('XREVRANGE', key('rel'), '+', '-', 'COUNT', 1)
-local last = '0-0'
-if #rel > 0 then last = rel[1][1] end
 if not live(sid) then
   local name = redis.call('HGET', key('names'), sid)
-  return {'self', name and redis.call('HGET', key('cause'), name) or '', last}
+  return {'self', name and redis.call('HGET', key('cause'), name) or ''}
 end
-if redis.call('SISMEMBER', key('members'), sid) == 0 then return {'notmember', last} end
+if redis.call('SISMEMBER', key('members'), sid) == 0 then return {'notmember'} end
 local rid
 for _, n in ipairs(redis.call('ZRANGE', key('open', barrier), 0, -1)) do
   local c = n .. ':' .. barrier
@@ -36,7 +32,7 @@ end
 local r = rkey('r', rid)
 local n = tonumber(string.match(rid, '^(%d+):'))
 local m = redis.call('HGET', r, 'mode')
-if m ~= mode then return {'mismatch', n, m, last} end
+if m ~= mode then return {'mismatch', n, m} end
 redis.call('SADD', rkey('rarr', rid), sid)
 for _, kind in ipairs({'r', 'rexp', 'rarr', 'rleft', 'rdep'}) do touch(rkey(kind, rid)) end
 if mode == 'delivery' then arriveTargets(rid, sid) end
@@ -44,4 +40,4 @@ checkComplete(rid)
 local out = ''
 local st = redis.call('HGET', r, 'state')
 if st == 'ok' or st == 'fail' then out = redis.call('HGET', r, 'out') end
-return {'ok', n, out, last}
+return {'ok', n, out}

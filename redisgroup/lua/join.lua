@@ -7,6 +7,7 @@ if redis.call('SADD', key('members'), id) == 1 then
   for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
     if redis.call('HGET', rkey('r', rid), 'state') == 'a' then
       redis.call('SADD', rkey('rexp', rid), id)
+      touch(rkey('rexp', rid))
     end
   end
 end

@@ -9,6 +9,8 @@ for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
     and redis.call('SISMEMBER', rkey('rarr', rid), id) == 0 then
     redis.call('SADD', rkey('rarr', rid), id)
     redis.call('SADD', rkey('rleft', rid), id)
+    touch(rkey('rarr', rid))
+    touch(rkey('rleft', rid))
     if redis.call('HGET', rkey('r', rid), 'mode') == 'delivery' then arriveTargets(rid, id) end
     checkComplete(rid)
   end

@@ -196,6 +196,7 @@ local function depart(id, kind, msg, graceful, drop)
         else
           finish(rid, 'fail', {who = {tonumber(id), name}, cause = cause})
         end
+        for _, kind in ipairs({'rarr', 'rleft', 'rdep'}) do touch(rkey(kind, rid)) end
         checkComplete(rid)
       end
     end

@@ -1,10 +1,13 @@
--- register(ttl, id?, name, window, cid, hbms, join, survivors): starts member
--- name. ARGV[2] is ignored: the id comes from the group's counter. Replies
--- {'ok', id} or {'dup'} (a live member has the name) or {'conf'} (the group
--- was created with another survivors setting).
-local name, window, cid, hbms, join, survivors = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-if redis.call('HSETNX', key('conf'), 'survivors', survivors) == 0 and conf('survivors') ~= survivors then
-  return {'conf'}
+-- register(ttl, id?, name, window, cid, hbms, join, survivors, codec):
+-- starts member name. ARGV[2] is ignored: the id comes from the group's
+-- counter. Replies {'ok', id} or {'dup'} (a live member has the name) or
+-- {'conf', field} (the group was created with another survivors setting or
+-- codec).
+local name, window, cid, hbms, join = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+for field, v in pairs({survivors = ARGV[8], codec = ARGV[9]}) do
+  if redis.call('HSETNX', key('conf'), field, v) == 0 and conf(field) ~= v then
+    return {'conf', field}
+  end
 end
 touch(key('conf'))
 local old = redis.call('HGET', key('live'), name)
@@ -26,6 +29,7 @@ if join == '1' then
   for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
     if redis.call('HGET', rkey('r', rid), 'state') == 'a' then
       redis.call('SADD', rkey('rexp', rid), id)
+      touch(rkey('rexp', rid))
     end
   end
 end
