@@ -22,8 +22,7 @@ type arrival struct {
 	mode    fence.Mode
 	rid     string
 	round   uint64
-	outcome <-chan string
-	done    func()
+	watch   *watcher
 
 	mu         sync.Mutex
 	busy       bool
@@ -45,8 +44,10 @@ func (a *arrival) Wait(ctx context.Context) (fence.Result, error) {
 		return fence.Result{}, a.fail(a.round, fence.ErrBusy)
 	}
 	if a.result != nil {
+		o := *a.result
 		a.mu.Unlock()
-		return a.result.get(a)
+		a.owner.forgetArrival(a.name, a)
+		return o.get(a)
 	}
 	a.busy = true
 	a.mu.Unlock()
@@ -55,9 +56,10 @@ func (a *arrival) Wait(ctx context.Context) (fence.Result, error) {
 		a.busy = false
 		a.mu.Unlock()
 	}()
+	outcome, done := a.watch.waitRound(a.rid)
+	defer done()
 	select {
-	case out := <-a.outcome:
-		a.done()
+	case out := <-outcome:
 		o := parseOutcome(out)
 		a.mu.Lock()
 		a.result = &o
@@ -195,6 +197,9 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	if err := m.Err(); err != nil {
 		return nil, refuse(err)
 	}
+	if err := m.flush(ctx); err != nil {
+		return nil, refuse(m.errOr(err))
+	}
 	reply, err := m.c.sc.run(ctx, m.c.sc.arrive, m.sid, name, modeName(mode)).Slice()
 	if err != nil {
 		return nil, refuse(m.errOr(redisErr("arrive", err)))
@@ -212,14 +217,11 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	n, _ := reply[1].(int64)
 	out, _ := reply[2].(string)
 	a := &arrival{owner: m, id: m.id, group: group, name: name, mode: mode,
-		rid: strconv.FormatInt(n, 10) + ":" + name, round: uint64(n)}
+		rid: strconv.FormatInt(n, 10) + ":" + name, round: uint64(n), watch: m.c.watch}
 	a.diag = func(ctx context.Context) ([]fence.Identity, []fence.Lag) { return m.diagnose(ctx, a.rid) }
 	if out != "" {
-		ch := make(chan string, 1)
-		ch <- out
-		a.outcome, a.done = ch, func() {}
-	} else {
-		a.outcome, a.done = m.c.watch.waitRound(a.rid)
+		o := parseOutcome(out)
+		a.result = &o
 	}
 	m.mu.Lock()
 	m.arrivals[name] = a

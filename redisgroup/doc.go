@@ -1,2 +1,69 @@
-// Package redisgroup is a muster group whose state lives in Redis.
+// Package redisgroup is a muster group whose state lives in Redis, for
+// members on several machines: each process of a deployment creates a
+// Coordinator with the same Config.Prefix and Config.Group on the same Redis
+// server and spawns its members with it. Members are
+// managedprocess.Member values, as with processgroup, so member code runs
+// unchanged: ordered messages, the three barrier modes, the outbound fence,
+// graceful leaving, and failures that name who and why. This package is a
+// module of its own, so that importing muster never pulls Redis in.
+//
+// # What is in Redis
+//
+// Every key starts with "<Prefix>:{<Group>}", whose group is a Redis Cluster
+// hash tag, and every write renews its key's TTL (Config.KeyTTL). Each
+// member has an inbox stream that senders append to with XADD; its reader
+// takes batches with a blocking XREAD from the last id it saw, runs the
+// handler on each message, then reports the batch's progress in one script
+// call, which trims the inbox. Every step that changes the group — a send,
+// a progress report, an arrival, a leave, a departure — is one Lua script:
+// one atomic round trip. Rounds are released by appending to the group's
+// release stream, which each coordinator reads with a blocking XREAD from
+// the last id it saw: there is no subscription, so no window between
+// subscribing and checking in which a release could be missed. Arrivals are
+// set members, so a retried arrival counts once.
+//
+// # Rounds and fences
+//
+// Rounds follow processgroup's rules: a round expects the group's members at
+// its first arrival and every member that joins while it is arriving; a
+// member's arrival goes to the oldest arriving round that expects it. A
+// delivery fence records, at each arrival, how many messages the member had
+// addressed to each recipient, and releases once every recipient's reported
+// progress reached them. A processing fence releases once every member
+// arrived and the group holds no unhandled message at all: the scripts keep
+// the count of messages sent and not yet handled in the group, raised by a
+// send before its message is visible and lowered by a progress report after
+// the handler returned, so an atomic read of zero is a quiescent instant.
+// This watches every link between the group's members and its queues,
+// which is more than processgroup watches (links from the round's members).
+// Sends of one member are serialised, so its stream reaches each inbox in
+// order.
+//
+// # Failure
+//
+// Each coordinator renews its members' heartbeat keys every Heartbeat/4. A
+// coordinator with a member waiting (in a round, for room in a window, or
+// in an outbound fence) checks the group's heartbeats every Heartbeat/4, and
+// departs a member whose key expired as crashed with ErrHeartbeatLapsed: the
+// rounds that expect it fail naming it (or complete for survivors), its
+// inbox is consumed, and senders waiting for room there fail. A member that
+// was frozen longer than Heartbeat finds itself departed when it resumes.
+// A round whose state Redis lost (a restart without persistence, a failover
+// to a replica that had not seen it) ends with ErrStateLost, and so do the
+// members Redis no longer knows: never a silent success, never a hang.
+// Readers and the release watcher retry after a connection error from the
+// last id they saw, so nothing is missed.
+//
+// # Queues
+//
+// A Queue hands tasks to workers at least once, with a consumer group: see
+// Queue. A task counts in its producer's outbound and delivery fences until
+// some worker acknowledged it.
+//
+// # Limits
+//
+// A Coordinator serves one group: Member.Join, Leave and Publish take only
+// its name. Members find each other by name within the group. A message that
+// does not decode at its recipient is logged and counts as handled. Sends
+// wait for their script's reply: one round trip per message.
 package redisgroup

@@ -36,9 +36,17 @@ type member[T any] struct {
 	hctx      context.Context // the handlers' context
 	done      chan struct{}   // closed when departed and the reader stopped
 
-	sendMu sync.Mutex // orders this member's sends: its stream
-	seq    uint64
-	sent   map[uint64]uint64 // recipient id → messages addressed to it
+	// The send side: sendMu orders the member's sends (its stream) and
+	// guards what follows; the flusher appends the outbox.
+	sendMu      sync.Mutex
+	seq         uint64
+	links       map[string]*link // by recipient name
+	byID        map[uint64]*link
+	outbox      []pending
+	inflight    bool          // the flusher runs a batch
+	flushed     chan struct{} // closed and replaced when the outbox emptied
+	kick        chan struct{} // wakes the flusher
+	flusherDone chan struct{}
 
 	mu       sync.Mutex
 	err      error // departure cause
@@ -60,7 +68,8 @@ type member[T any] struct {
 func newMember[T any](c *Coordinator[T], id fence.Identity, spec processgroup.Spec[T]) *member[T] {
 	m := &member[T]{
 		c: c, id: id, sid: strconv.FormatUint(id.ID, 10), handler: spec.Handler, hasRun: spec.Run != nil,
-		done: make(chan struct{}), sent: map[uint64]uint64{},
+		done: make(chan struct{}), links: map[string]*link{}, byID: map[uint64]*link{},
+		flushed: make(chan struct{}), kick: make(chan struct{}, 1), flusherDone: make(chan struct{}),
 		arrivals: map[string]*arrival{}, handled: "0-0", progress: make(chan struct{}),
 	}
 	m.inbox = c.cfg.base() + ":in:" + m.sid
@@ -71,8 +80,9 @@ func newMember[T any](c *Coordinator[T], id fence.Identity, spec processgroup.Sp
 
 // start runs the reader and, if there is one, the run function.
 func (m *member[T]) start(run processgroup.RunFunc[T]) {
-	m.c.wg.Add(1)
+	m.c.wg.Add(2)
 	go func() { defer m.c.wg.Done(); m.read() }()
+	go func() { defer m.c.wg.Done(); m.flusher() }()
 	if run == nil {
 		return
 	}
@@ -105,10 +115,11 @@ func (m *member[T]) call(run processgroup.RunFunc[T]) (cause error, graceful boo
 	return fence.ErrExited, true
 }
 
-// depart records the member's departure with cause, in Redis and here, once.
-// A graceful departure lets the reader handle what is queued first; any
-// other consumes the inbox unhandled.
+// depart records the member's departure with cause, in Redis and here, once,
+// after appending what it sent before. A graceful departure lets the reader
+// handle what is queued first; any other consumes the inbox unhandled.
 func (m *member[T]) depart(cause error, graceful bool) {
+	m.flushBounded()
 	m.mu.Lock()
 	if m.err != nil {
 		m.mu.Unlock()
@@ -133,6 +144,7 @@ func (m *member[T]) depart(cause error, graceful bool) {
 // stop departs the member gracefully with cause (a close): its inbox is
 // consumed unhandled, as for a failure, but it fails no round.
 func (m *member[T]) stop(cause error) {
+	m.flushBounded()
 	m.mu.Lock()
 	if m.err != nil {
 		m.mu.Unlock()
@@ -164,6 +176,14 @@ func (m *member[T]) lost(cause error) {
 	m.cancelRun(cause)
 	m.c.departed(m, cause)
 	m.poke()
+}
+
+// flushBounded appends what the member sent before it departs, waiting at
+// most a heartbeat for Redis.
+func (m *member[T]) flushBounded() {
+	ctx, cancel := context.WithTimeout(m.c.ctx, m.c.cfg.Heartbeat)
+	defer cancel()
+	_ = m.flush(ctx)
 }
 
 // poke appends a stop entry to the inbox, so that the reader, blocked on
@@ -205,6 +225,9 @@ func (m *member[T]) membership(group string, s *redis.Script) error {
 	if err := m.Err(); err != nil {
 		return err
 	}
+	if err := m.flush(m.runCtx); err != nil {
+		return m.errOr(err)
+	}
 	reply, err := m.c.sc.run(m.runCtx, s, m.sid).Text()
 	switch {
 	case err != nil:
@@ -215,6 +238,15 @@ func (m *member[T]) membership(group string, s *redis.Script) error {
 		return fmt.Errorf("%w: %s in %q", fence.ErrNotMember, m.id, group)
 	}
 	return nil
+}
+
+// callErr is the error of a call to Redis that failed with err: the
+// member's departure cause, the context's, or err as an ErrRedis.
+func (m *member[T]) callErr(ctx context.Context, op string, err error) error {
+	if cerr := fence.ContextError(ctx); cerr != nil {
+		return m.errOr(cerr)
+	}
+	return m.errOr(redisErr(op, err))
 }
 
 // errOr returns the departure cause, or err while the member runs.
@@ -238,14 +270,15 @@ func (m *member[T]) RunAfterCurrentHandler(ctx context.Context, fn func()) error
 }
 
 // Snapshot returns what this process knows of the member, without asking
-// Redis: a stream's Delivered is not known here and reads 0.
+// Redis: a stream's Delivered is what a script last read, which may lag.
 func (m *member[T]) Snapshot() managedprocess.State {
 	st := managedprocess.State{ID: m.id, Handling: m.handling.Load(), Handled: m.nHandled.Load(),
 		Dropped: m.nDropped.Load(), Err: m.Err()}
 	m.sendMu.Lock()
 	st.Leading = m.seq
-	for id, n := range m.sent {
-		st.Streams = append(st.Streams, managedprocess.StreamState{Recipient: fence.Identity{ID: id}, Sent: n})
+	for _, l := range m.byID {
+		st.Streams = append(st.Streams, managedprocess.StreamState{
+			Recipient: fence.Identity{Name: l.name, ID: l.id}, Sent: l.sent, Delivered: min(l.done, l.sent)})
 	}
 	m.sendMu.Unlock()
 	return st

@@ -22,6 +22,9 @@ func (m *member[T]) WaitForOutboundFence(ctx context.Context) error {
 	if err := m.Err(); err != nil {
 		return fail(err)
 	}
+	if err := m.flush(ctx); err != nil {
+		return fail(m.errOr(err))
+	}
 	m.mu.Lock()
 	m.fences++
 	fid := fmt.Sprintf("%s-%s-%d", m.c.cid, m.sid, m.fences)

@@ -70,6 +70,9 @@ func (q *Queue[T]) Dispatch(ctx context.Context, from managedprocess.Member[T], 
 	}
 	m.sendMu.Lock()
 	defer m.sendMu.Unlock()
+	if err := m.flushLocked(ctx); err != nil {
+		return m.errOr(err)
+	}
 	reply, err := q.c.sc.run(ctx, q.c.sc.dispatch, args...).Slice()
 	if err != nil {
 		return m.errOr(redisErr("dispatch", err))

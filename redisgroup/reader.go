@@ -82,6 +82,8 @@ func (m *member[T]) batch(msgs []redis.XMessage) (last string, stop bool) {
 		m.deliver(e.Values)
 	}
 	if !m.isDropping() && len(counts) > 0 {
+		// What the handlers sent is counted before what they handled.
+		_ = m.flush(context.WithoutCancel(m.c.ctx))
 		args := []any{m.sid, last}
 		for s, k := range counts {
 			args = append(args, s, k)

@@ -22,7 +22,7 @@ type scripts struct {
 	ttl  string
 
 	register, join, leave, depart, heartbeat, check,
-	send, progress, arrive, outbound, lags, diagnose,
+	send, publish, progress, arrive, outbound, lags, diagnose,
 	dispatch, reclaim, ack *redis.Script
 }
 
@@ -35,7 +35,7 @@ func newScripts(rdb redis.UniversalClient, base string, ttl time.Duration) *scri
 		rdb: rdb, base: []string{base}, ttl: strconv.FormatInt(ttl.Milliseconds(), 10),
 		register: load("register"), join: load("join"), leave: load("leave"),
 		depart: load("depart"), heartbeat: load("heartbeat"), check: load("check"),
-		send: load("send"), progress: load("progress"), arrive: load("arrive"),
+		send: load("send"), publish: load("publish"), progress: load("progress"), arrive: load("arrive"),
 		outbound: load("outbound"), lags: load("lags"), diagnose: load("diagnose"),
 		dispatch: load("dispatch"), reclaim: load("reclaim"), ack: load("ack"),
 	}

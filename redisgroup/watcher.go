@@ -169,7 +169,8 @@ func (w *watcher) idle(ctx context.Context) {
 
 // waitRound registers a waiter for round rid and returns the channel its
 // outcome arrives on ("missing" when Redis lost the round). Call done when
-// no longer waiting.
+// no longer waiting. A release read before the call is found in the recent
+// outcomes or, after those, by the next check.
 func (w *watcher) waitRound(rid string) (outcome <-chan string, done func()) {
 	ch := make(chan string, 1)
 	w.mu.Lock()

@@ -24,6 +24,8 @@ if not rid then
   rid = n .. ':' .. barrier
   redis.call('HSET', rkey('r', rid), 'mode', mode, 'state', 'a', 'unmet', 0)
   redis.call('SUNIONSTORE', rkey('rexp', rid), key('members'))
+  touch(rkey('r', rid))
+  touch(rkey('rexp', rid))
   redis.call('ZADD', key('open', barrier), n, n)
   redis.call('SADD', key('rounds'), rid)
   touch(key('open', barrier))
@@ -33,8 +35,11 @@ local r = rkey('r', rid)
 local n = tonumber(string.match(rid, '^(%d+):'))
 local m = redis.call('HGET', r, 'mode')
 if m ~= mode then return {'mismatch', n, m} end
-redis.call('SADD', rkey('rarr', rid), sid)
-for _, kind in ipairs({'r', 'rexp', 'rarr', 'rleft', 'rdep'}) do touch(rkey(kind, rid)) end
+-- The round's keys got their TTL when it was created (rleft and rdep when
+-- first written): later writes keep it.
+if redis.call('SADD', rkey('rarr', rid), sid) == 1 and redis.call('SCARD', rkey('rarr', rid)) == 1 then
+  touch(rkey('rarr', rid))
+end
 if mode == 'delivery' then arriveTargets(rid, sid) end
 checkComplete(rid)
 local out = ''

@@ -17,8 +17,7 @@ for i = 4, #ARGV do
   redis.call('XADD', q, '*', 's', sid, 'n', sname, 'k', k, 'b', ARGV[i])
 end
 local n = #ARGV - 3
-redis.call('SADD', key('dest', sid), rcpt)
 redis.call('HINCRBY', key('pend'), rcpt, n)
 redis.call('INCRBY', key('unhandled'), n)
-for _, k in ipairs({q, key('sent', sid), key('dest', sid), key('pend'), key('unhandled')}) do touch(k) end
+for _, k in ipairs({q, key('sent', sid), key('pend'), key('unhandled')}) do touch(k) end
 return {'ok', n}

@@ -3,7 +3,7 @@
 -- whose recipient has not handled everything sid addressed to it.
 local sid = ARGV[2]
 local out = {}
-for _, r in ipairs(redis.call('SMEMBERS', key('dest', sid))) do
+for _, r in ipairs(redis.call('HKEYS', key('sent', sid))) do
   local sent = num(redis.call('HGET', key('sent', sid), r))
   local done = num(redis.call('HGET', key('prog', r), sid))
   if done < sent then

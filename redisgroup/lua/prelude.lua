@@ -1,4 +1,9 @@
 -- Shared by every script. KEYS[1] is the group's base key, "<prefix>:{<group>}":
+-- sent:<s> counts, per recipient (a member's id or "q:<queue>"), the messages
+-- member s addressed to it, and prog:<r> counts, per sender, the messages
+-- recipient r consumed; a link's first message creates its prog field, so
+-- that the fields of sent:<s> are s's recipients and those of prog:<r> are
+-- r's senders.
 -- every key below starts with it, so that they all share one hash slot. ARGV[1]
 -- is the TTL in milliseconds that every write renews. Member ids, round
 -- numbers and counters come first in a key; a free-form name comes last, so
@@ -47,6 +52,8 @@ local function finish(rid, state, out)
   local enc = cjson.encode(out)
   redis.call('HSET', r, 'state', state, 'out', enc)
   touch(r)
+  -- Only the outcome stays, for a waiter that missed the release stream.
+  redis.call('DEL', rkey('rexp', rid), rkey('rarr', rid), rkey('rleft', rid), rkey('rdep', rid), rkey('rtgt', rid))
   redis.call('ZREM', key('open', barrier), n)
   redis.call('SREM', key('rounds'), rid)
   redis.call('SREM', key('draining'), rid)
@@ -94,7 +101,7 @@ end
 -- what s addressed to it, and returns how many links it waits on.
 local function waitFor(s, item)
   local unmet = 0
-  for _, rcpt in ipairs(redis.call('SMEMBERS', key('dest', s))) do
+  for _, rcpt in ipairs(redis.call('HKEYS', key('sent', s))) do
     local sent = num(redis.call('HGET', key('sent', s), rcpt))
     local done = num(redis.call('HGET', key('prog', rcpt), s))
     local open = string.sub(rcpt, 1, 2) == 'q:' or live(rcpt)
@@ -117,7 +124,7 @@ local function arriveTargets(rid, s)
   if n == 0 then return end
   redis.call('HINCRBY', rkey('r', rid), 'unmet', n)
   local t = rkey('rtgt', rid)
-  for _, rcpt in ipairs(redis.call('SMEMBERS', key('dest', s))) do
+  for _, rcpt in ipairs(redis.call('HKEYS', key('sent', s))) do
     redis.call('HSET', t, rcpt .. ':' .. s, num(redis.call('HGET', key('sent', s), rcpt)))
   end
   touch(t)
@@ -143,8 +150,12 @@ local function advance(rcpt, s, k)
       else
         local cid, fid = string.match(item, '^o|([^|]*)|(.*)$')
         local f = key('ob', fid)
-        if redis.call('HINCRBY', f, 'unmet', -1) <= 0 then wake(cid, 'f' .. fid) end
-        touch(f)
+        if redis.call('HINCRBY', f, 'unmet', -1) <= 0 then
+          wake(cid, 'f' .. fid)
+          redis.call('DEL', f)
+        else
+          touch(f)
+        end
       end
     end
   end
@@ -205,7 +216,7 @@ local function depart(id, kind, msg, graceful, drop)
     redis.call('SREM', key('closing'), id)
     redis.call('DEL', key('hb', id))
     local total = 0
-    for _, s in ipairs(redis.call('SMEMBERS', key('senders', id))) do
+    for _, s in ipairs(redis.call('HKEYS', key('prog', id))) do
       total = total + advance(id, s, num(redis.call('HGET', key('sent', s), id)))
     end
     consumed(id, total)
