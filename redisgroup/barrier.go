@@ -14,15 +14,15 @@ import (
 // arrival is a member's arrival at one round; it waits for the round's
 // outcome from the coordinator's watcher.
 type arrival struct {
-	owner   interface{ forgetArrival(string, *arrival) }
-	diag    func(ctx context.Context) (missing []fence.Identity, lagging []fence.Lag)
-	id      fence.Identity
-	group   string
-	name    string
-	mode    fence.Mode
-	rid     string
-	round   uint64
-	watch   *watcher
+	owner interface{ forgetArrival(string, *arrival) }
+	diag  func(ctx context.Context) (missing []fence.Identity, lagging []fence.Lag)
+	id    fence.Identity
+	group string
+	name  string
+	mode  fence.Mode
+	rid   string
+	round uint64
+	watch *watcher
 
 	mu         sync.Mutex
 	busy       bool
