@@ -64,6 +64,8 @@
 //
 // A Coordinator serves one group: Member.Join, Leave and Publish take only
 // its name. Members find each other by name within the group. A message that
-// does not decode at its recipient is logged and counts as handled. Sends
-// wait for their script's reply: one round trip per message.
+// does not decode at its recipient is logged and counts as handled. A send
+// to a recipient not yet known here, or whose window looks full, waits for
+// its script's reply; others are queued and appended in batches, and one
+// whose recipient departs before it is appended is dropped.
 package redisgroup
