@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/muster-go/muster/internal/cli"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -12,13 +13,13 @@ import (
 // exits 0 and says so, in lines (not a terminal) and in JSON.
 func TestBSPChildrenMatchOneProcess(t *testing.T) {
 	code, stdout, stderr := runArgs(t, "bsp", "-nodes", "2000", "-supersteps", "5", "-workers", "3")
-	require.Equal(t, exitOK, code, stderr)
+	require.Equal(t, cli.ExitOK, code, stderr)
 	assert.Contains(t, stdout, "superstep 5/5: ")
 	assert.Contains(t, stdout, "by 3 workers (child processes), mode delivery")
 	assert.Contains(t, stdout, "ok: the ranks match")
 
 	code, stdout, stderr = runArgs(t, "bsp", "-json", "-nodes", "2000", "-supersteps", "5", "-members", "inproc")
-	require.Equal(t, exitOK, code, stderr)
+	require.Equal(t, cli.ExitOK, code, stderr)
 	var out struct {
 		OK         bool      `json:"ok"`
 		Members    string    `json:"members"`
@@ -38,7 +39,7 @@ func TestBSPChildrenMatchOneProcess(t *testing.T) {
 // and the exit status says so, agreeing with "ok" in the JSON.
 func TestBSPRendezvousFailsTheCheck(t *testing.T) {
 	code, stdout, _ := runArgs(t, "bsp", "-json", "-mode", "rendezvous", "-nodes", "2000", "-supersteps", "4", "-handler-delay", "5ms")
-	assert.Equal(t, exitFail, code)
+	assert.Equal(t, cli.ExitFail, code)
 	var out struct {
 		OK      bool    `json:"ok"`
 		MaxDiff float64 `json:"max_diff"`
@@ -50,12 +51,12 @@ func TestBSPRendezvousFailsTheCheck(t *testing.T) {
 
 func TestBSPUsage(t *testing.T) {
 	code, stdout, stderr := runArgs(t, "bsp", "-h")
-	assert.Equal(t, exitOK, code)
+	assert.Equal(t, cli.ExitOK, code)
 	assert.Contains(t, stdout, "usage: muster bsp")
 	assert.Empty(t, stderr)
 	for _, args := range [][]string{{"bsp", "-mode", "fast"}, {"bsp", "-members", "threads"}, {"bsp", "-workers", "0"}, {"bsp", "extra"}} {
 		code, _, stderr := runArgs(t, args...)
-		assert.Equal(t, exitUsage, code, "%v", args)
+		assert.Equal(t, cli.ExitUsage, code, "%v", args)
 		assert.NotEmpty(t, stderr, "%v", args)
 	}
 }

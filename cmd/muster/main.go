@@ -20,15 +20,9 @@ import (
 	"os/signal"
 
 	"github.com/muster-go/muster/internal/bsp"
+	"github.com/muster-go/muster/internal/cli"
 	"github.com/muster-go/muster/internal/repro"
 	"github.com/muster-go/muster/processgroup"
-)
-
-// Exit statuses.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
 )
 
 func main() {
@@ -51,7 +45,7 @@ func main() {
 func exitChild(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "muster: child:", err)
-		os.Exit(exitFail)
+		os.Exit(cli.ExitFail)
 	}
 }
 
@@ -70,28 +64,14 @@ type runner func(context.Context, repro.Config) (repro.Report, error)
 
 // runWith is runContext with the scenario's runner.
 func runWith(ctx context.Context, runScenario runner, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "muster: missing subcommand")
-		usage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "bsp":
-		return bspCommand(ctx, args[1:], stdout, stderr)
-	case "repro":
-		return reproCommand(ctx, runScenario, args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "muster: unknown subcommand %q\n", args[0])
-		usage(stderr)
-		return exitUsage
-	}
+	return cli.Dispatch(args, cli.Subcommands{
+		"bsp":   func(args []string) int { return bspCommand(ctx, args, stdout, stderr) },
+		"repro": func(args []string) int { return reproCommand(ctx, runScenario, args, stdout, stderr) },
+	}, usage, stdout, stderr)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: muster <subcommand> [flags]
+// usage is the program's usage.
+const usage = `usage: muster <subcommand> [flags]
 
 subcommands:
   bsp     PageRank on a generated graph across child processes, one superstep
@@ -100,5 +80,4 @@ subcommands:
           consumer and meet it at a barrier; the consumer checks at its release
           that every marker was handled ("muster repro -h" for flags)
   help    print this message
-`)
-}
+`

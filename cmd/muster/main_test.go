@@ -12,6 +12,7 @@ import (
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/internal/bsp"
+	"github.com/muster-go/muster/internal/cli"
 	"github.com/muster-go/muster/internal/repro"
 	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
@@ -116,7 +117,7 @@ func TestReproMembers(t *testing.T) {
 		}
 	}
 	code, _, stderr := runArgs(t, "repro", "-members", "threads")
-	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, `-members "threads": want children or inproc`)
 }
 

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/cli"
 	"github.com/muster-go/muster/internal/repro"
 )
 
@@ -20,16 +19,12 @@ type reproOptions struct {
 	timeout time.Duration
 }
 
-// parseRepro parses the repro flags. It returns flag.ErrHelp for -h, after
-// printing the usage on stdout, and a flagError for what the flag package
-// already reported on stderr.
+// parseRepro parses the repro flags, with cli.Parse: it returns
+// flag.ErrHelp for -h, after printing the usage on stdout, and a printed
+// cli.UsageError for what the flag package already reported on stderr.
 func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err error) {
 	def := repro.DefaultConfig()
 	fs := flag.NewFlagSet("muster repro", flag.ContinueOnError)
-	// The flag package prints the usage for -h and for its errors alike:
-	// hold it until Parse says which, then route it.
-	var printed bytes.Buffer
-	fs.SetOutput(&printed)
 	mode := fs.String("mode", def.Mode.String(), "iteration barrier mode: rendezvous, delivery or processing")
 	fs.IntVar(&opts.cfg.Workers, "workers", def.Workers, "worker members sending markers (≥ 1)")
 	fs.IntVar(&opts.cfg.Iterations, "iterations", def.Iterations, "iterations (≥ 1)")
@@ -39,8 +34,7 @@ func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err
 	members := fs.String("members", "children", membersUsage)
 	fs.DurationVar(&opts.timeout, "timeout", 60*time.Second, "give up after this long (> 0), printing what the run was stuck on")
 	fs.BoolVar(&opts.json, "json", false, "print one JSON object instead of the summary")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: muster repro [flags]
+	cli.SetUsage(fs, `usage: muster repro [flags]
 
 Workers send bursts of markers to a slow consumer, then meet it at a barrier in
 the chosen mode; when the consumer's barrier returns it checks that every marker
@@ -66,18 +60,8 @@ timeout, interrupted or error.
 
 flags:
 `)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			stdout.Write(printed.Bytes())
-			return opts, err
-		}
-		stderr.Write(printed.Bytes())
-		return opts, flagError{err}
-	}
-	if fs.NArg() > 0 {
-		return opts, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
+		return opts, err
 	}
 	if opts.cfg.Mode, err = fence.ParseMode(*mode); err != nil {
 		return opts, err
@@ -97,27 +81,20 @@ flags:
 // reproCommand runs "muster repro".
 func reproCommand(ctx context.Context, runScenario runner, args []string, stdout, stderr io.Writer) int {
 	opts, err := parseRepro(args, stdout, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case err != nil:
-		if !isFlagPackageError(err) {
-			fmt.Fprintf(stderr, "muster repro: %v\n", err)
-			fmt.Fprintln(stderr, `run "muster repro -h" for usage`)
-		}
-		return exitUsage
+	if err != nil {
+		return cli.UsageStatus("repro", err, stderr)
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	rep, err := runScenario(ctx, opts.cfg)
-	out := judge(rep, err)
+	v := repro.Judge(rep, err)
 	if opts.json {
-		if werr := writeJSON(stdout, rep, out, err); werr != nil {
+		if werr := writeJSON(stdout, rep, v, err); werr != nil {
 			fmt.Fprintf(stderr, "muster repro: %v\n", werr)
-			return exitFail
+			return cli.ExitFail
 		}
 	} else {
-		writeSummary(stdout, rep, out, opts.timeout)
+		writeSummary(stdout, rep, v, opts.timeout)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "muster repro: %v\n", err)
@@ -125,51 +102,5 @@ func reproCommand(ctx context.Context, runScenario runner, args []string, stdout
 			writeStuck(stderr, rep.Stuck)
 		}
 	}
-	return out.code
-}
-
-// outcome is a run's verdict and exit status. The -json "ok" is
-// code == exitOK, so the two always agree.
-type outcome struct {
-	verdict string // verdictOK, verdictExpected, verdictFail, verdictTimeout, verdictInterrupted or verdictError
-	code    int
-}
-
-// Verdicts: the -json "verdict" field, and the summary's last line.
-const (
-	verdictOK          = "ok"          // the run finished and its mode's promise held
-	verdictExpected    = "expected"    // the run finished; only markers its mode does not fence were missing
-	verdictFail        = "fail"        // the run finished; a fence missed a marker it covers, or markers were duplicated, reordered or lost
-	verdictTimeout     = "timeout"     // -timeout ended the run before it finished
-	verdictInterrupted = "interrupted" // an interrupt ended the run before it finished
-	verdictError       = "error"       // a member failed
-)
-
-// judge is the outcome of a run that returned rep and err. Exit status 0
-// for an OK run and for a run whose only finding is the missing markers its
-// mode does not fence (repro.Report.MissingExpected: a Rendezvous, or a
-// DeliveryFence beyond the first hop); 1 otherwise.
-func judge(rep repro.Report, err error) outcome {
-	switch {
-	case errors.Is(err, repro.ErrNotFinished) && errors.Is(err, context.DeadlineExceeded):
-		return outcome{verdictTimeout, exitFail}
-	case errors.Is(err, repro.ErrNotFinished):
-		return outcome{verdictInterrupted, exitFail}
-	case err != nil:
-		return outcome{verdictError, exitFail}
-	case rep.OK:
-		return outcome{verdictOK, exitOK}
-	case rep.MissingExpected():
-		return outcome{verdictExpected, exitOK}
-	default:
-		return outcome{verdictFail, exitFail}
-	}
-}
-
-// flagError marks errors the flag package already printed with the usage.
-type flagError struct{ error }
-
-func isFlagPackageError(err error) bool {
-	var fe flagError
-	return errors.As(err, &fe)
+	return cli.Status(v.OK())
 }

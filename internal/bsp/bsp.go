@@ -75,8 +75,8 @@ func (r Result) OK() bool { return r.MaxDiff <= Tolerance }
 
 // Run runs the job: cfg.Workers workers (child processes of this program,
 // which must serve Roles, unless cfg.InProcess), and the program as member
-// "bsp-driver" meeting them once all are spawned and at every superstep, which it reports to
-// progress (nil: none) once released. It returns the result, with the
+// DriverName meeting them once all are spawned and at every superstep,
+// which it reports to progress (nil: none) once released. It returns the result, with the
 // largest difference from Reference; its error is a member's failure or
 // ctx's.
 func Run(ctx context.Context, cfg Config, progress func(step int, took time.Duration)) (Result, error) {
@@ -86,29 +86,29 @@ func Run(ctx context.Context, cfg Config, progress func(step int, took time.Dura
 	start := time.Now()
 	c := processgroup.New[Msg]()
 	defer c.Close(context.WithoutCancel(ctx))
-	if _, err := c.NewGroup(group); err != nil {
+	if _, err := c.NewGroup(GroupName); err != nil {
 		return Result{}, err
 	}
 	ranks := make([][]float64, cfg.Workers)
 	reports := make(chan Msg, cfg.Workers)
-	if _, err := c.Spawn(ctx, processgroup.Spec[Msg]{Name: collector,
+	if _, err := c.Spawn(ctx, processgroup.Spec[Msg]{Name: CollectorName,
 		Handler: func(_ context.Context, m managedprocess.Message[Msg]) { reports <- m.Body }}); err != nil {
 		return Result{}, err
 	}
-	driver, err := c.Spawn(ctx, processgroup.Spec[Msg]{Name: "bsp-driver", Groups: []string{group}})
+	driver, err := c.Spawn(ctx, processgroup.Spec[Msg]{Name: DriverName, Groups: []string{GroupName}})
 	if err != nil {
 		return Result{}, err
 	}
 	if err := spawnWorkers(ctx, c, cfg); err != nil {
 		return Result{}, err
 	}
-	if _, err := driver.Barrier(ctx, group, startName, fence.Rendezvous); err != nil {
+	if _, err := driver.Barrier(ctx, GroupName, StartBarrier, fence.Rendezvous); err != nil {
 		return Result{}, errors.Join(err, c.Wait(ctx))
 	}
 	res := Result{Supersteps: cfg.Supersteps, Messages: cfg.Supersteps * cfg.Workers * cfg.Workers}
 	for step := 1; step <= cfg.Supersteps; step++ {
 		t := time.Now()
-		if _, err := driver.Barrier(ctx, group, barrier, cfg.Mode); err != nil {
+		if _, err := driver.Barrier(ctx, GroupName, SuperstepBarrier, cfg.Mode); err != nil {
 			return res, errors.Join(fmt.Errorf("superstep %d: %w", step, err), c.Wait(ctx))
 		}
 		res.PerStep = append(res.PerStep, time.Since(t))
@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg Config, progress func(step int, took time.Dura
 			return res, context.Cause(ctx)
 		}
 	}
-	res.MaxDiff = maxDiff(cfg, ranks, Reference(NewGraph(cfg.Nodes, cfg.Degree, cfg.Seed), cfg.Supersteps, cfg.Damping))
+	res.MaxDiff = MaxDiff(cfg, ranks)
 	res.Elapsed = time.Since(start)
 	return res, nil
 }
@@ -138,7 +138,7 @@ func spawnWorkers(ctx context.Context, c *processgroup.Coordinator[Msg], cfg Con
 		p := part{Config: cfg, Index: i}
 		if cfg.InProcess {
 			w := newWorker(p)
-			if _, err := c.Spawn(ctx, processgroup.Spec[Msg]{Name: WorkerName(i), Groups: []string{group},
+			if _, err := c.Spawn(ctx, processgroup.Spec[Msg]{Name: WorkerName(i), Groups: []string{GroupName},
 				Handler: w.handle, Run: w.run}); err != nil {
 				return err
 			}
@@ -148,7 +148,7 @@ func spawnWorkers(ctx context.Context, c *processgroup.Coordinator[Msg], cfg Con
 		if err != nil {
 			return err
 		}
-		if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: WorkerName(i), Groups: []string{group},
+		if _, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: WorkerName(i), Groups: []string{GroupName},
 			Role: workerRole, Env: []string{workerEnv + "=" + string(env)}}); err != nil {
 			return err
 		}
@@ -156,8 +156,12 @@ func spawnWorkers(ctx context.Context, c *processgroup.Coordinator[Msg], cfg Con
 	return nil
 }
 
-// maxDiff is the largest difference between the workers' ranks and want.
-func maxDiff(cfg Config, ranks [][]float64, want []float64) float64 {
+// MaxDiff is the largest difference between the ranks the workers of the
+// job cfg describes computed and Reference's: ranks[w] are worker w's, of
+// its nodes w, w+W, w+2W, … (W = cfg.Workers), as its final Msg reports
+// them.
+func MaxDiff(cfg Config, ranks [][]float64) float64 {
+	want := Reference(NewGraph(cfg.Nodes, cfg.Degree, cfg.Seed), cfg.Supersteps, cfg.Damping)
 	diff := 0.0
 	for w, rs := range ranks {
 		for i, r := range rs {

@@ -48,6 +48,13 @@ func Roles() map[string]processgroup.Role[Msg] {
 	return map[string]processgroup.Role[Msg]{workerRole: childRole()}
 }
 
+// WorkerRole is worker i (0 … cfg.Workers-1) of the job cfg describes: the
+// member's handler and body, for a program that spawns the workers itself.
+func WorkerRole(cfg Config, i int) processgroup.Role[Msg] {
+	w := newWorker(part{Config: cfg, Index: i})
+	return processgroup.Role[Msg]{Handler: w.handle, Run: w.run}
+}
+
 // childRole reads the worker's part from its environment when it starts.
 func childRole() processgroup.Role[Msg] {
 	var w *worker
@@ -99,7 +106,7 @@ func WorkerName(i int) string { return fmt.Sprintf("bsp-%d", i) }
 // Finally it reports its ranks to the collector.
 func (w *worker) run(ctx context.Context, m managedprocess.Member[Msg]) error {
 	n, workers := w.p.Nodes, w.p.Workers
-	if _, err := m.Barrier(ctx, group, startName, fence.Rendezvous); err != nil {
+	if _, err := m.Barrier(ctx, GroupName, StartBarrier, fence.Rendezvous); err != nil {
 		return err // every worker is spawned once the driver arrives: sends find them
 	}
 	for step := 1; step <= w.p.Supersteps; step++ {
@@ -123,7 +130,7 @@ func (w *worker) run(ctx context.Context, m managedprocess.Member[Msg]) error {
 				return fmt.Errorf("superstep %d: %w", step, err)
 			}
 		}
-		if _, err := m.Barrier(ctx, group, barrier, w.p.Mode); err != nil {
+		if _, err := m.Barrier(ctx, GroupName, SuperstepBarrier, w.p.Mode); err != nil {
 			return fmt.Errorf("superstep %d: %w", step, err)
 		}
 		w.mu.Lock()
@@ -134,7 +141,7 @@ func (w *worker) run(ctx context.Context, m managedprocess.Member[Msg]) error {
 		clear(in)
 		w.mu.Unlock()
 	}
-	return m.Send(ctx, collector, Msg{From: w.p.Index, Ranks: w.rank, Final: true})
+	return m.Send(ctx, CollectorName, Msg{From: w.p.Index, Ranks: w.rank, Final: true})
 }
 
 // handle adds a message's contributions to the superstep's inbox.
@@ -150,10 +157,13 @@ func (w *worker) handle(_ context.Context, m managedprocess.Message[Msg]) {
 	}
 }
 
-// The names Run uses.
+// The names of a job's group, its barriers and its members besides the
+// workers (see WorkerName): a program that runs a job itself, as Run does,
+// spawns the driver and the collector.
 const (
-	group     = "bsp"
-	barrier   = "superstep"
-	startName = "start"
-	collector = "bsp-collector"
+	GroupName        = "bsp"           // the group of the workers and the driver
+	StartBarrier     = "start"         // a Rendezvous, once every worker is spawned
+	SuperstepBarrier = "superstep"     // one round per superstep, in the job's mode
+	CollectorName    = "bsp-collector" // receives the workers' final ranks, outside the group
+	DriverName       = "bsp-driver"    // meets the workers at every barrier
 )

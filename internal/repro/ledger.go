@@ -1,11 +1,16 @@
 package repro
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
-// ledger is the consumer's record of the markers it handled, and the first
-// relay's count of the markers it handled. The handlers write it; the
-// consumer's run goroutine reads it at each release.
-type ledger struct {
+// Ledger is the consumer's record of the markers it handled: the consumer's
+// handler writes it, its run goroutine reads it at each release and
+// Report.Summarize totals it. Its methods may be called concurrently. Use
+// NewLedger.
+type Ledger struct {
 	mu      sync.Mutex
 	burst   int
 	workers int
@@ -17,19 +22,18 @@ type ledger struct {
 	duplicates   int
 	outOfOrder   int
 	firstMissing []Marker
-
-	firstHop []int // markers the first relay handled, per iteration
 }
 
-func newLedger(workers, iterations, burst int) *ledger {
-	l := &ledger{
+// NewLedger returns the empty ledger of a run of workers × iterations ×
+// burst markers.
+func NewLedger(workers, iterations, burst int) *Ledger {
+	l := &Ledger{
 		burst:   burst,
 		workers: workers,
 		seen:    make([][]bool, workers),
 		maxKey:  make([]int, workers),
 		perIter: make([]int, iterations),
 	}
-	l.firstHop = make([]int, iterations)
 	for w := range l.seen {
 		l.seen[w] = make([]bool, iterations*burst)
 		l.maxKey[w] = -1
@@ -37,11 +41,34 @@ func newLedger(workers, iterations, burst int) *ledger {
 	return l
 }
 
-// record notes that the handler handled mk. A marker handled twice is a
+// Consume is the consumer's handling of mk: its work, a sleep of d, then the
+// record. A ctx that ends during the work leaves mk unrecorded: the run did
+// not finish.
+func (l *Ledger) Consume(ctx context.Context, mk Marker, d time.Duration) {
+	if d > 0 && !work(ctx, d) {
+		return
+	}
+	l.Record(mk)
+}
+
+// work sleeps for d, the consumer's work per marker; it reports false if ctx
+// ended first.
+func work(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Record notes that the consumer handled mk. A marker handled twice is a
 // duplicate; one handled after a later marker of the same worker is out of
 // order. A marker no worker can have sent, or one that reached the consumer
 // with hops left, counts as out of order too.
-func (l *ledger) record(mk Marker) {
+func (l *Ledger) Record(mk Marker) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if mk.Worker < 0 || mk.Worker >= l.workers || mk.Iteration < 0 || mk.Iteration >= len(l.perIter) ||
@@ -64,36 +91,18 @@ func (l *ledger) record(mk Marker) {
 	}
 }
 
-// firstHopHandled notes that the first relay is handling a marker of
-// iteration it; it does not count as handled, which only the consumer's
-// record does.
-func (l *ledger) firstHopHandled(it int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if it >= 0 && it < len(l.firstHop) {
-		l.firstHop[it]++
-	}
-}
-
-// firstHopUnhandled returns how many markers of iteration it the first relay
-// has not handled.
-func (l *ledger) firstHopUnhandled(it int) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.workers*l.burst - l.firstHop[it]
-}
-
-// unhandled returns how many markers of iteration it have not been handled.
-func (l *ledger) unhandled(it int) int {
+// Unhandled returns how many markers of iteration it (0 … iterations-1)
+// have not been handled.
+func (l *Ledger) Unhandled(it int) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.workers*l.burst - l.perIter[it]
 }
 
-// release is the consumer's check when its iteration barrier returned: it
-// returns how many markers of iteration it are missing and remembers the
-// first few.
-func (l *ledger) release(it int) (missing int) {
+// Release is the consumer's check when its barrier for iteration it
+// (0 … iterations-1) returned: it returns how many markers of the iteration
+// are missing and remembers the first few (MaxFirstMissing in all).
+func (l *Ledger) Release(it int) (missing int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	missing = l.workers*l.burst - l.perIter[it]
@@ -111,7 +120,7 @@ func (l *ledger) release(it int) (missing int) {
 }
 
 // totals returns the counts at the end of a run.
-func (l *ledger) totals() (handled, duplicates, outOfOrder int, firstMissing []Marker) {
+func (l *Ledger) totals() (handled, duplicates, outOfOrder int, firstMissing []Marker) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.handled, l.duplicates, l.outOfOrder, append([]Marker(nil), l.firstMissing...)

@@ -3,6 +3,7 @@ package repro
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/muster-go/muster/fence"
 	"github.com/muster-go/muster/managedprocess"
@@ -49,7 +50,7 @@ func (s *scenario) forward(r int) managedprocess.Handler[Marker] {
 	return func(hctx context.Context, msg managedprocess.Message[Marker]) {
 		mk := msg.Body
 		if r == 0 {
-			s.ledger.firstHopHandled(mk.Iteration)
+			s.firstHop.handled(mk.Iteration)
 		}
 		mk.HopsLeft--
 		_ = s.relays[r].SendTo(hctx, s.next(mk.HopsLeft).ID(), mk)
@@ -87,4 +88,37 @@ func (s *scenario) drainChain(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// hopCount is the first relay's count of the markers it handled, per
+// iteration: the relay's handler writes it, the consumer's run goroutine
+// reads it at each release.
+type hopCount struct {
+	mu      sync.Mutex
+	perIter []int // markers handled, per iteration
+	want    int   // markers sent per iteration
+}
+
+// newHopCount returns the count of a run of iterations iterations of
+// perIteration markers each.
+func newHopCount(iterations, perIteration int) *hopCount {
+	return &hopCount{perIter: make([]int, iterations), want: perIteration}
+}
+
+// handled notes that the relay is handling a marker of iteration it; one of
+// an iteration the run does not have is ignored.
+func (h *hopCount) handled(it int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if it >= 0 && it < len(h.perIter) {
+		h.perIter[it]++
+	}
+}
+
+// unhandled returns how many markers of iteration it the relay has not
+// handled.
+func (h *hopCount) unhandled(it int) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.want - h.perIter[it]
 }

@@ -130,12 +130,16 @@ func (r Report) FenceMissed() int {
 	switch {
 	case r.Mode == fence.Rendezvous:
 		return 0
-	case r.Mode == fence.DeliveryFence && r.Hops > 0:
+	case r.firstHopOnly():
 		return r.FirstHopMissing
 	default:
 		return r.Missing
 	}
 }
+
+// firstHopOnly reports whether the run's fence covers only the markers'
+// first hop: a DeliveryFence with relays.
+func (r Report) firstHopOnly() bool { return r.Mode == fence.DeliveryFence && r.Hops > 0 }
 
 // MissingExpected reports whether the run's only finding is missing markers
 // its mode does not promise to prevent: a Rendezvous, or a DeliveryFence
@@ -163,9 +167,11 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank-1]
 }
 
-// summarize fills the report's totals from its iterations and the ledger;
-// finished says whether the run finished.
-func (r *Report) summarize(l *ledger, finished bool) {
+// Summarize fills the report's totals (from Handled on) from its
+// PerIteration and the consumer's ledger l; finished says whether the run
+// finished: only then are the markers never handled lost, and the report OK
+// if nothing went wrong.
+func (r *Report) Summarize(l *Ledger, finished bool) {
 	r.Handled, r.Duplicates, r.OutOfOrder, r.FirstMissing = l.totals()
 	if finished {
 		r.Lost = r.Messages - r.Handled

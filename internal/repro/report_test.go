@@ -50,7 +50,7 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	l := newLedger(2, 3, 2)
+	l := NewLedger(2, 3, 2)
 	for _, mk := range []Marker{
 		{0, 0, 0, 0}, {0, 0, 1, 0}, {1, 0, 0, 0}, {1, 0, 1, 0}, // iteration 0 complete
 		{0, 1, 1, 0}, {0, 1, 0, 0}, // out of order
@@ -58,16 +58,16 @@ func TestSummarize(t *testing.T) {
 		{1, 1, 0, 0},                             // {1,1,1} is missing at release, handled later
 		{9, 0, 0, 0}, {0, 7, 0, 0}, {0, 0, 5, 0}, // nobody sent these
 	} {
-		l.record(mk)
+		l.Record(mk)
 	}
 	r := Report{Messages: 12}
 	r.PerIteration = append(r.PerIteration,
-		Iteration{Index: 0, Missing: l.release(0), Latency: 3 * time.Millisecond},
-		Iteration{Index: 1, Missing: l.release(1), Latency: time.Millisecond},
+		Iteration{Index: 0, Missing: l.Release(0), Latency: 3 * time.Millisecond},
+		Iteration{Index: 1, Missing: l.Release(1), Latency: time.Millisecond},
 	)
-	l.record(Marker{1, 1, 1, 0})
-	r.PerIteration = append(r.PerIteration, Iteration{Index: 2, Missing: l.release(2), Latency: 2 * time.Millisecond})
-	r.summarize(l, true)
+	l.Record(Marker{1, 1, 1, 0})
+	r.PerIteration = append(r.PerIteration, Iteration{Index: 2, Missing: l.Release(2), Latency: 2 * time.Millisecond})
+	r.Summarize(l, true)
 
 	assert.Equal(t, []int{0, 1, 4}, []int{r.PerIteration[0].Missing, r.PerIteration[1].Missing, r.PerIteration[2].Missing})
 	assert.Equal(t, 5, r.Missing)
@@ -84,15 +84,15 @@ func TestSummarize(t *testing.T) {
 	assert.True(t, r.Violations())
 
 	clean := Report{Messages: 0}
-	clean.summarize(newLedger(1, 1, 1), true)
+	clean.Summarize(NewLedger(1, 1, 1), true)
 	assert.True(t, clean.OK)
 	assert.False(t, clean.Violations())
 }
 
 func TestFirstMissingIsBounded(t *testing.T) {
-	l := newLedger(4, 2, 8)
-	assert.Equal(t, 32, l.release(0))
-	assert.Equal(t, 32, l.release(1))
+	l := NewLedger(4, 2, 8)
+	assert.Equal(t, 32, l.Release(0))
+	assert.Equal(t, 32, l.Release(1))
 	_, _, _, first := l.totals()
 	assert.Len(t, first, MaxFirstMissing)
 	assert.Equal(t, Marker{0, 0, 7, 0}, first[MaxFirstMissing-1])
@@ -101,17 +101,19 @@ func TestFirstMissingIsBounded(t *testing.T) {
 // Only the consumer's record counts as handled; a marker that reached it with
 // hops left is one no worker sent. The first relay's count is separate.
 func TestLedgerHops(t *testing.T) {
-	l := newLedger(1, 2, 2)
-	l.firstHopHandled(0)
-	l.firstHopHandled(0)
-	l.firstHopHandled(1)
-	l.firstHopHandled(7) // out of range: ignored
-	assert.Zero(t, l.firstHopUnhandled(0))
-	assert.Equal(t, 1, l.firstHopUnhandled(1))
-	assert.Equal(t, 2, l.unhandled(0), "the first hop's handling does not count as handled")
+	h := newHopCount(2, 2)
+	h.handled(0)
+	h.handled(0)
+	h.handled(1)
+	h.handled(7) // out of range: ignored
+	assert.Zero(t, h.unhandled(0))
+	assert.Equal(t, 1, h.unhandled(1))
 
-	l.record(Marker{Worker: 0, Iteration: 0, Seq: 0, HopsLeft: 1})
-	l.record(Marker{Worker: 0, Iteration: 0, Seq: 1})
+	l := NewLedger(1, 2, 2)
+	assert.Equal(t, 2, l.Unhandled(0), "the first hop's handling does not count as handled")
+
+	l.Record(Marker{Worker: 0, Iteration: 0, Seq: 0, HopsLeft: 1})
+	l.Record(Marker{Worker: 0, Iteration: 0, Seq: 1})
 	handled, duplicates, outOfOrder, _ := l.totals()
 	assert.Equal(t, 1, handled)
 	assert.Zero(t, duplicates)
@@ -137,7 +139,7 @@ func TestFenceMissed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.fenceMissed, tc.rep.FenceMissed())
 			assert.Equal(t, tc.missingExpected, tc.rep.MissingExpected())
-			tc.rep.summarize(newLedger(1, 1, 1), true)
+			tc.rep.Summarize(NewLedger(1, 1, 1), true)
 			assert.Equal(t, tc.isOK, tc.rep.OK)
 		})
 	}
@@ -147,7 +149,7 @@ func TestFenceMissed(t *testing.T) {
 // drain to tell late from lost.
 func TestSummarizeUnfinished(t *testing.T) {
 	r := Report{Mode: fence.DeliveryFence, Messages: 4}
-	r.summarize(newLedger(1, 1, 4), false)
+	r.Summarize(NewLedger(1, 1, 4), false)
 	assert.False(t, r.OK)
 	assert.Zero(t, r.Lost)
 	assert.False(t, r.Violations())

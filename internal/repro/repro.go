@@ -58,7 +58,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	start := time.Now()
 	stopped, stop := context.WithCancelCause(context.Background())
 	defer stop(nil)
-	s := &scenario{cfg: cfg, ledger: newLedger(cfg.Workers, cfg.Iterations, cfg.Burst), stopped: stopped, stop: stop}
+	s := &scenario{cfg: cfg, ledger: NewLedger(cfg.Workers, cfg.Iterations, cfg.Burst),
+		firstHop: newHopCount(cfg.Iterations, cfg.Workers*cfg.Burst), stopped: stopped, stop: stop}
 	c := processgroup.New[Marker]()
 	err := s.run(ctx, c)
 	s.closing.Store(true)
@@ -89,13 +90,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		Messages: cfg.Messages(), Sent: int(s.sent.Load()), PerIteration: iters, Elapsed: time.Since(start),
 		Stuck: s.stuck,
 	}
-	rep.summarize(s.ledger, err == nil)
+	rep.Summarize(s.ledger, err == nil)
 	return rep, err
 }
 
 type scenario struct {
 	cfg      Config
-	ledger   *ledger
+	ledger   *Ledger
+	firstHop *hopCount // relay-0's, with Hops > 0
 	group    *processgroup.Group[Marker]
 	consumer managedprocess.Member[Marker]
 	relays   []managedprocess.Member[Marker] // relay-0 … relay-(Hops-1)
@@ -277,7 +279,7 @@ func (s *scenario) consume(ctx context.Context, m managedprocess.Member[Marker])
 		if err != nil {
 			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}
-		pending := s.ledger.unhandled(it)
+		pending := s.ledger.Unhandled(it)
 		if s.cfg.OnArrive != nil {
 			s.cfg.OnArrive(Consumer, it)
 		}
@@ -300,9 +302,9 @@ func (s *scenario) consume(ctx context.Context, m managedprocess.Member[Marker])
 // iteration it returned; it calls OnRelease.
 func (s *scenario) released(it, pending int, latency time.Duration) Iteration {
 	iter := Iteration{Index: it, Pending: pending, Latency: latency}
-	iter.Missing = s.ledger.release(it)
+	iter.Missing = s.ledger.Release(it)
 	if s.cfg.Hops > 0 {
-		iter.FirstHopMissing = s.ledger.firstHopUnhandled(it)
+		iter.FirstHopMissing = s.firstHop.unhandled(it)
 	}
 	if s.cfg.OnRelease != nil {
 		s.cfg.OnRelease(it, iter.Missing)
@@ -310,28 +312,12 @@ func (s *scenario) released(it, pending int, latency time.Duration) Iteration {
 	return iter
 }
 
-// handle is the consumer's handler: the gate, the work, then the record. A
+// handle is the consumer's handler: the gate, then the ledger's Consume. A
 // consumer stopped (by Close, or by its departure) during the work leaves the
 // marker unrecorded: the run did not finish.
 func (s *scenario) handle(hctx context.Context, msg managedprocess.Message[Marker]) {
 	if s.cfg.Gate != nil {
 		s.cfg.Gate(msg.Body)
 	}
-	if s.cfg.HandlerDelay > 0 && !work(hctx, s.cfg.HandlerDelay) {
-		return
-	}
-	s.ledger.record(msg.Body)
-}
-
-// work sleeps for d, the consumer's work per marker; it reports false if ctx
-// ended first.
-func work(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	s.ledger.Consume(hctx, msg.Body, s.cfg.HandlerDelay)
 }

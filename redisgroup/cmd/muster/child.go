@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/muster-go/muster/internal/cli"
 	"github.com/muster-go/muster/redisgroup"
 )
 
@@ -42,12 +43,12 @@ func serveChild() (child bool, code int) {
 	}
 	switch {
 	case errors.Is(err, errReported):
-		return true, exitFail
+		return true, cli.ExitFail
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "muster: process %d: %v\n", p.Proc, err)
-		return true, exitFail
+		return true, cli.ExitFail
 	}
-	return true, exitOK
+	return true, cli.ExitOK
 }
 
 // servePart serves p's members.

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-)
 
-// errNotFinished is wrapped, with the context's cause, by deploy's error
-// when its context ended before the run finished.
-var errNotFinished = errors.New("run did not finish")
+	"github.com/muster-go/muster/internal/repro"
+)
 
 // deployment is a run across processes: the group, what each child process
 // serves, and this process's own members.
@@ -33,7 +31,8 @@ type deployed struct {
 // deploy runs d: it spawns this process's members, starts the child
 // processes and waits until each has spawned its own, starts every member's
 // body together, and waits until all have reported, the first failure or
-// the end of ctx (its error then wraps errNotFinished and ctx's cause).
+// the end of ctx (its error then wraps repro.ErrNotFinished, which
+// repro.Judge tells from other failures, and ctx's cause).
 // When it returns, the child processes have exited, this process's
 // coordinator is closed and the run's keys are deleted.
 func deploy[T any](ctx context.Context, d deployment[T], stderr io.Writer) (res deployed, err error) {
@@ -109,7 +108,7 @@ func await(ctx context.Context, k *cast, f *fleet) (res deployed, err error) {
 				return fail(fmt.Errorf("process %d: %s", e.proc, rep.Err))
 			}
 		case <-ctx.Done():
-			return fail(fmt.Errorf("%w: %w", errNotFinished, context.Cause(ctx)))
+			return fail(fmt.Errorf("%w: %w", repro.ErrNotFinished, context.Cause(ctx)))
 		}
 	}
 	return res, nil

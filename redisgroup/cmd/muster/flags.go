@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/muster-go/muster/fence"
@@ -64,58 +62,4 @@ func (d *deployFlags) parseMode() (fence.Mode, error) {
 		return mode, fmt.Errorf("-mode: %w", err)
 	}
 	return mode, nil
-}
-
-// usageError is a bad command line; printed says whether the flag package
-// already reported it, with the usage, on stderr.
-type usageError struct {
-	err     error
-	printed bool
-}
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-// parseFlags parses args into fs. For -h it prints the usage on stdout and
-// returns flag.ErrHelp; for the flag package's errors it prints them and
-// the usage on stderr and returns a printed usageError.
-func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	// The flag package prints the usage for -h and for its errors alike:
-	// hold it until Parse says which, then route it.
-	var printed bytes.Buffer
-	fs.SetOutput(&printed)
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		_, _ = stdout.Write(printed.Bytes())
-		return err
-	case err != nil:
-		_, _ = stderr.Write(printed.Bytes())
-		return usageError{err: err, printed: true}
-	case fs.NArg() > 0:
-		return usageError{err: fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	return nil
-}
-
-// usageStatus reports a parse error of subcommand cmd on stderr, unless the
-// flag package did, and returns the exit status: exitOK for -h.
-func usageStatus(cmd string, err error, stderr io.Writer) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	var ue usageError
-	if !errors.As(err, &ue) || !ue.printed {
-		fmt.Fprintf(stderr, "muster %s: %v\n", cmd, err)
-		fmt.Fprintf(stderr, "run \"muster %s -h\" for usage\n", cmd)
-	}
-	return exitUsage
-}
-
-// setUsage makes fs print text, then its flags' defaults.
-func setUsage(fs *flag.FlagSet, text string) {
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), text)
-		fs.PrintDefaults()
-	}
 }

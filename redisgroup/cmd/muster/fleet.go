@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/muster-go/muster/internal/repro"
 )
 
 // partEnv holds a child process's part, as JSON; its presence is what makes
@@ -149,7 +151,7 @@ func (f *fleet) awaitReady(ctx context.Context) error {
 				ready++
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("%w: waiting for the processes to be ready: %w", errNotFinished, context.Cause(ctx))
+			return fmt.Errorf("%w: waiting for the processes to be ready: %w", repro.ErrNotFinished, context.Cause(ctx))
 		}
 	}
 	return nil

@@ -25,18 +25,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sync"
-)
 
-// Exit statuses.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
+	"github.com/muster-go/muster/internal/cli"
 )
 
 func main() {
@@ -55,28 +49,14 @@ func main() {
 // exit status. The child processes it starts write to stderr too.
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stderr = &lockedWriter{w: stderr}
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "muster: missing subcommand")
-		usage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "repro":
-		return reproCommand(ctx, args[1:], stdout, stderr)
-	case "bsp":
-		return bspCommand(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return exitOK
-	default:
-		fmt.Fprintf(stderr, "muster: unknown subcommand %q\n", args[0])
-		usage(stderr)
-		return exitUsage
-	}
+	return cli.Dispatch(args, cli.Subcommands{
+		"repro": func(args []string) int { return reproCommand(ctx, args, stdout, stderr) },
+		"bsp":   func(args []string) int { return bspCommand(ctx, args, stdout, stderr) },
+	}, usage, stdout, stderr)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: muster <subcommand> -backend redis -redis-addr HOST:PORT [flags]
+// usage is the program's usage.
+const usage = `usage: muster <subcommand> -backend redis -redis-addr HOST:PORT [flags]
 
 muster's demos across OS processes, their group kept in Redis.
 
@@ -87,8 +67,7 @@ subcommands:
   bsp     PageRank on a generated graph, one superstep per delivery-fence
           barrier, checked against one process ("muster bsp -h")
   help    print this message
-`)
-}
+`
 
 // lockedWriter serialises writes: the child processes' stderr is copied to
 // it while this process writes to it too.

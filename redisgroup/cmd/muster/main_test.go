@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/muster-go/muster/internal/cli"
 	"github.com/muster-go/muster/redisgroup/internal/redisserver"
 )
 
@@ -113,7 +114,7 @@ func TestReproFencesMissNothing(t *testing.T) {
 	for _, extra := range [][]string{{"-mode", "delivery"}, {"-mode", "processing"}, {"-mode", "processing", "-hops", "2", "-procs", "4"}} {
 		t.Run(strings.Join(extra, " "), func(t *testing.T) {
 			code, stdout, stderr := runArgs(t, srv, append(append([]string{"repro"}, small...), extra...)...)
-			require.Equal(t, exitOK, code, "stderr: %s", stderr)
+			require.Equal(t, cli.ExitOK, code, "stderr: %s", stderr)
 			out := decode[reproOut](t, stdout)
 			assert.True(t, out.OK)
 			assert.Equal(t, "ok", out.Verdict)
@@ -136,7 +137,7 @@ func TestReproFencesMissNothing(t *testing.T) {
 func TestReproSummary(t *testing.T) {
 	srv := redisserver.Start(t)
 	code, stdout, stderr := runArgs(t, srv, "repro", "-redis-addr", srv.Addr, "-iterations", "4", "-handler-delay", "0")
-	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	require.Equal(t, cli.ExitOK, code, "stderr: %s", stderr)
 	assert.Contains(t, stdout, "in 3 processes on Redis "+srv.Addr)
 	assert.Contains(t, stdout, "process 0: consumer; process 1: worker-0; process 2: worker-1")
 	assert.Contains(t, stdout, "missing        0 at the consumer's release")
@@ -149,7 +150,7 @@ func TestReproSummary(t *testing.T) {
 func TestReproTimeout(t *testing.T) {
 	srv := redisserver.Start(t)
 	code, stdout, stderr := runArgs(t, srv, "repro", "-redis-addr", srv.Addr, "-iterations", "1000000", "-timeout", "700ms", "-json")
-	assert.Equal(t, exitFail, code)
+	assert.Equal(t, cli.ExitFail, code)
 	out := decode[reproOut](t, stdout)
 	assert.False(t, out.OK)
 	assert.Equal(t, "timeout", out.Verdict)
@@ -176,13 +177,13 @@ func TestBSPMatchesOneProcess(t *testing.T) {
 	srv := redisserver.Start(t)
 	small := []string{"bsp", "-backend", "redis", "-redis-addr", srv.Addr, "-nodes", "2000", "-supersteps", "5", "-workers", "4"}
 	code, stdout, stderr := runArgs(t, srv, small...)
-	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	require.Equal(t, cli.ExitOK, code, "stderr: %s", stderr)
 	assert.Contains(t, stdout, "superstep 5/5: ")
 	assert.Contains(t, stdout, "by 4 workers (3 processes on Redis "+srv.Addr+"), mode delivery")
 	assert.Contains(t, stdout, "ok: the ranks match")
 
 	code, stdout, stderr = runArgs(t, srv, append(small, "-json", "-mode", "processing", "-procs", "5")...)
-	require.Equal(t, exitOK, code, "stderr: %s", stderr)
+	require.Equal(t, cli.ExitOK, code, "stderr: %s", stderr)
 	out := decode[bspOut](t, stdout)
 	assert.True(t, out.OK)
 	assert.Equal(t, "processing", out.Mode)
@@ -197,7 +198,7 @@ func TestBSPRendezvousFailsTheCheck(t *testing.T) {
 	srv := redisserver.Start(t)
 	code, stdout, stderr := runArgs(t, srv, "bsp", "-redis-addr", srv.Addr, "-json", "-mode", "rendezvous",
 		"-nodes", "2000", "-supersteps", "4", "-handler-delay", "5ms")
-	assert.Equal(t, exitFail, code, "stderr: %s", stderr)
+	assert.Equal(t, cli.ExitFail, code, "stderr: %s", stderr)
 	out := decode[bspOut](t, stdout)
 	assert.False(t, out.OK)
 	assert.Empty(t, out.Error, "the run finished: only its check failed")
@@ -209,13 +210,13 @@ func TestBSPRendezvousFailsTheCheck(t *testing.T) {
 func TestUsage(t *testing.T) {
 	for _, cmd := range []string{"repro", "bsp"} {
 		code, stdout, stderr := runArgs(t, nil, cmd, "-h")
-		assert.Equal(t, exitOK, code)
+		assert.Equal(t, cli.ExitOK, code)
 		assert.Contains(t, stdout, "usage: muster "+cmd+" -backend redis -redis-addr HOST:PORT")
 		assert.Contains(t, stdout, "-procs int")
 		assert.Empty(t, stderr)
 	}
 	code, stdout, _ := runArgs(t, nil, "-h")
-	assert.Equal(t, exitOK, code)
+	assert.Equal(t, cli.ExitOK, code)
 	assert.Contains(t, stdout, "usage: muster <subcommand>")
 	for _, args := range [][]string{
 		{}, {"nosuch"}, {"repro", "-backend", "inproc"}, {"repro", "-procs", "1"}, {"repro", "-procs", "4"},
@@ -223,7 +224,7 @@ func TestUsage(t *testing.T) {
 		{"bsp", "-workers", "0"}, {"bsp", "-timeout", "0s"}, {"bsp", "-heartbeat", "-1s"}, {"bsp", "-redis-addr", ""},
 	} {
 		code, stdout, stderr := runArgs(t, nil, args...)
-		assert.Equal(t, exitUsage, code, "%v", args)
+		assert.Equal(t, cli.ExitUsage, code, "%v", args)
 		assert.Empty(t, stdout, "%v", args)
 		assert.NotEmpty(t, stderr, "%v", args)
 	}

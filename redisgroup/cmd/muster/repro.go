@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/internal/cli"
 	"github.com/muster-go/muster/internal/repro"
 	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/processgroup"
@@ -36,7 +37,7 @@ type reproOptions struct {
 	deployFlags
 }
 
-// parseRepro parses the repro flags (see parseFlags).
+// parseRepro parses the repro flags (see cli.Parse).
 func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err error) {
 	def := repro.DefaultConfig()
 	fs := flag.NewFlagSet("muster repro", flag.ContinueOnError)
@@ -46,7 +47,7 @@ func parseRepro(args []string, stdout, stderr io.Writer) (opts reproOptions, err
 	fs.IntVar(&opts.cfg.Burst, "burst", def.Burst, "markers per worker per iteration (≥ 1)")
 	fs.DurationVar(&opts.cfg.HandlerDelay, "handler-delay", def.HandlerDelay, "consumer's work per marker, slept in its handler (≥ 0)")
 	fs.IntVar(&opts.cfg.Hops, "hops", def.Hops, fmt.Sprintf("relays each marker passes through before the consumer (0 … %d)", repro.MaxHops))
-	setUsage(fs, `usage: muster repro -backend redis -redis-addr HOST:PORT [flags]
+	cli.SetUsage(fs, `usage: muster repro -backend redis -redis-addr HOST:PORT [flags]
 
 The repro scenario across OS processes, its group kept in Redis. Workers send
 bursts of markers to a slow consumer, then meet it at a barrier in the chosen
@@ -71,7 +72,7 @@ interrupted or error.
 
 flags:
 `)
-	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+	if err := cli.Parse(fs, args, stdout, stderr); err != nil {
 		return opts, err
 	}
 	if opts.cfg.Mode, err = opts.parseMode(); err != nil {
@@ -87,22 +88,22 @@ flags:
 func reproCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts, err := parseRepro(args, stdout, stderr)
 	if err != nil {
-		return usageStatus("repro", err, stderr)
+		return cli.UsageStatus("repro", err, stderr)
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
 	rep, res, err := runRepro(ctx, opts, stderr)
-	oc := judge(rep, err)
+	v := repro.Judge(rep, err)
 	if opts.json {
-		writeReproJSON(stdout, opts, rep, res, oc, err)
+		writeReproJSON(stdout, opts, rep, res, v, err)
 	} else {
-		writeReproSummary(stdout, opts, rep, oc)
+		writeReproSummary(stdout, opts, rep, v)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "muster repro: %v\n", err)
 		writeStuck(stderr, res.stuck)
 	}
-	return oc.code
+	return cli.Status(v.OK())
 }
 
 // runRepro runs the scenario across opts.procs processes and reports what
@@ -111,14 +112,14 @@ func runRepro(ctx context.Context, opts reproOptions, stderr io.Writer) (repro.R
 	cfg := opts.cfg
 	start := time.Now()
 	gc := newGroupConf(opts.deployFlags, repro.GroupName)
-	con := &consumer{cfg: cfg, group: gc, ledger: newLedger(cfg.Workers, cfg.Iterations, cfg.Burst)}
+	con := &consumer{cfg: cfg, group: gc, ledger: repro.NewLedger(cfg.Workers, cfg.Iterations, cfg.Burst)}
 	res, err := deploy(ctx, deployment[repro.Marker]{group: gc, parts: reproParts(cfg, gc, opts.procs), local: 1, spawn: con.spawn}, stderr)
 	rep := repro.Report{
 		Mode: cfg.Mode, Members: cfg.Members(), Workers: cfg.Workers, Iterations: cfg.Iterations, Burst: cfg.Burst,
 		HandlerDelay: cfg.HandlerDelay, Hops: cfg.Hops, Messages: cfg.Messages(), Sent: res.sent,
 		PerIteration: con.iters, Elapsed: time.Since(start), // the consumer's goroutine has exited
 	}
-	summarize(&rep, con.ledger, err == nil)
+	rep.Summarize(con.ledger, err == nil)
 	return rep, res, err
 }
 
@@ -280,7 +281,7 @@ func countFirstHop(ctx context.Context, rdb *redis.Client, gc groupConf, it int)
 type consumer struct {
 	cfg    repro.Config
 	group  groupConf
-	ledger *ledger
+	ledger *repro.Ledger
 	g      proc[repro.Marker]
 	iters  []repro.Iteration // written by its run goroutine, read once the coordinator closed
 }
@@ -295,14 +296,11 @@ func (c *consumer) spawn(ctx context.Context, g proc[repro.Marker]) error {
 	})
 }
 
-// handle is the consumer's handler: the work, then the record. A consumer
-// stopped during the work leaves the marker unrecorded: the run did not
-// finish.
+// handle is the consumer's handler: the work, then the record (see
+// repro.Ledger.Consume). A consumer stopped during the work leaves the
+// marker unrecorded: the run did not finish.
 func (c *consumer) handle(hctx context.Context, msg managedprocess.Message[repro.Marker]) {
-	if c.cfg.HandlerDelay > 0 && !sleep(hctx, c.cfg.HandlerDelay) {
-		return
-	}
-	c.ledger.record(msg.Body)
+	c.ledger.Consume(hctx, msg.Body, c.cfg.HandlerDelay)
 }
 
 // run is the consumer's body.
@@ -317,7 +315,7 @@ func (c *consumer) run(ctx context.Context, m managedprocess.Member[repro.Marker
 		if err != nil {
 			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}
-		pending := c.ledger.unhandled(it)
+		pending := c.ledger.Unhandled(it)
 		if _, err := a.Wait(ctx); err != nil {
 			return fmt.Errorf("consumer, iteration %d: %w", it, err)
 		}
@@ -336,7 +334,7 @@ func (c *consumer) run(ctx context.Context, m managedprocess.Member[repro.Marker
 // released is the consumer's check the instant its iteration barrier for
 // iteration it returned.
 func (c *consumer) released(ctx context.Context, it, pending int, latency time.Duration) (repro.Iteration, error) {
-	iter := repro.Iteration{Index: it, Pending: pending, Latency: latency, Missing: c.ledger.release(it)}
+	iter := repro.Iteration{Index: it, Pending: pending, Latency: latency, Missing: c.ledger.Release(it)}
 	if c.cfg.Hops == 0 {
 		return iter, nil
 	}
@@ -346,19 +344,6 @@ func (c *consumer) released(ctx context.Context, it, pending int, latency time.D
 	}
 	iter.FirstHopMissing = c.cfg.Workers*c.cfg.Burst - n
 	return iter, nil
-}
-
-// sleep sleeps for d, the consumer's work per marker; it reports false if
-// ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // placement describes which process serves which members.
