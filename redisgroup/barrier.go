@@ -200,7 +200,10 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	if err := m.flush(ctx); err != nil {
 		return nil, refuse(m.errOr(err))
 	}
-	reply, err := m.c.sc.run(ctx, m.c.sc.arrive, m.sid, name, modeName(mode)).Slice()
+	if err := fence.ContextError(ctx); err != nil {
+		return nil, refuse(err)
+	}
+	reply, err := m.arrive(ctx, name, mode)
 	if err != nil {
 		return nil, refuse(m.errOr(redisErr("arrive", err)))
 	}
@@ -227,6 +230,29 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	m.arrivals[name] = a
 	m.mu.Unlock()
 	return a, nil
+}
+
+// arrive runs the arrive script. Once sent, the call does not end with ctx:
+// a cancelled call could have arrived unknown to the caller. A call that
+// fails anyway (Redis unreachable) keeps its token for the member's next
+// arrival at the barrier, which Redis then takes for a retry: so a retried
+// arrival counts once, whether or not the failed one had counted.
+func (m *member[T]) arrive(ctx context.Context, name string, mode fence.Mode) ([]any, error) {
+	m.mu.Lock()
+	token, ok := m.retry[name]
+	if !ok {
+		m.tokens++
+		token = m.tokens
+	}
+	m.retry[name] = token
+	m.mu.Unlock()
+	reply, err := m.c.sc.run(context.WithoutCancel(ctx), m.c.sc.arrive, m.sid, name, modeName(mode), token).Slice()
+	if err == nil {
+		m.mu.Lock()
+		delete(m.retry, name)
+		m.mu.Unlock()
+	}
+	return reply, err
 }
 
 func (m *member[T]) forgetArrival(name string, a *arrival) {

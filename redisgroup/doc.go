@@ -19,8 +19,22 @@
 // one atomic round trip. Rounds are released by appending to the group's
 // release stream, which each coordinator reads with a blocking XREAD from
 // the last id it saw: there is no subscription, so no window between
-// subscribing and checking in which a release could be missed. Arrivals are
-// set members, so a retried arrival counts once.
+// subscribing and checking in which a release could be missed.
+//
+// # Retries
+//
+// A connection can break after Redis ran a script and before its reply came
+// back; go-redis then sends the script again (Options.MaxRetries), and a
+// caller may retry too. Each step is written so that running it twice counts
+// once: a send or publish carries its sequence number in the member's stream,
+// and Redis skips one it already appended; an arrival carries a token, and
+// the same token again gets the first arrival's reply; progress reports are
+// high-water marks. Once an arrival, send, publish or dispatch is sent, its
+// ctx no longer ends it (go-redis's timeouts still do), so that a cancelled
+// call is never one that took effect. An Arrive or Barrier that failed with
+// ErrRedis may be called again: if the first one counted, the second is the
+// same arrival. A Publish, or a Send that waited for its script, that failed
+// with ErrRedis may or may not have been appended; it is never appended twice.
 //
 // # Rounds and fences
 //

@@ -18,7 +18,8 @@ var (
 	// replica that had not seen it, or the keys expired). A round that
 	// ends with it did not complete.
 	ErrStateLost = errors.New("redisgroup: Redis lost the group's state")
-	// ErrRedis wraps an error talking to Redis.
+	// ErrRedis wraps an error talking to Redis, once go-redis's own retries
+	// failed too. See the package doc's Retries for what a failed call did.
 	ErrRedis = errors.New("redisgroup: Redis")
 )
 

@@ -53,6 +53,8 @@ type member[T any] struct {
 	dropping bool  // the departure consumed the inbox: the reader handles nothing more
 	graceful bool
 	arrivals map[string]*arrival // barrier name → arrival not yet collected
+	tokens   uint64              // the last arrival token issued
+	retry    map[string]uint64   // barrier name → token of an arrival whose reply was lost
 	fences   uint64
 	handled  string        // inbox entry the reader handled last
 	progress chan struct{} // closed and replaced when handled moves
@@ -70,7 +72,7 @@ func newMember[T any](c *Coordinator[T], id fence.Identity, spec processgroup.Sp
 		c: c, id: id, sid: strconv.FormatUint(id.ID, 10), handler: spec.Handler, hasRun: spec.Run != nil,
 		done: make(chan struct{}), links: map[string]*link{}, byID: map[uint64]*link{},
 		flushed: make(chan struct{}), kick: make(chan struct{}, 1), flusherDone: make(chan struct{}),
-		arrivals: map[string]*arrival{}, handled: "0-0", progress: make(chan struct{}),
+		arrivals: map[string]*arrival{}, retry: map[string]uint64{}, handled: "0-0", progress: make(chan struct{}),
 	}
 	m.inbox = c.cfg.base() + ":in:" + m.sid
 	m.runCtx, m.cancelRun = context.WithCancelCause(c.ctx)

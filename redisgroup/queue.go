@@ -73,7 +73,12 @@ func (q *Queue[T]) Dispatch(ctx context.Context, from managedprocess.Member[T], 
 	if err := m.flushLocked(ctx); err != nil {
 		return m.errOr(err)
 	}
-	reply, err := q.c.sc.run(ctx, q.c.sc.dispatch, args...).Slice()
+	if err := fence.ContextError(ctx); err != nil {
+		return err
+	}
+	// Once sent, ctx does not end the call: a cancelled dispatch is never one
+	// that was appended.
+	reply, err := q.c.sc.run(context.WithoutCancel(ctx), q.c.sc.dispatch, args...).Slice()
 	if err != nil {
 		return m.errOr(redisErr("dispatch", err))
 	}

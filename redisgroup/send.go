@@ -90,14 +90,20 @@ func (m *member[T]) queueLocked(l *link, p pending) {
 
 // sendNowLocked appends p itself, once everything queued before it was
 // appended. It reports full when the recipient's window had no room: then
-// nothing was sent, and the member is registered to be woken.
+// nothing was sent, and the member is registered to be woken. Once the call
+// is sent, ctx no longer ends it, so that a cancelled send is never one that
+// was appended; a Redis error spends its seq, as it may have been.
 func (m *member[T]) sendNowLocked(ctx context.Context, p pending) (full bool, err error) {
 	if err := m.flushLocked(ctx); err != nil {
 		return false, err
 	}
+	if err := fence.ContextError(ctx); err != nil {
+		return false, err
+	}
 	p.seq = m.seq + 1
-	reply, err := m.runBatch(ctx, []pending{p})
+	reply, err := m.runBatch(context.WithoutCancel(ctx), []pending{p})
 	if err != nil {
+		m.seq++ // the message may have been appended: its seq is spent
 		return false, m.callErr(ctx, "send", err)
 	}
 	m.applyLinks(reply, true)
@@ -132,7 +138,8 @@ func (m *member[T]) waitForRoom(ctx context.Context, to string, since time.Time)
 // Publish appends msg, as one message of this member's stream, to the inbox
 // of every other member of group: all of them, or while one window is full,
 // none of them. It first waits until the messages queued before it are
-// appended.
+// appended; once its call is sent, ctx no longer ends it, so that a
+// cancelled publish is never one that was appended.
 func (m *member[T]) Publish(ctx context.Context, group string, msg T) error {
 	if group != m.c.cfg.Group {
 		return fmt.Errorf("%w: %q", fence.ErrUnknownGroup, group)
@@ -166,8 +173,12 @@ func (m *member[T]) publishLocked(ctx context.Context, handler bool, body []byte
 	if err := m.flushLocked(ctx); err != nil {
 		return false, err
 	}
-	reply, err := m.c.sc.run(ctx, m.c.sc.publish, m.sid, m.seq+1, flag(handler), body).Slice()
+	if err := fence.ContextError(ctx); err != nil {
+		return false, err
+	}
+	reply, err := m.c.sc.run(context.WithoutCancel(ctx), m.c.sc.publish, m.sid, m.seq+1, flag(handler), body).Slice()
 	if err != nil {
+		m.seq++ // the message may have been appended: its seq is spent
 		return false, m.callErr(ctx, "publish", err)
 	}
 	switch reply[0] {

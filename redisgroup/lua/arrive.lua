@@ -1,48 +1,61 @@
--- arrive(ttl, sid, barrier, mode): member sid arrives at the oldest arriving
--- round of barrier that expects it and that it has not arrived at, or at a
--- new one. Replies {'ok', round, outcome} (outcome '' while open),
+-- arrive(ttl, sid, barrier, mode, token): member sid arrives at the oldest
+-- arriving round of barrier that expects it and that it is not in yet, or at
+-- a new one. token identifies the arrival: the member's last arrival at
+-- barrier with the same token is a retry, whose reply was lost, and gets that
+-- arrival's reply again. Replies {'ok', round, outcome} (outcome '' while open),
 -- {'mismatch', round, mode}, {'notmember'} or {'self', cause}.
-local sid, barrier, mode = ARGV[2], ARGV[3], ARGV[4]
-if not live(sid) then
+local sid, barrier, mode, token = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- A member of the group is live: departing removes both.
+if redis.call('SISMEMBER', key('members'), sid) == 0 then
+  if live(sid) then return {'notmember'} end
   local name = redis.call('HGET', key('names'), sid)
   return {'self', name and redis.call('HGET', key('cause'), name) or ''}
 end
-if redis.call('SISMEMBER', key('members'), sid) == 0 then return {'notmember'} end
-local rid
-for _, n in ipairs(redis.call('ZRANGE', key('open', barrier), 0, -1)) do
-  local c = n .. ':' .. barrier
-  if redis.call('HGET', rkey('r', c), 'state') == 'a'
-    and redis.call('SISMEMBER', rkey('rexp', c), sid) == 1
-    and redis.call('SISMEMBER', rkey('rarr', c), sid) == 0 then
-    rid = c
+local tokens = key('atok', sid)
+local prev = redis.call('HGET', tokens, barrier)
+if prev then
+  local pt, pn = string.match(prev, '^(%d+):(%d+)$')
+  if pt == token then
+    local f = redis.call('HMGET', rkey(pn .. ':' .. barrier), 'state', 'out')
+    return {'ok', tonumber(pn), f[2] or ''}
+  end
+end
+local open = key('open', barrier)
+local rid, n
+for _, entry in ipairs(redis.call('ZRANGE', open, 0, -1)) do
+  local c, m = string.match(entry, '^(%d+):(.*)$')
+  if redis.call('HDEL', rkey(c .. ':' .. barrier), 'e' .. sid) == 1 then
+    if m ~= mode then
+      redis.call('HSET', rkey(c .. ':' .. barrier), 'e' .. sid, '1')
+      return {'mismatch', tonumber(c), m}
+    end
+    rid, n = c .. ':' .. barrier, tonumber(c)
     break
   end
 end
 if not rid then
-  local n = redis.call('INCR', key('seq', barrier))
+  n = redis.call('INCR', key('seq', barrier))
   touch(key('seq', barrier))
   rid = n .. ':' .. barrier
-  redis.call('HSET', rkey('r', rid), 'mode', mode, 'state', 'a', 'unmet', 0)
-  redis.call('SUNIONSTORE', rkey('rexp', rid), key('members'))
-  touch(rkey('r', rid))
-  touch(rkey('rexp', rid))
-  redis.call('ZADD', key('open', barrier), n, n)
+  local r = rkey(rid)
+  local ids = redis.call('SMEMBERS', key('members'))
+  local fields = {'mode', mode, 'state', 'a', 'need', #ids}
+  for _, id in ipairs(ids) do
+    if id ~= sid then
+      fields[#fields + 1] = 'e' .. id
+      fields[#fields + 1] = '1'
+    end
+  end
+  hset(r, fields)
+  touch(r)
+  redis.call('SUNIONSTORE', rkey(rid, 'exp'), key('members'))
+  touch(rkey(rid, 'exp'))
+  redis.call('ZADD', open, n, n .. ':' .. mode)
+  touch(open)
   redis.call('SADD', key('rounds'), rid)
-  touch(key('open', barrier))
   touch(key('rounds'))
 end
-local r = rkey('r', rid)
-local n = tonumber(string.match(rid, '^(%d+):'))
-local m = redis.call('HGET', r, 'mode')
-if m ~= mode then return {'mismatch', n, m} end
--- The round's keys got their TTL when it was created (rleft and rdep when
--- first written): later writes keep it.
-if redis.call('SADD', rkey('rarr', rid), sid) == 1 and redis.call('SCARD', rkey('rarr', rid)) == 1 then
-  touch(rkey('rarr', rid))
-end
+redis.call('HSET', tokens, barrier, token .. ':' .. n)
+touch(tokens)
 if mode == 'delivery' then arriveTargets(rid, sid) end
-checkComplete(rid)
-local out = ''
-local st = redis.call('HGET', r, 'state')
-if st == 'ok' or st == 'fail' then out = redis.call('HGET', r, 'out') end
-return {'ok', n, out}
+return {'ok', n, counted(rid, mode) or ''}

@@ -4,7 +4,7 @@
 lapse()
 local out = {}
 for i = 2, #ARGV do
-  local r = rkey('r', ARGV[i])
+  local r = rkey(ARGV[i])
   local st = redis.call('HGET', r, 'state')
   if not st then
     out[#out + 1] = 'missing'

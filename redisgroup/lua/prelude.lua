@@ -28,8 +28,30 @@ local function identities(ids)
   return out
 end
 
--- A round is named "<n>:<barrier>"; its keys are key(kind, rid).
-local function rkey(kind, rid) return base .. ':' .. kind .. ':' .. rid end
+-- A round is named "<n>:<barrier>". Its state is the hash rkey(rid) and the
+-- set rkey(rid, 'exp') of the members it expects; while it is unfinished its
+-- barrier's open zset holds "<n>:<mode>" (score n) and the set 'rounds'
+-- holds rid. The hash's fields:
+--   mode; state: 'a' arriving, 'd' draining, 'ok' or 'fail' once finished;
+--   out: the outcome, once finished (then it is the only other field);
+--   need: how many expected members are not in yet, and e<id> for each of
+--   them (arriving, leaving or departing deletes it);
+--   unmet: how many delivery targets are not met, and t<recipient>:<sender>,
+--   each target, for a diagnosis;
+--   l<id>: id left; d<id>: id departed, its cause; x: '1' once an l or d
+--   field exists.
+-- The round's keys get their TTL when it is created: later writes keep it.
+local function rkey(rid, kind)
+  if kind then return base .. ':r:' .. rid .. ':' .. kind end
+  return base .. ':r:' .. rid
+end
+
+-- hset sets the fields {f, v, …} of hash k, in chunks that unpack can take.
+local function hset(k, fields)
+  for i = 1, #fields, 200 do
+    redis.call('HSET', k, unpack(fields, i, math.min(i + 199, #fields)))
+  end
+end
 
 local function wake(cid, what)
   local w = key('wake', cid)
@@ -37,58 +59,66 @@ local function wake(cid, what)
   touch(w)
 end
 
--- finish ends round rid: state is 'ok' or 'fail'; the outcome (a JSON object)
--- is kept in the round's hash and appended to the release stream.
+-- outcomeOf returns who left round hash r and who departed from it.
+local function outcomeOf(r)
+  local left, dep = {}, {}
+  local f = redis.call('HGETALL', r)
+  for i = 1, #f, 2 do
+    local kind, id = string.match(f[i], '^([ld])(%d+)$')
+    if kind == 'l' then left[#left + 1] = identity(id) end
+    if kind == 'd' then dep[#dep + 1] = {identity(id), f[i + 1]} end
+  end
+  return left, dep
+end
+
+-- finish ends round rid: state is 'ok' or 'fail'; the outcome out (a table,
+-- encoded as JSON) replaces the round's hash and is appended to the release
+-- stream. It returns the encoded outcome.
 local function finish(rid, state, out)
-  local r = rkey('r', rid)
+  local r = rkey(rid)
   local n, barrier = string.match(rid, '^(%d+):(.*)$')
-  out.s = state
-  out.r = tonumber(n)
-  out.left = identities(redis.call('SMEMBERS', rkey('rleft', rid)))
-  local dep = {}
-  local d = redis.call('HGETALL', rkey('rdep', rid))
-  for i = 1, #d, 2 do dep[#dep + 1] = {identity(d[i]), d[i + 1]} end
-  out.dep = dep
+  local f = redis.call('HMGET', r, 'x', 'mode')
+  out.s, out.r, out.left, out.dep = state, tonumber(n), {}, {}
+  if f[1] then out.left, out.dep = outcomeOf(r) end
   local enc = cjson.encode(out)
+  redis.call('DEL', r, rkey(rid, 'exp'))
   redis.call('HSET', r, 'state', state, 'out', enc)
   touch(r)
-  -- Only the outcome stays, for a waiter that missed the release stream.
-  redis.call('DEL', rkey('rexp', rid), rkey('rarr', rid), rkey('rleft', rid), rkey('rdep', rid), rkey('rtgt', rid))
-  redis.call('ZREM', key('open', barrier), n)
+  redis.call('ZREM', key('open', barrier), n .. ':' .. f[2])
   redis.call('SREM', key('rounds'), rid)
-  redis.call('SREM', key('draining'), rid)
+  if f[2] == 'processing' then redis.call('SREM', key('draining'), rid) end
   local rel = key('rel')
   redis.call('XADD', rel, 'MAXLEN', '~', 10000, '*', 'r', rid, 'o', enc)
   touch(rel)
+  return enc
 end
 
--- tryRelease releases rid if it drains and its mode's condition holds.
-local function tryRelease(rid)
-  local r = rkey('r', rid)
-  if redis.call('HGET', r, 'state') ~= 'd' then return end
-  local mode = redis.call('HGET', r, 'mode')
-  if mode == 'delivery' and num(redis.call('HGET', r, 'unmet')) > 0 then return end
-  if mode == 'processing' and num(redis.call('GET', key('unhandled'))) > 0 then return end
-  finish(rid, 'ok', {})
+-- releasable reports whether draining round rid of the given mode may be
+-- released: at once for a rendezvous, once every target is met for a
+-- delivery fence, once the group is quiescent for a processing fence.
+local function releasable(rid, mode)
+  if mode == 'delivery' then return num(redis.call('HGET', rkey(rid), 'unmet')) <= 0 end
+  if mode == 'processing' then return num(redis.call('GET', key('unhandled'))) <= 0 end
+  return true
 end
 
 local function releaseQuiescent()
   if num(redis.call('GET', key('unhandled'))) > 0 then return end
-  for _, rid in ipairs(redis.call('SMEMBERS', key('draining'))) do tryRelease(rid) end
+  for _, rid in ipairs(redis.call('SMEMBERS', key('draining'))) do finish(rid, 'ok', {}) end
 end
 
--- checkComplete moves an arriving round whose every expected member arrived
--- (or left, or departed) to draining, and releases it if it may.
-local function checkComplete(rid)
-  local r = rkey('r', rid)
-  if redis.call('HGET', r, 'state') ~= 'a' then return end
-  if #redis.call('SDIFF', rkey('rexp', rid), rkey('rarr', rid)) > 0 then return end
-  redis.call('HSET', r, 'state', 'd')
-  if redis.call('HGET', r, 'mode') == 'processing' then
+-- counted records that one more expected member of round rid (of the given
+-- mode) is in. Once every one is, the round drains: it is released at once
+-- if it may be, or marked draining. It returns the outcome, or nil.
+local function counted(rid, mode)
+  if redis.call('HINCRBY', rkey(rid), 'need', -1) > 0 then return nil end
+  if releasable(rid, mode) then return finish(rid, 'ok', {}) end
+  redis.call('HSET', rkey(rid), 'state', 'd')
+  if mode == 'processing' then
     redis.call('SADD', key('draining'), rid)
     touch(key('draining'))
   end
-  tryRelease(rid)
+  return nil
 end
 
 local function live(id)
@@ -98,36 +128,62 @@ end
 
 -- waitFor registers item ("r|<rid>" or "o|<cid>|<fid>") on every link of
 -- sender s whose recipient (a member, or a queue "q:<name>") has not handled
--- what s addressed to it, and returns how many links it waits on.
+-- what s addressed to it. It returns how many links it waits on, and
+-- {recipient, count, …} for them.
 local function waitFor(s, item)
-  local unmet = 0
-  for _, rcpt in ipairs(redis.call('HKEYS', key('sent', s))) do
-    local sent = num(redis.call('HGET', key('sent', s), rcpt))
-    local done = num(redis.call('HGET', key('prog', rcpt), s))
-    local open = string.sub(rcpt, 1, 2) == 'q:' or live(rcpt)
-      or redis.call('SISMEMBER', key('closing'), rcpt) == 1
-    if done < sent and open then
+  local unmet, targets = 0, {}
+  local sent = redis.call('HGETALL', key('sent', s))
+  for i = 1, #sent, 2 do
+    local rcpt, n = sent[i], tonumber(sent[i + 1])
+    if num(redis.call('HGET', key('prog', rcpt), s)) < n
+      and (string.sub(rcpt, 1, 2) == 'q:' or live(rcpt)
+        or redis.call('SISMEMBER', key('closing'), rcpt) == 1) then
       local w = key('wait', rcpt, s)
-      redis.call('ZADD', w, sent, item)
+      redis.call('ZADD', w, n, item)
       touch(w)
       unmet = unmet + 1
+      targets[#targets + 1] = rcpt
+      targets[#targets + 1] = n
     end
   end
-  return unmet
+  return unmet, targets
 end
 
 -- arriveTargets makes delivery round rid wait for what sender s addressed
--- to each recipient, and records those targets (rtgt: "recipient:sender" →
--- count) for a diagnosis.
+-- to each recipient, and records those targets for a diagnosis.
 local function arriveTargets(rid, s)
-  local n = waitFor(s, 'r|' .. rid)
+  local n, targets = waitFor(s, 'r|' .. rid)
   if n == 0 then return end
-  redis.call('HINCRBY', rkey('r', rid), 'unmet', n)
-  local t = rkey('rtgt', rid)
-  for _, rcpt in ipairs(redis.call('HKEYS', key('sent', s))) do
-    redis.call('HSET', t, rcpt .. ':' .. s, num(redis.call('HGET', key('sent', s), rcpt)))
+  local r = rkey(rid)
+  redis.call('HINCRBY', r, 'unmet', n)
+  local fields = {}
+  for i = 1, #targets, 2 do
+    fields[#fields + 1] = 't' .. targets[i] .. ':' .. s
+    fields[#fields + 1] = targets[i + 1]
   end
-  touch(t)
+  hset(r, fields)
+end
+
+-- expect makes every arriving round expect member id, which joined.
+local function expect(id)
+  for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
+    local r = rkey(rid)
+    if redis.call('HGET', r, 'state') == 'a' and redis.call('SADD', rkey(rid, 'exp'), id) == 1 then
+      redis.call('HSET', r, 'e' .. id, '1')
+      redis.call('HINCRBY', r, 'need', 1)
+    end
+  end
+end
+
+-- leaveRound counts member id, which left gracefully, as in round rid if
+-- the round expects it and it is not in yet, and fences what it sent.
+local function leaveRound(rid, id)
+  local r = rkey(rid)
+  if redis.call('HDEL', r, 'e' .. id) == 0 then return end
+  redis.call('HSET', r, 'l' .. id, '1', 'x', '1')
+  local mode = redis.call('HGET', r, 'mode')
+  if mode == 'delivery' then arriveTargets(rid, id) end
+  counted(rid, mode)
 end
 
 -- advance records that recipient rcpt has consumed the first k messages s
@@ -146,7 +202,10 @@ local function advance(rcpt, s, k)
     for _, item in ipairs(due) do
       if string.sub(item, 1, 2) == 'r|' then
         local rid = string.sub(item, 3)
-        if redis.call('HINCRBY', rkey('r', rid), 'unmet', -1) <= 0 then tryRelease(rid) end
+        local r = rkey(rid)
+        if redis.call('HINCRBY', r, 'unmet', -1) <= 0 and redis.call('HGET', r, 'state') == 'd' then
+          finish(rid, 'ok', {})
+        end
       else
         local cid, fid = string.match(item, '^o|([^|]*)|(.*)$')
         local f = key('ob', fid)
@@ -193,28 +252,23 @@ local function depart(id, kind, msg, graceful, drop)
     redis.call('SREM', key('members'), id)
     local survivors = conf('survivors') == '1'
     for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
-      if redis.call('SISMEMBER', rkey('rexp', rid), id) == 1 then
-        local arrived = redis.call('SISMEMBER', rkey('rarr', rid), id) == 1
+      if redis.call('SISMEMBER', rkey(rid, 'exp'), id) == 1 then
         if graceful == '1' then
-          if not arrived then
-            redis.call('SADD', rkey('rarr', rid), id)
-            redis.call('SADD', rkey('rleft', rid), id)
-            if redis.call('HGET', rkey('r', rid), 'mode') == 'delivery' then arriveTargets(rid, id) end
-          end
+          leaveRound(rid, id)
         elseif survivors then
-          redis.call('SADD', rkey('rarr', rid), id)
-          redis.call('HSET', rkey('rdep', rid), id, cause)
+          local r = rkey(rid)
+          redis.call('HSET', r, 'd' .. id, cause, 'x', '1')
+          if redis.call('HDEL', r, 'e' .. id) == 1 then counted(rid, redis.call('HGET', r, 'mode')) end
         else
           finish(rid, 'fail', {who = {tonumber(id), name}, cause = cause})
         end
-        for _, kind in ipairs({'rarr', 'rleft', 'rdep'}) do touch(rkey(kind, rid)) end
-        checkComplete(rid)
       end
     end
   end
   if drop == '1' then
     redis.call('SREM', key('closing'), id)
-    redis.call('DEL', key('hb', id))
+    redis.call('DEL', key('hb', id), key('atok', id))
+    redis.call('HDEL', key('hw'), id)
     local total = 0
     for _, s in ipairs(redis.call('HKEYS', key('prog', id))) do
       total = total + advance(id, s, num(redis.call('HGET', key('sent', s), id)))

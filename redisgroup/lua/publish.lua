@@ -2,12 +2,15 @@
 -- member sid's stream, to the inbox of every other member of the group:
 -- outside a handler ('0') only if every window has room; otherwise nothing is
 -- sent and sid is registered to be woken. Replies {'ok', rid, count, …} (each
--- recipient and the link's count), {'full', rid} or {'self', cause}.
+-- recipient and the link's count), {'full', rid} or {'self', cause}. A seq
+-- not above the highest seq of sid processed before was published by an
+-- earlier run whose reply was lost: it replies {'ok'} and sends nothing.
 local sid, seq, handler, body = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if not live(sid) then
   local name = redis.call('HGET', key('names'), sid)
   return {'self', name and redis.call('HGET', key('cause'), name) or ''}
 end
+if tonumber(seq) <= num(redis.call('HGET', key('hw'), sid)) then return {'ok'} end
 local sentKey = key('sent', sid)
 local to = {}
 for _, id in ipairs(redis.call('SMEMBERS', key('members'))) do
@@ -25,6 +28,8 @@ if handler ~= '1' then
   end
 end
 local sname = redis.call('HGET', key('names'), sid)
+redis.call('HSET', key('hw'), sid, seq)
+touch(key('hw'))
 local reply = {'ok'}
 for _, r in ipairs(to) do
   local k = redis.call('HINCRBY', sentKey, r, 1)

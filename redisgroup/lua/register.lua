@@ -26,11 +26,6 @@ for _, k in ipairs({'live', 'names', 'win', 'owner'}) do touch(key(k)) end
 if join == '1' then
   redis.call('SADD', key('members'), id)
   touch(key('members'))
-  for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
-    if redis.call('HGET', rkey('r', rid), 'state') == 'a' then
-      redis.call('SADD', rkey('rexp', rid), id)
-      touch(rkey('rexp', rid))
-    end
-  end
+  expect(id)
 end
 return {'ok', tonumber(id)}

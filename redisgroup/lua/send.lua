@@ -3,7 +3,10 @@
 -- (whose id must be toID unless it is '0'). Outside a handler ('0') a message
 -- first needs room in sid's window at its recipient; at the first that has
 -- none, the script stops and registers sid to be woken. A message to a
--- recipient that is unknown or departed is not sent.
+-- recipient that is unknown or departed is not sent. A message whose seq is
+-- not above the highest seq of sid processed before (hw) was processed by an
+-- earlier run of this batch, whose reply was lost: it counts as done, and is
+-- not sent again.
 --
 -- Replies {status, done, links, errors}: status 'ok', 'full' or 'self' (sid
 -- departed: nothing was sent; errors[1] is its cause); done the number of
@@ -21,6 +24,8 @@ local rcpts = {}   -- name → {id, sent, done, window, n}, or false when refuse
 local order = {}
 local errors = {}
 local status, done = 'ok', 0
+local hw = num(redis.call('HGET', key('hw'), sid))
+local last = hw
 local function lookup(name, toID)
   local id = redis.call('HGET', key('live'), name)
   if not id or (toID ~= '0' and id ~= toID) then return nil end
@@ -35,8 +40,10 @@ local function lookup(name, toID)
 end
 for i = 3, #ARGV, 5 do
   local seq, handler, toName, toID, body = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local r = lookup(toName, toID)
-  if not r then
+  local r = tonumber(seq) > hw and lookup(toName, toID)
+  if tonumber(seq) <= hw then
+    -- processed by an earlier run
+  elseif not r then
     local cause = redis.call('HGET', key('cause'), toName)
     if cause and (toID == '0' or cjson.decode(cause).id == tonumber(toID)) then
       errors[#errors + 1] = done + 1; errors[#errors + 1] = 'gone'; errors[#errors + 1] = cause
@@ -61,6 +68,11 @@ for i = 3, #ARGV, 5 do
     redis.call('XADD', key('in', r.id), '*', 's', sid, 'n', sname, 'q', seq, 'k', r.sent, 'b', body)
   end
   done = done + 1
+  last = math.max(last, tonumber(seq))
+end
+if last > hw then
+  redis.call('HSET', key('hw'), sid, last)
+  touch(key('hw'))
 end
 local links, total = {}, 0
 for _, r in ipairs(order) do
