@@ -88,8 +88,16 @@ func (m *member[T]) batch(msgs []redis.XMessage) (last string, stop bool) {
 		for s, k := range counts {
 			args = append(args, s, k)
 		}
-		if err := m.c.sc.run(context.WithoutCancel(m.c.ctx), m.c.sc.progress, args...).Err(); err != nil {
+		// A lost report would hold the fences waiting for these messages
+		// until the next batch's, if one comes: it is retried until it
+		// lands, which is safe, as it only raises each sender's count to k.
+		for {
+			err := m.c.sc.run(context.WithoutCancel(m.c.ctx), m.c.sc.progress, args...).Err()
+			if err == nil || m.c.ctx.Err() != nil || m.isDropping() {
+				break
+			}
 			m.c.cfg.Logger.Warn("redisgroup: reporting progress", "member", m.id, "err", err)
+			time.Sleep(m.c.cfg.Heartbeat / 8)
 		}
 	}
 	m.handledThrough(last)
