@@ -199,7 +199,7 @@ func (c *Coordinator[T]) Close(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
-	c.watch.stop(ctx)
+	c.watch.stop()
 	c.cancel(fence.ErrClosed)
 	c.wg.Wait()
 	c.mu.Lock()

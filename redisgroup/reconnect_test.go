@@ -34,13 +34,14 @@ import (
 //
 //   - "all": with the client's own retries (go-redis retries a command whose
 //     connection died, which is what a deployment has), every connection
-//     is killed, those blocked in XREAD and those with a command on its
-//     way, but never one whose command ran and whose reply is still
+//     is killed, those waiting (readers blocked in XREAD, watchers'
+//     subscriptions) and those with a command on its way, but never one whose command ran and whose reply is still
 //     unsent: writes are paused (CLIENT PAUSE WRITE) while the replies
 //     drain and the connections are killed.
-//   - "blocked-unretried": with MaxRetries -1, only the connections blocked
-//     in XREAD are killed, so that every kill reaches the readers' and the
-//     watcher's own retry from the last id they saw (the other calls, on
+//   - "blocked-unretried": with MaxRetries -1, only the waiting connections
+//     (readers blocked in XREAD, watchers' subscriptions) are killed, so
+//     that every kill reaches the readers' own retry from the last id they
+//     saw and the watchers' resubscription and catch-up (the other calls, on
 //     connections that are not killed, never fail there). The tests kill so
 //     only at a quiet instant: under traffic a connection listed as blocked
 //     may carry another call by the time it is killed, whose error a client
@@ -74,8 +75,8 @@ type killMode struct {
 	name       string
 	maxRetries int // the members' clients' redis.Options.MaxRetries
 	// kill drops connections and returns the ids of those it killed:
-	// every one, or those blocked in XREAD (blocked, when the caller just
-	// listed them).
+	// every one, or those waiting (blocked, when the caller just listed
+	// them).
 	kill func(a *admin, ctx context.Context, blocked []string) ([]string, error)
 }
 
@@ -111,15 +112,20 @@ type client struct{ id, name, flags, cmd, obl, oll string }
 // replying: the client has a reply not yet written to its socket.
 func (c client) replying() bool { return c.obl != "0" || c.oll != "0" }
 
-func (c client) blockedRead() bool { return c.cmd == "xread" && strings.Contains(c.flags, "b") }
+// waiting: the client is a reader blocked in XREAD or a watcher's
+// subscription.
+func (c client) waiting() bool {
+	return c.cmd == "xread" && strings.Contains(c.flags, "b") || strings.Contains(c.flags, "P")
+}
 
-// clients lists the normal clients but the admin's own connection.
+// clients lists the clients (normal and subscribed) but the admin's own
+// connection.
 func (a *admin) clients(ctx context.Context) ([]client, error) {
 	self, err := a.rdb.Do(ctx, "CLIENT", "ID").Int64()
 	if err != nil {
 		return nil, err
 	}
-	s, err := a.rdb.Do(ctx, "CLIENT", "LIST", "TYPE", "normal").Text()
+	s, err := a.rdb.Do(ctx, "CLIENT", "LIST").Text()
 	if err != nil {
 		return nil, err
 	}
@@ -154,23 +160,27 @@ func (a *admin) blockedReads(ctx context.Context) ([]string, error) {
 	cs, err := a.clients(ctx)
 	var ids []string
 	for _, c := range cs {
-		if c.blockedRead() {
+		if c.waiting() {
 			ids = append(ids, c.id)
 		}
 	}
 	return ids, err
 }
 
-// killAll kills every normal connection but its own, and checks with the
-// reply's count and CLIENT LIST that they are gone.
+// killAll kills every connection but its own, normal and subscribed, and
+// checks with the replies' counts and CLIENT LIST that they are gone.
 func (a *admin) killAll(ctx context.Context, _ []string) ([]string, error) {
 	before, err := a.clients(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := a.rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Int()
-	if err != nil {
-		return nil, err
+	n := 0
+	for _, typ := range []string{"normal", "pubsub"} {
+		k, err := a.rdb.Do(ctx, "CLIENT", "KILL", "TYPE", typ, "SKIPME", "yes").Int()
+		if err != nil {
+			return nil, err
+		}
+		n += k
 	}
 	after, err := a.clients(ctx)
 	if err != nil {
@@ -194,7 +204,7 @@ func (a *admin) killAll(ctx context.Context, _ []string) ([]string, error) {
 }
 
 // killAllQuiesced is killAll with writes paused once every reply was sent:
-// it kills connections waiting in XREAD or with a command not yet run, never
+// it kills connections waiting (in XREAD or subscribed) or with a command not yet run, never
 // one whose command ran and whose reply was not sent yet.
 func (a *admin) killAllQuiesced(ctx context.Context, _ []string) (killed []string, err error) {
 	if err := a.rdb.Do(ctx, "CLIENT", "PAUSE", 2000, "WRITE").Err(); err != nil {
@@ -221,8 +231,9 @@ func (a *admin) killAllQuiesced(ctx context.Context, _ []string) (killed []strin
 	return a.killAll(ctx, nil)
 }
 
-// killBlockedReads kills the connections blocked in XREAD (those listed in
-// ids, or when nil those it finds), by id.
+// killBlockedReads kills the waiting connections: blocked in XREAD, or a
+// watcher's subscription (those listed in ids, or when nil those it finds),
+// by id.
 func (a *admin) killBlockedReads(ctx context.Context, ids []string) ([]string, error) {
 	if ids == nil {
 		var err error
@@ -243,8 +254,9 @@ func (a *admin) killBlockedReads(ctx context.Context, ids []string) ([]string, e
 	return killed, nil
 }
 
-// waitBlocked waits until at least n connections are blocked in XREAD (so
-// every reader and watcher of the test is), and returns their ids.
+// waitBlocked waits until at least n connections wait (blocked in XREAD or
+// subscribed: so every reader and watcher of the test does), and returns
+// their ids.
 func (a *admin) waitBlocked(ctx context.Context, n int) ([]string, error) {
 	for {
 		ids, err := a.blockedReads(ctx)
@@ -253,7 +265,7 @@ func (a *admin) waitBlocked(ctx context.Context, n int) ([]string, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return ids, fmt.Errorf("%d connections blocked in XREAD, want %d: %w", len(ids), n, ctx.Err())
+			return ids, fmt.Errorf("%d connections waiting, want %d: %w", len(ids), n, ctx.Err())
 		case <-time.After(time.Millisecond):
 		}
 	}
@@ -402,8 +414,8 @@ func (in *inboxes) check(t *testing.T) {
 
 // (1) A reader blocked in XREAD when its connection dies, and messages in
 // flight when the connections die: a sender on one coordinator streams
-// bursts to a recipient on another; before each burst every reader and
-// watcher is blocked in XREAD and is killed (so the burst is appended while
+// bursts to a recipient on another; before each burst every reader is
+// blocked in XREAD and every watcher subscribed, and they are killed (so the burst is appended while
 // the recipient's reader reconnects), and the connections are killed again
 // in the middle of the burst. After each burst a fence (outbound, delivery
 // or processing, in turn) must return with every message handled, once, in
@@ -468,12 +480,13 @@ func TestReconnectBlockedReader(t *testing.T) {
 }
 
 // (2) A round released while the waiters' watcher is disconnected: the
-// waiters on one coordinator arrive and wait, every reader and watcher is
-// blocked in XREAD and is killed, and then the last member, on another
-// coordinator, arrives and releases the round, whose release is appended
-// while the waiters' watcher reconnects. Every waiter must be released,
+// waiters on one coordinator arrive and wait, every reader blocked in XREAD
+// and every watcher's subscription is killed, and then the last member, on
+// another coordinator, arrives and releases the round, whose release is
+// published while the waiters' watcher resubscribes. Every waiter must be released,
 // with the round's number, and within a watcher interval (Heartbeat/4) of
-// the release: read from the stream, not found later by the periodic check.
+// the release: read from the stream after resubscribing, not found later by
+// the periodic check.
 // Delivery and processing fences alternate, over messages the members
 // exchange before arriving.
 func TestReconnectReleaseWhileWatcherDown(t *testing.T) {
@@ -537,9 +550,9 @@ func TestReconnectReleaseWhileWatcherDown(t *testing.T) {
 			for j := range k {
 				send(waiters, j%waiters)
 			}
-			// Every reader (one per member) and both watchers are
-			// blocked in XREAD: the messages were handled, the waiters
-			// wait.
+			// Every reader (one per member) is blocked in XREAD and both
+			// watchers are subscribed: the messages were handled, the
+			// waiters wait.
 			blocked, err := a.waitBlocked(ctx, waiters+1+2)
 			require.NoError(t, err, "round %d", round)
 			killed, err := mode.kill(a, ctx, blocked)

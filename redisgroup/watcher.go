@@ -2,8 +2,6 @@ package redisgroup
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,8 +12,8 @@ import (
 // arrival whose waiter registers after the watcher read its release.
 const recentOutcomes = 4096
 
-// watcher is a coordinator's one reader of the group's release stream and of
-// its own wake stream. It hands each release to the local waiters of the
+// watcher is a coordinator's one reader of the group's releases and of its
+// own wakes (see feed.go). It hands each release to the local waiters of the
 // round, each wake to the member or outbound fence it names, and every
 // interval, while anyone waits, it checks the group's heartbeats and the
 // rounds waited on (which also catches a release it could not read).
@@ -36,6 +34,7 @@ type watcher struct {
 	tick     chan struct{}            // closed every interval while anyone waits
 	waiters  int
 	stopping bool
+	ps       *redis.PubSub // closed by stop
 }
 
 func newWatcher(rdb redis.UniversalClient, sc *scripts, base, cid string, interval time.Duration, log func(string, ...any)) *watcher {
@@ -46,75 +45,19 @@ func newWatcher(rdb redis.UniversalClient, sc *scripts, base, cid string, interv
 	}
 }
 
-// run reads the release stream from entry last on, and the wake stream from
-// its start, until stop; ctx bounds the Redis calls.
-func (w *watcher) run(ctx context.Context, last string) {
-	cursors := []string{last, "0-0"}
-	checked := time.Now()
-	for first := true; ; first = false {
-		if w.isStopping() {
-			return
-		}
-		streams, err := w.rdb.XRead(ctx, &redis.XReadArgs{
-			Streams: []string{w.relKey, w.wakeKey, cursors[0], cursors[1]},
-			Count:   256, Block: w.interval,
-		}).Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			if ctx.Err() != nil {
-				return
-			}
-			if !first {
-				w.log("redisgroup: reading releases", "err", err)
-			}
-			time.Sleep(w.interval / 4)
-		}
-		for _, s := range streams {
-			i := 0
-			if s.Stream == w.wakeKey {
-				i = 1
-			}
-			for _, m := range s.Messages {
-				cursors[i] = m.ID
-				w.handle(i == 1, m.Values)
-			}
-		}
-		if time.Since(checked) >= w.interval {
-			checked = time.Now()
-			w.idle(ctx)
-		}
-	}
-}
-
 func (w *watcher) isStopping() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.stopping
 }
 
-func (w *watcher) handle(wake bool, v map[string]any) {
-	if !wake {
-		rid, _ := v["r"].(string)
-		out, _ := v["o"].(string)
-		w.released(rid, out)
-		return
-	}
-	what, _ := v["w"].(string)
+// setSubscription records ps, for stop to close; it reports false if the
+// watcher is stopping already.
+func (w *watcher) setSubscription(ps *redis.PubSub) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case strings.HasPrefix(what, "f"):
-		if ch, ok := w.fences[what[1:]]; ok {
-			close(ch)
-			delete(w.fences, what[1:])
-		}
-	case strings.HasPrefix(what, "m"):
-		if ch, ok := w.room[what[1:]]; ok {
-			close(ch)
-			delete(w.room, what[1:])
-		}
-	}
+	w.ps = ps
+	return !w.stopping
 }
 
 // released hands rid's outcome to its waiter and remembers it.
@@ -244,12 +187,14 @@ func (w *watcher) release() {
 	w.waiters--
 }
 
-// stop makes run return: it pokes the wake stream so that a blocked read
-// returns at once.
-func (w *watcher) stop(ctx context.Context) {
+// stop makes run return: it closes the subscription, so that a blocked
+// receive returns at once.
+func (w *watcher) stop() {
 	w.mu.Lock()
 	w.stopping = true
+	ps := w.ps
 	w.mu.Unlock()
-	w.rdb.XAdd(ctx, &redis.XAddArgs{Stream: w.wakeKey, MaxLen: 1000, Approx: true, Values: []any{"w", "stop"}})
-	w.rdb.PExpire(ctx, w.wakeKey, time.Minute)
+	if ps != nil {
+		_ = ps.Close()
+	}
 }

@@ -5,13 +5,7 @@
 -- arrival's reply again. Replies {'ok', round, outcome} (outcome '' while open),
 -- {'mismatch', round, mode}, {'notmember'} or {'self', cause}.
 local sid, barrier, mode, token = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
--- A member of the group is live: departing removes both.
-if redis.call('SISMEMBER', key('members'), sid) == 0 then
-  if live(sid) then return {'notmember'} end
-  local name = redis.call('HGET', key('names'), sid)
-  return {'self', name and redis.call('HGET', key('cause'), name) or ''}
-end
-local tokens = key('atok', sid)
+local tokens = key('atok', sid) -- renewed by the member's heartbeats
 local prev = redis.call('HGET', tokens, barrier)
 if prev then
   local pt, pn = string.match(prev, '^(%d+):(%d+)$')
@@ -22,9 +16,11 @@ if prev then
 end
 local open = key('open', barrier)
 local rid, n
+-- A round that still expects sid (e<sid>) has a live member sid: leaving
+-- and departing delete the field.
 for _, entry in ipairs(redis.call('ZRANGE', open, 0, -1)) do
   local c, m = string.match(entry, '^(%d+):(.*)$')
-  if redis.call('HDEL', rkey(c .. ':' .. barrier), 'e' .. sid) == 1 then
+  if c and redis.call('HDEL', rkey(c .. ':' .. barrier), 'e' .. sid) == 1 then
     if m ~= mode then
       redis.call('HSET', rkey(c .. ':' .. barrier), 'e' .. sid, '1')
       return {'mismatch', tonumber(c), m}
@@ -34,28 +30,36 @@ for _, entry in ipairs(redis.call('ZRANGE', open, 0, -1)) do
   end
 end
 if not rid then
-  n = redis.call('INCR', key('seq', barrier))
-  touch(key('seq', barrier))
-  rid = n .. ':' .. barrier
-  local r = rkey(rid)
   local ids = redis.call('SMEMBERS', key('members'))
   local fields = {'mode', mode, 'state', 'a', 'need', #ids}
+  local member = false
   for _, id in ipairs(ids) do
-    if id ~= sid then
+    fields[#fields + 1] = 'm' .. id
+    fields[#fields + 1] = '1'
+    if id == sid then
+      member = true
+    else
       fields[#fields + 1] = 'e' .. id
       fields[#fields + 1] = '1'
     end
   end
+  if not member then
+    if live(sid) then return {'notmember'} end
+    local name = redis.call('HGET', key('names'), sid)
+    return {'self', name and redis.call('HGET', key('cause'), name) or ''}
+  end
+  n = tonumber(redis.call('ZINCRBY', open, 1, '#'))
+  if n == 1 then -- a new open zset
+    touch(open)
+    redis.call('SADD', key('barriers'), barrier)
+    touch(key('barriers'))
+  end
+  rid = n .. ':' .. barrier
+  local r = rkey(rid)
   hset(r, fields)
   touch(r)
-  redis.call('SUNIONSTORE', rkey(rid, 'exp'), key('members'))
-  touch(rkey(rid, 'exp'))
   redis.call('ZADD', open, n, n .. ':' .. mode)
-  touch(open)
-  redis.call('SADD', key('rounds'), rid)
-  touch(key('rounds'))
 end
-redis.call('HSET', tokens, barrier, token .. ':' .. n)
-touch(tokens)
+if redis.call('HSET', tokens, barrier, token .. ':' .. n) == 1 then touch(tokens) end
 if mode == 'delivery' then arriveTargets(rid, sid) end
 return {'ok', n, counted(rid, mode) or ''}

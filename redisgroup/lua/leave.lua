@@ -4,5 +4,5 @@
 local id = ARGV[2]
 if not live(id) then return 'gone' end
 if redis.call('SREM', key('members'), id) == 0 then return 'notmember' end
-for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do leaveRound(rid, id) end
+for _, rid in ipairs(unfinished()) do leaveRound(rid, id) end
 return 'ok'

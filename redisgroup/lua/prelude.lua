@@ -28,22 +28,45 @@ local function identities(ids)
   return out
 end
 
--- A round is named "<n>:<barrier>". Its state is the hash rkey(rid) and the
--- set rkey(rid, 'exp') of the members it expects; while it is unfinished its
--- barrier's open zset holds "<n>:<mode>" (score n) and the set 'rounds'
--- holds rid. The hash's fields:
+-- A round is named "<n>:<barrier>"; its state is the hash rkey(rid). While
+-- it is unfinished the barrier's zset key('open', barrier) holds
+-- "<n>:<mode>" with score n; its entry '#' holds the barrier's last round
+-- number as its score, and the set 'barriers' names every barrier that has
+-- an open zset. The hash's fields:
 --   mode; state: 'a' arriving, 'd' draining, 'ok' or 'fail' once finished;
---   out: the outcome, once finished (then it is the only other field);
---   need: how many expected members are not in yet, and e<id> for each of
---   them (arriving, leaving or departing deletes it);
+--   out: the outcome, once finished;
+--   m<id> for each member the round expects; need: how many of them are not
+--   in yet, and e<id> for each of those (arriving, leaving or departing
+--   deletes it);
 --   unmet: how many delivery targets are not met, and t<recipient>:<sender>,
 --   each target, for a diagnosis;
 --   l<id>: id left; d<id>: id departed, its cause; x: '1' once an l or d
 --   field exists.
--- The round's keys get their TTL when it is created: later writes keep it.
-local function rkey(rid, kind)
-  if kind then return base .. ':r:' .. rid .. ':' .. kind end
-  return base .. ':r:' .. rid
+-- A round's hash gets its TTL when it is created, and a finished one keeps
+-- its outcome for outcomeTTL (for a waiter that missed the release).
+-- 'barriers', the open zsets and the release stream get theirs when
+-- created, and every heartbeat renews them (renew).
+local outcomeTTL = math.min(ttl, 60000)
+
+local function rkey(rid) return base .. ':r:' .. rid end
+
+-- unfinished returns the ids of the group's unfinished rounds.
+local function unfinished()
+  local rids = {}
+  for _, b in ipairs(redis.call('SMEMBERS', key('barriers'))) do
+    for _, e in ipairs(redis.call('ZRANGE', key('open', b), 0, -1)) do
+      local n = string.match(e, '^(%d+):')
+      if n then rids[#rids + 1] = n .. ':' .. b end
+    end
+  end
+  return rids
+end
+
+-- renew renews the TTL of the group's keys that round steps do not renew.
+local function renew()
+  touch(key('barriers'))
+  touch(key('rel'))
+  for _, b in ipairs(redis.call('SMEMBERS', key('barriers'))) do touch(key('open', b)) end
 end
 
 -- hset sets the fields {f, v, …} of hash k, in chunks that unpack can take.
@@ -53,9 +76,22 @@ local function hset(k, fields)
   end
 end
 
+-- notify appends fields to stream k and publishes "<entry id>\n<v>" on the
+-- channel of the same name, for the watchers subscribed to it; a watcher
+-- that was not reads the stream after it subscribed. A stream it creates
+-- gets its TTL.
+local function notify(k, fields, v, maxlen)
+  local id = redis.call('XADD', k, 'NOMKSTREAM', 'MAXLEN', '~', maxlen, '*', unpack(fields))
+  if not id then
+    id = redis.call('XADD', k, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+    touch(k)
+  end
+  redis.call('PUBLISH', k, id .. '\n' .. v)
+end
+
 local function wake(cid, what)
   local w = key('wake', cid)
-  redis.call('XADD', w, 'MAXLEN', '~', 1000, '*', 'w', what)
+  notify(w, {'w', what}, what, 1000)
   touch(w)
 end
 
@@ -72,7 +108,7 @@ local function outcomeOf(r)
 end
 
 -- finish ends round rid: state is 'ok' or 'fail'; the outcome out (a table,
--- encoded as JSON) replaces the round's hash and is appended to the release
+-- encoded as JSON) is kept in the round's hash and appended to the release
 -- stream. It returns the encoded outcome.
 local function finish(rid, state, out)
   local r = rkey(rid)
@@ -81,15 +117,11 @@ local function finish(rid, state, out)
   out.s, out.r, out.left, out.dep = state, tonumber(n), {}, {}
   if f[1] then out.left, out.dep = outcomeOf(r) end
   local enc = cjson.encode(out)
-  redis.call('DEL', r, rkey(rid, 'exp'))
   redis.call('HSET', r, 'state', state, 'out', enc)
-  touch(r)
+  redis.call('PEXPIRE', r, outcomeTTL)
   redis.call('ZREM', key('open', barrier), n .. ':' .. f[2])
-  redis.call('SREM', key('rounds'), rid)
   if f[2] == 'processing' then redis.call('SREM', key('draining'), rid) end
-  local rel = key('rel')
-  redis.call('XADD', rel, 'MAXLEN', '~', 10000, '*', 'r', rid, 'o', enc)
-  touch(rel)
+  notify(key('rel'), {'r', rid, 'o', enc}, enc .. '\n' .. rid, 10000) -- the JSON has no newline; a barrier name may
   return enc
 end
 
@@ -166,9 +198,9 @@ end
 
 -- expect makes every arriving round expect member id, which joined.
 local function expect(id)
-  for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
+  for _, rid in ipairs(unfinished()) do
     local r = rkey(rid)
-    if redis.call('HGET', r, 'state') == 'a' and redis.call('SADD', rkey(rid, 'exp'), id) == 1 then
+    if redis.call('HGET', r, 'state') == 'a' and redis.call('HSETNX', r, 'm' .. id, '1') == 1 then
       redis.call('HSET', r, 'e' .. id, '1')
       redis.call('HINCRBY', r, 'need', 1)
     end
@@ -251,8 +283,8 @@ local function depart(id, kind, msg, graceful, drop)
     end
     redis.call('SREM', key('members'), id)
     local survivors = conf('survivors') == '1'
-    for _, rid in ipairs(redis.call('SMEMBERS', key('rounds'))) do
-      if redis.call('SISMEMBER', rkey(rid, 'exp'), id) == 1 then
+    for _, rid in ipairs(unfinished()) do
+      if redis.call('HEXISTS', rkey(rid), 'm' .. id) == 1 then
         if graceful == '1' then
           leaveRound(rid, id)
         elseif survivors then
