@@ -50,8 +50,9 @@ type Config[T any] struct {
 	// crashed (ErrHeartbeatLapsed) by the next coordinator that checks:
 	// one with a member waiting, every Heartbeat/4.
 	Heartbeat time.Duration
-	// KeyTTL is the time to live every write sets on the keys it writes
-	// (DefaultKeyTTL): a group nobody uses for that long is gone.
+	// KeyTTL is the time to live of the group's keys (DefaultKeyTTL):
+	// writes and heartbeats renew it, so a group nobody uses for that long
+	// is gone.
 	KeyTTL time.Duration
 	// CompleteForSurvivors makes a round complete for the other members
 	// when one fails, as processgroup.CompleteForSurvivors does. The

@@ -10,16 +10,23 @@
 // # What is in Redis
 //
 // Every key starts with "<Prefix>:{<Group>}", whose group is a Redis Cluster
-// hash tag, and every write renews its key's TTL (Config.KeyTTL). Each
+// hash tag, and carries a TTL (Config.KeyTTL): writes renew it, and the
+// heartbeats renew the group's long-lived keys; a finished round keeps its
+// outcome for a minute (at most KeyTTL), for a waiter that missed it. Each
 // member has an inbox stream that senders append to with XADD; its reader
 // takes batches with a blocking XREAD from the last id it saw, runs the
 // handler on each message, then reports the batch's progress in one script
 // call, which trims the inbox. Every step that changes the group — a send,
 // a progress report, an arrival, a leave, a departure — is one Lua script:
-// one atomic round trip. Rounds are released by appending to the group's
-// release stream, which each coordinator reads with a blocking XREAD from
-// the last id it saw: there is no subscription, so no window between
-// subscribing and checking in which a release could be missed.
+// one atomic round trip. A round is released by appending its outcome to the
+// group's release stream and publishing it on a channel of the same name.
+// Each coordinator subscribes once and, after every confirmed subscription
+// (the first, and each one after a broken connection), reads the stream
+// from the last release it saw: so there is no window between subscribing
+// and checking in which a release could be missed, and no blocking read to
+// reissue per round. Wakes for a sender waiting for room and for an
+// outbound fence travel the same way, on a stream and channel per
+// coordinator.
 //
 // # Retries
 //

@@ -204,8 +204,8 @@ func (a *admin) killAll(ctx context.Context, _ []string) ([]string, error) {
 }
 
 // killAllQuiesced is killAll with writes paused once every reply was sent:
-// it kills connections waiting (in XREAD or subscribed) or with a command not yet run, never
-// one whose command ran and whose reply was not sent yet.
+// it kills connections waiting (in XREAD or subscribed) or with a command
+// not yet run, never one whose command ran and whose reply was not sent yet.
 func (a *admin) killAllQuiesced(ctx context.Context, _ []string) (killed []string, err error) {
 	if err := a.rdb.Do(ctx, "CLIENT", "PAUSE", 2000, "WRITE").Err(); err != nil {
 		return nil, err
@@ -483,12 +483,11 @@ func TestReconnectBlockedReader(t *testing.T) {
 // waiters on one coordinator arrive and wait, every reader blocked in XREAD
 // and every watcher's subscription is killed, and then the last member, on
 // another coordinator, arrives and releases the round, whose release is
-// published while the waiters' watcher resubscribes. Every waiter must be released,
-// with the round's number, and within a watcher interval (Heartbeat/4) of
-// the release: read from the stream after resubscribing, not found later by
-// the periodic check.
-// Delivery and processing fences alternate, over messages the members
-// exchange before arriving.
+// published while the waiters' watcher resubscribes. Every waiter must be
+// released, with the round's number, and within a watcher interval
+// (Heartbeat/4) of the release: read from the stream after resubscribing,
+// not found later by the periodic check. Delivery and processing fences
+// alternate, over messages the members exchange before arriving.
 func TestReconnectReleaseWhileWatcherDown(t *testing.T) {
 	forKillModes(t, func(t *testing.T, mode killMode) {
 		srv := redisserver.Start(t)
