@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -20,11 +22,12 @@ import (
 // Config.Group; together they are the group, whose state is in Redis. Its
 // methods are safe for concurrent use.
 type Coordinator[T any] struct {
-	cfg   Config[T]
-	rdb   redis.UniversalClient
-	sc    *scripts
-	cid   string // this coordinator's id: its wake stream
-	watch *watcher
+	cfg    Config[T]
+	rdb    redis.UniversalClient
+	sc     *scripts
+	cid    string // this coordinator's id: its wake stream
+	watch  *watcher
+	spawns atomic.Uint64 // numbers the registrations, as their tokens
 
 	ctx    context.Context // cancelled by Close, with fence.ErrClosed
 	cancel context.CancelCauseFunc
@@ -99,7 +102,8 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec processgroup.Spec[T]) (
 	if closed {
 		return nil, fence.ErrClosed
 	}
-	reply, err := c.sc.run(ctx, c.sc.register, "", spec.Name, window, c.cid,
+	token := c.cid + ":" + strconv.FormatUint(c.spawns.Add(1), 10)
+	reply, err := c.sc.run(ctx, c.sc.register, token, spec.Name, window, c.cid,
 		c.cfg.Heartbeat.Milliseconds(), flag(join), flag(c.cfg.CompleteForSurvivors), c.cfg.Codec.Name()).Slice()
 	if err != nil {
 		return nil, redisErr("register", err)

@@ -33,10 +33,14 @@
 // A connection can break after Redis ran a script and before its reply came
 // back; go-redis then sends the script again (Options.MaxRetries), and a
 // caller may retry too. Each step is written so that running it twice counts
-// once: a send or publish carries its sequence number in the member's stream,
-// and Redis skips one it already appended; an arrival carries a token, and
-// the same token again gets the first arrival's reply; progress reports are
-// high-water marks. Once an arrival, send, publish or dispatch is sent, its
+// once: a send, publish or dispatch carries its sequence number in the
+// member's stream, and Redis skips one it already appended; an arrival, a
+// registration (Spawn) and a leave carry a token, and the same token again
+// gets the first call's reply; a join, a departure, an outbound fence and an
+// acknowledgement are the same however often they run; progress reports are
+// high-water marks. A reader retries a progress report, and a worker an
+// acknowledgement, until it lands; a worker whose queue is idle takes back
+// a task that was delivered to it on a reply it never got. Once an arrival, send, publish or dispatch is sent, its
 // ctx no longer ends it (go-redis's timeouts still do), so that a cancelled
 // call is never one that took effect. An Arrive or Barrier that failed with
 // ErrRedis may be called again: if the first one counted, the second is the

@@ -264,3 +264,92 @@ func publishOnce(ctx context.Context, m managedprocess.Member[int], body int) er
 	}
 	return err
 }
+
+// Replies lost, as above, for the other steps: registering a member (a
+// Spawn whose script ran twice must not leave a second member of the name
+// behind, nor fail as a duplicate), leaving (a Leave whose script ran twice
+// is one leave, not ErrNotMember), dispatching (no task appended twice) and
+// taking tasks (a delivery go-redis skipped past is handled anyway): every
+// dispatched task is handled once when its producer's outbound fence
+// returns, and the group has exactly the members spawned (live) and not yet
+// left (members).
+func TestLostRepliesRegisterLeaveDispatch(t *testing.T) {
+	const (
+		cycles = 30
+		tasks  = 5
+	)
+	srv := redisserver.Start(t)
+	proxy := startLossyProxy(t, srv.Addr, 19)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.addr(), PoolSize: 16, MaxRetries: 10})
+	t.Cleanup(func() { rdb.Close() })
+	c, err := redisgroup.New(context.Background(), redisgroup.Config[int]{Client: rdb,
+		Prefix: t.Name(), Group: "g", Heartbeat: 2 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	q, err := c.Queue("jobs")
+	require.NoError(t, err)
+	producer, err := c.Spawn(ctx, processgroup.Spec[int]{Name: "producer", Groups: []string{"g"}})
+	require.NoError(t, err)
+	worker, err := c.Spawn(ctx, processgroup.Spec[int]{Name: "worker", Groups: []string{"g"}})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	handled := map[int]int{}
+	serveCtx, stopServing := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() {
+		served <- q.Serve(serveCtx, worker, func(_ context.Context, m managedprocess.Message[int]) {
+			mu.Lock()
+			handled[m.Body]++
+			mu.Unlock()
+		})
+	}()
+	live := srv.Client(t, 1)
+	proxy.armed.Store(true)
+	for i := range cycles {
+		// m<i> dispatches its tasks, waits for them and leaves; returning,
+		// it departs.
+		ran := make(chan error, 1)
+		m, err := c.Spawn(ctx, processgroup.Spec[int]{Name: fmt.Sprint("m", i), Groups: []string{"g"},
+			Run: func(ctx context.Context, m managedprocess.Member[int]) (err error) {
+				defer func() { ran <- err }()
+				if n := live.SCard(ctx, t.Name()+":{g}:members").Val(); n != 3 {
+					return fmt.Errorf("%d members, want 3", n)
+				}
+				body := make([]int, tasks)
+				for j := range body {
+					body[j] = i*tasks + j
+				}
+				if err := q.Dispatch(ctx, m, body...); err != nil {
+					return err
+				}
+				if err := m.WaitForOutboundFence(ctx); err != nil {
+					return err
+				}
+				return m.Leave("g")
+			}})
+		require.NoError(t, err, "spawning m%d", i)
+		select {
+		case <-m.Done():
+		case <-ctx.Done():
+			t.Fatalf("cycle %d: m%d did not finish", i, i)
+		}
+		require.NoError(t, <-ran, "cycle %d", i)
+		names, err := live.HKeys(ctx, t.Name()+":{g}:live").Result()
+		require.NoError(t, err)
+		require.ElementsMatch(t, []string{"producer", "worker"}, names, "cycle %d: live members", i)
+	}
+	require.NoError(t, c.Wait(context.WithoutCancel(ctx)))
+	mu.Lock()
+	for i := range cycles * tasks {
+		require.Equal(t, 1, handled[i], "task %d", i)
+	}
+	require.Len(t, handled, cycles*tasks)
+	mu.Unlock()
+	stopServing()
+	require.ErrorIs(t, <-served, context.Canceled)
+	require.NoError(t, producer.Err())
+	t.Logf("%d replies dropped of %d", proxy.drops.Load(), proxy.seen.Load())
+	require.Greater(t, proxy.drops.Load(), int64(cycles), "too few replies were lost to show anything")
+}

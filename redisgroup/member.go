@@ -230,7 +230,11 @@ func (m *member[T]) membership(group string, s *redis.Script) error {
 	if err := m.flush(m.runCtx); err != nil {
 		return m.errOr(err)
 	}
-	reply, err := m.c.sc.run(m.runCtx, s, m.sid).Text()
+	m.mu.Lock()
+	m.tokens++
+	token := m.tokens
+	m.mu.Unlock()
+	reply, err := m.c.sc.run(m.runCtx, s, m.sid, token).Text()
 	switch {
 	case err != nil:
 		return redisErr("membership", err)

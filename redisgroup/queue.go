@@ -60,7 +60,7 @@ func (q *Queue[T]) Dispatch(ctx context.Context, from managedprocess.Member[T], 
 	if ctx == nil {
 		return fmt.Errorf("%w: nil context", fence.ErrInvalidArgument)
 	}
-	args := []any{m.sid, q.name}
+	args := []any{m.sid, q.name, 0} // args[2]: the seq, below
 	for _, t := range tasks {
 		b, err := q.c.cfg.Codec.Append(nil, t)
 		if err != nil {
@@ -76,8 +76,12 @@ func (q *Queue[T]) Dispatch(ctx context.Context, from managedprocess.Member[T], 
 	if err := fence.ContextError(ctx); err != nil {
 		return err
 	}
-	// Once sent, ctx does not end the call: a cancelled dispatch is never one
-	// that was appended.
+	// The call takes the stream's next seq, so that Redis appends it once
+	// however often go-redis sends it; spent even if the call fails, as it
+	// may have been appended. Once sent, ctx does not end the call: a
+	// cancelled dispatch is never one that was appended.
+	m.seq++
+	args[2] = m.seq
 	reply, err := q.c.sc.run(context.WithoutCancel(ctx), q.c.sc.dispatch, args...).Slice()
 	if err != nil {
 		return m.errOr(redisErr("dispatch", err))
@@ -135,7 +139,9 @@ func (q *Queue[T]) Serve(ctx context.Context, worker managedprocess.Member[T], h
 }
 
 // next returns the tasks departed workers left, or else waits a while for
-// new ones.
+// new ones; when none came, the tasks delivered to this worker that it never
+// acknowledged (a delivery whose reply was lost on a broken connection, which
+// go-redis's retry then skipped past).
 func (q *Queue[T]) next(ctx context.Context, m *member[T]) ([]redis.XMessage, error) {
 	left, err := q.c.sc.run(ctx, q.c.sc.reclaim, m.sid, q.name, 1).Slice()
 	if err != nil {
@@ -148,12 +154,23 @@ func (q *Queue[T]) next(ctx context.Context, m *member[T]) ([]redis.XMessage, er
 		Group: "workers", Consumer: m.sid, Streams: []string{q.key, ">"}, Count: 1, Block: q.c.cfg.Heartbeat / 4,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, nil
+		return q.pending(ctx, m)
 	}
 	if err != nil || len(streams) == 0 {
 		return nil, err
 	}
 	return streams[0].Messages, nil
+}
+
+// pending returns the first task delivered to m and not acknowledged.
+func (q *Queue[T]) pending(ctx context.Context, m *member[T]) ([]redis.XMessage, error) {
+	streams, err := q.c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: "workers", Consumer: m.sid, Streams: []string{q.key, "0"}, Count: 1, Block: -1,
+	}).Result()
+	if errors.Is(err, redis.Nil) || len(streams) == 0 {
+		return nil, nil
+	}
+	return streams[0].Messages, err
 }
 
 // handle runs handle on task t and acknowledges it; a panic crashes m.
@@ -176,10 +193,16 @@ func (q *Queue[T]) handle(ctx context.Context, m *member[T], t redis.XMessage, h
 		}()
 		handle(ctx, managedprocess.NewMessage[T](m, fence.Identity{Name: name, ID: id}, seq, body))
 	}
-	if err := q.c.sc.run(context.WithoutCancel(ctx), q.c.sc.ack, q.name, t.ID, s).Err(); err != nil {
+	// An acknowledgement counts once: it is retried until it lands, or the
+	// worker departs (then another worker takes the task).
+	for {
+		err := q.c.sc.run(context.WithoutCancel(ctx), q.c.sc.ack, q.name, t.ID, s).Err()
+		if err == nil || m.Err() != nil || q.c.ctx.Err() != nil {
+			return nil
+		}
 		q.c.cfg.Logger.Warn("redisgroup: acknowledging a task", "queue", q.name, "err", err)
+		time.Sleep(q.c.cfg.Heartbeat / 8)
 	}
-	return nil
 }
 
 // xmessages converts XCLAIM's raw reply.

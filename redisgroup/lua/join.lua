@@ -1,4 +1,5 @@
--- join(ttl, id): member id joins the group, expected in every arriving round.
+-- join(ttl, id, token): member id joins the group, expected in every
+-- arriving round. Joining twice is joining once: token is not needed.
 -- Replies 'ok' or 'gone'.
 local id = ARGV[2]
 if not live(id) then return 'gone' end

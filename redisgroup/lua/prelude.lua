@@ -301,6 +301,8 @@ local function depart(id, kind, msg, graceful, drop)
     redis.call('SREM', key('closing'), id)
     redis.call('DEL', key('hb', id), key('atok', id))
     redis.call('HDEL', key('hw'), id)
+    redis.call('HDEL', key('rtok'), id)
+    redis.call('HDEL', key('ltok'), id)
     local total = 0
     for _, s in ipairs(redis.call('HKEYS', key('prog', id))) do
       total = total + advance(id, s, num(redis.call('HGET', key('sent', s), id)))
