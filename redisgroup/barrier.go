@@ -11,10 +11,15 @@ import (
 	"github.com/muster-go/muster/managedprocess"
 )
 
-// arrival is a member's arrival at one round; it waits for the round's
-// outcome from the coordinator's watcher.
+// arrival is a member's arrival at one round. From the arrival on, it is
+// registered with the coordinator's watcher for the round's outcome (unless
+// the arrival finished the round), until a Wait collects it or the member
+// departs.
 type arrival struct {
-	owner interface{ forgetArrival(string, *arrival) }
+	owner interface {
+		forgetArrival(string, *arrival)
+		Err() error
+	}
 	diag  func(ctx context.Context) (missing []fence.Identity, lagging []fence.Lag)
 	id    fence.Identity
 	group string
@@ -24,10 +29,31 @@ type arrival struct {
 	round uint64
 	watch *watcher
 
+	outcome <-chan string // from the watcher; nil once result is set
+	unwatch func()        // ends the registration; call once, under mu
+
 	mu         sync.Mutex
 	busy       bool
 	attachable bool // a Barrier's wait gave up: the next Barrier or Arrive attaches
 	result     *outcome
+}
+
+// settle records the round's outcome out and ends the registration.
+func (a *arrival) settle(out string) outcome {
+	o := parseOutcome(out)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.result = &o
+	a.unwatchLocked()
+	return o
+}
+
+// unwatchLocked ends the registration with the watcher, if there is one.
+func (a *arrival) unwatchLocked() {
+	if a.unwatch != nil {
+		a.unwatch()
+		a.unwatch, a.outcome = nil, nil
+	}
 }
 
 func (a *arrival) Round() uint64 { return a.round }
@@ -50,23 +76,27 @@ func (a *arrival) Wait(ctx context.Context) (fence.Result, error) {
 		return o.get(a)
 	}
 	a.busy = true
+	if a.outcome == nil { // the member departed, which ended the registration
+		a.outcome, a.unwatch = a.watch.waitRound(a.rid)
+	}
+	outcome := a.outcome
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
 		a.busy = false
 		a.mu.Unlock()
 	}()
-	outcome, done := a.watch.waitRound(a.rid)
-	defer done()
 	select {
 	case out := <-outcome:
-		o := parseOutcome(out)
-		a.mu.Lock()
-		a.result = &o
-		a.mu.Unlock()
+		o := a.settle(out)
 		a.owner.forgetArrival(a.name, a)
 		return o.get(a)
 	case <-ctx.Done():
+		if a.owner.Err() != nil { // departed: nothing collects the arrival
+			a.mu.Lock()
+			a.unwatchLocked()
+			a.mu.Unlock()
+		}
 		e := a.fail(a.round, fence.ContextError(ctx))
 		e.Missing, e.Lagging = a.diag(context.WithoutCancel(ctx))
 		return fence.Result{}, e
@@ -225,6 +255,8 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	if out != "" {
 		o := parseOutcome(out)
 		a.result = &o
+	} else {
+		a.outcome, a.unwatch = m.c.watch.waitRound(a.rid)
 	}
 	m.mu.Lock()
 	m.arrivals[name] = a
@@ -260,6 +292,22 @@ func (m *member[T]) forgetArrival(name string, a *arrival) {
 	defer m.mu.Unlock()
 	if m.arrivals[name] == a {
 		delete(m.arrivals, name)
+	}
+}
+
+// dropArrivals ends the watcher registrations of the arrivals no Wait
+// collected or waits for, once the member departed (a Wait that gives up
+// then ends its own).
+func (m *member[T]) dropArrivals() {
+	m.mu.Lock()
+	arrivals := m.arrivals
+	m.mu.Unlock()
+	for _, a := range arrivals {
+		a.mu.Lock()
+		if !a.busy {
+			a.unwatchLocked()
+		}
+		a.mu.Unlock()
 	}
 }
 

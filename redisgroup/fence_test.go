@@ -277,3 +277,38 @@ func TestDeliveryFenceMarkers(t *testing.T) {
 	}
 	require.Zero(t, missing.Load(), "markers not handled at release")
 }
+
+// An arrival whose Wait comes long after the round was released gets the
+// round's outcome: after more releases than a coordinator remembers, and
+// after Redis dropped the finished round (its outcome lives a minute, or
+// KeyTTL if shorter: here 1.5 s).
+func TestLateWaitGetsItsOutcome(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g", func(cfg *redisgroup.Config[int]) { cfg.KeyTTL = 1500 * time.Millisecond })
+	a, b := spawnWaiter(t, c, "g", "a"), spawnWaiter(t, c, "g", "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	arr, err := a.Arrive(ctx, "g", "x", fence.DeliveryFence)
+	require.NoError(t, err)
+	_, err = b.Barrier(ctx, "g", "x", fence.DeliveryFence)
+	require.NoError(t, err)
+	released := time.Now()
+	const rounds = 4200 // more than the watcher's recent outcomes
+	var wg sync.WaitGroup
+	for _, m := range []managedprocess.Member[int]{a, b} {
+		wg.Go(func() {
+			for range rounds {
+				if _, err := m.Barrier(ctx, "g", "y", fence.Rendezvous); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(time.Until(released.Add(2 * time.Second))) // the finished round expired
+	require.Zero(t, srv.Client(t, 1).Exists(ctx, t.Name()+":{g}:r:1:x").Val(), "the finished round is still in Redis")
+	r, err := arr.Wait(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, r.Round)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -112,7 +113,7 @@ func (q *Queue[T]) Serve(ctx context.Context, worker managedprocess.Member[T], h
 	if m.isHandlerCtx(ctx) {
 		return fmt.Errorf("%w: Serve", fence.ErrInHandler)
 	}
-	if err := q.c.rdb.XGroupCreateMkStream(ctx, q.key, "workers", "0").Err(); err != nil && !isBusyGroup(err) {
+	if err := q.ensureGroup(ctx); err != nil {
 		return redisErr("serve", err)
 	}
 	for {
@@ -126,6 +127,9 @@ func (q *Queue[T]) Serve(ctx context.Context, worker managedprocess.Member[T], h
 		if err != nil {
 			if ctx.Err() != nil {
 				return fence.ContextError(ctx)
+			}
+			if isNoGroup(err) { // the queue stayed empty for KeyTTL, and expired
+				_ = q.ensureGroup(ctx)
 			}
 			time.Sleep(q.c.cfg.Heartbeat / 8)
 			continue
@@ -225,6 +229,16 @@ func xmessages(raw []any) []redis.XMessage {
 	return out
 }
 
-func isBusyGroup(err error) bool {
-	return err != nil && len(err.Error()) >= 9 && err.Error()[:9] == "BUSYGROUP"
+// ensureGroup creates the queue's stream and consumer group unless they
+// exist, and renews the stream's TTL.
+func (q *Queue[T]) ensureGroup(ctx context.Context) error {
+	if err := q.c.rdb.XGroupCreateMkStream(ctx, q.key, "workers", "0").Err(); err != nil && !isBusyGroup(err) {
+		return err
+	}
+	return q.c.rdb.PExpire(ctx, q.key, q.c.cfg.KeyTTL).Err()
 }
+
+func isBusyGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP") }
+
+// isNoGroup reports whether err says the queue's consumer group is gone.
+func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }

@@ -29,6 +29,7 @@ const (
 func (m *member[T]) read() {
 	defer close(m.done)
 	defer m.c.forget(m)
+	defer m.dropArrivals()
 	ctx := context.WithoutCancel(m.c.ctx)
 	last := "0-0"
 	for {

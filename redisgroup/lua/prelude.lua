@@ -62,11 +62,21 @@ local function unfinished()
   return rids
 end
 
--- renew renews the TTL of the group's keys that round steps do not renew.
+-- groupKeys are the group's keys that live as long as the group does.
+local groupKeys = {'conf', 'ids', 'live', 'names', 'win', 'owner', 'rtok', 'ltok', 'members', 'cause',
+  'closing', 'hw', 'pend', 'unhandled', 'draining', 'barriers', 'rel'}
+
+-- renew renews the TTL of the group's long-lived keys (the steps that write
+-- them renew it too), so that the group stays while its members run,
+-- however long none of them joins, sends or meets.
 local function renew()
-  touch(key('barriers'))
-  touch(key('rel'))
+  for _, k in ipairs(groupKeys) do touch(key(k)) end
   for _, b in ipairs(redis.call('SMEMBERS', key('barriers'))) do touch(key('open', b)) end
+end
+
+-- renewMember renews the TTL of member id's long-lived keys.
+local function renewMember(id)
+  for _, k in ipairs({'sent', 'prog', 'atok', 'blocked'}) do touch(key(k, id)) end
 end
 
 -- hset sets the fields {f, v, …} of hash k, in chunks that unpack can take.
