@@ -133,13 +133,16 @@ func TestCompleteForSurvivors(t *testing.T) {
 
 // redis-server killed and restarted (without persistence) while a member
 // waits: the round ends with ErrStateLost, never a success and never a hang.
+// The coordinator goes on with new members, whose rounds are numbered from
+// 1 again: they do not get the outcomes of the rounds before.
 func TestRedisRestartMidRound(t *testing.T) {
 	srv := redisserver.Start(t)
 	c := newGroup(t, srv, "g")
 	waiter := spawnWaiter(t, c, "g", "waiter")
-	spawnWaiter(t, c, "g", "absent")
+	absent := spawnWaiter(t, c, "g", "absent")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	bothMeet(ctx, t, waiter, absent, "x") // round 1 of x, released
 	arr, err := waiter.Arrive(ctx, "g", "b", fence.DeliveryFence)
 	require.NoError(t, err)
 	require.NoError(t, srv.Restart())
@@ -152,6 +155,32 @@ func TestRedisRestartMidRound(t *testing.T) {
 		t.Fatal("a member Redis lost did not depart")
 	}
 	require.ErrorIs(t, waiter.Err(), redisgroup.ErrStateLost)
+
+	a, b := spawnWaiter(t, c, "g", "a"), spawnWaiter(t, c, "g", "b")
+	arr, err = a.Arrive(ctx, "g", "x", fence.DeliveryFence)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, arr.Round())
+	early, cancelEarly := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancelEarly()
+	_, err = arr.Wait(early)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "round 1 of x released with b absent: the outcome of the round before the restart")
+	_, err = b.Barrier(ctx, "g", "x", fence.DeliveryFence)
+	require.NoError(t, err)
+	_, err = arr.Wait(ctx)
+	require.NoError(t, err)
+}
+
+// bothMeet has m and n meet at a delivery fence of barrier name.
+func bothMeet(ctx context.Context, t *testing.T, m, n managedprocess.Member[int], name string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := m.Barrier(ctx, "g", name, fence.DeliveryFence)
+		done <- err
+	}()
+	_, err := n.Barrier(ctx, "g", name, fence.DeliveryFence)
+	require.NoError(t, err)
+	require.NoError(t, <-done)
 }
 
 // A coordinator whose codec has another name than the group's is refused.

@@ -43,6 +43,11 @@ func (c *Coordinator[T]) beat(ctx context.Context) {
 	for i := 0; i+1 < len(lost); i += 2 {
 		id, _ := lost[i].(int64)
 		s, _ := lost[i+1].(string)
+		if s == "" {
+			// Redis lost the group's state: its rounds are numbered from 1
+			// again, so the outcomes remembered are of other rounds.
+			c.watch.forgetRecent()
+		}
 		if m := ms[id]; m != nil {
 			_, cause := decodeCause(s)
 			m.lost(cause)

@@ -79,6 +79,14 @@ func (w *watcher) released(rid, out string) {
 	}
 }
 
+// forgetRecent forgets the outcomes of the rounds released so far.
+func (w *watcher) forgetRecent() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.recent)
+	w.order = w.order[:0]
+}
+
 // idle runs every interval: while anyone waits it checks
 // heartbeats and the rounds waited on, and wakes every send waiting for room
 // and every outbound fence, which then look again.
