@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -300,7 +302,7 @@ func (m *member[T]) forgetArrival(name string, a *arrival) {
 // then ends its own).
 func (m *member[T]) dropArrivals() {
 	m.mu.Lock()
-	arrivals := m.arrivals
+	arrivals := slices.Collect(maps.Values(m.arrivals))
 	m.mu.Unlock()
 	for _, a := range arrivals {
 		a.mu.Lock()
