@@ -31,13 +31,12 @@ type arrival struct {
 	round uint64
 	watch *watcher
 
-	outcome <-chan string // from the watcher; nil once result is set
-	unwatch func()        // ends the registration; call once, under mu
-
 	mu         sync.Mutex
 	busy       bool
 	attachable bool // a Barrier's wait gave up: the next Barrier or Arrive attaches
 	result     *outcome
+	outcome    <-chan string // from the watcher while registered
+	unwatch    func()        // ends the registration (unwatchLocked)
 }
 
 // settle records the round's outcome out and ends the registration.

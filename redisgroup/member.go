@@ -53,7 +53,7 @@ type member[T any] struct {
 	dropping bool  // the departure consumed the inbox: the reader handles nothing more
 	graceful bool
 	arrivals map[string]*arrival // barrier name → arrival not yet collected
-	tokens   uint64              // the last arrival token issued
+	tokens   uint64              // the last token issued, to an arrival, join or leave
 	retry    map[string]uint64   // barrier name → token of an arrival whose reply was lost
 	fences   uint64
 	handled  string        // inbox entry the reader handled last
