@@ -140,7 +140,7 @@ func TestLostRepliesDuplicateNothing(t *testing.T) {
 	}
 	coordinator := func() *redisgroup.Coordinator[int] {
 		c, err := redisgroup.New(context.Background(), redisgroup.Config[int]{Client: client(),
-			Prefix: t.Name(), Group: "g", Heartbeat: 2 * time.Second})
+			Prefix: t.Name(), Group: "g", Heartbeat: 5 * time.Second}) // a lapse is not what this tests: heartbeats lose replies too
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
@@ -283,7 +283,7 @@ func TestLostRepliesRegisterLeaveDispatch(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: proxy.addr(), PoolSize: 16, MaxRetries: 10})
 	t.Cleanup(func() { rdb.Close() })
 	c, err := redisgroup.New(context.Background(), redisgroup.Config[int]{Client: rdb,
-		Prefix: t.Name(), Group: "g", Heartbeat: 2 * time.Second})
+		Prefix: t.Name(), Group: "g", Heartbeat: 5 * time.Second}) // a lapse is not what this tests: heartbeats lose replies too
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

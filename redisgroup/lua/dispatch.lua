@@ -11,9 +11,8 @@ if not live(sid) then
   return {'self', name and redis.call('HGET', key('cause'), name) or ''}
 end
 local n = #ARGV - 4
-if tonumber(seq) <= num(redis.call('HGET', key('hw'), sid)) then return {'ok', n} end
-redis.call('HSET', key('hw'), sid, seq)
-touch(key('hw'))
+if tonumber(seq) <= num(redis.call('HGET', key('sent', sid), '#')) then return {'ok', n} end
+redis.call('HSET', key('sent', sid), '#', seq)
 local q, rcpt = key('q', queue), 'q:' .. queue
 if redis.call('EXISTS', q) == 0 then
   redis.call('XGROUP', 'CREATE', q, 'workers', '0', 'MKSTREAM')

@@ -6,7 +6,7 @@ local out = {}
 for _, r in ipairs(redis.call('HKEYS', key('sent', sid))) do
   local sent = num(redis.call('HGET', key('sent', sid), r))
   local done = num(redis.call('HGET', key('prog', r), sid))
-  if done < sent then
+  if r ~= '#' and done < sent then
     out[#out + 1] = r
     out[#out + 1] = sent
     out[#out + 1] = done

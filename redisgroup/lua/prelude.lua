@@ -1,13 +1,15 @@
--- Shared by every script. KEYS[1] is the group's base key, "<prefix>:{<group>}":
+-- Shared by every script. KEYS[1] is the group's base key,
+-- "<prefix>:{<group>}": every key below starts with it, so that they all
+-- share one hash slot. ARGV[1] is the keys' TTL in milliseconds (see renew
+-- for who renews it). Member ids, round numbers and counters come first in a
+-- key; a free-form name comes last, so that no two keys can collide.
+--
 -- sent:<s> counts, per recipient (a member's id or "q:<queue>"), the messages
--- member s addressed to it, and prog:<r> counts, per sender, the messages
--- recipient r consumed; a link's first message creates its prog field, so
--- that the fields of sent:<s> are s's recipients and those of prog:<r> are
--- r's senders.
--- every key below starts with it, so that they all share one hash slot. ARGV[1]
--- is the TTL in milliseconds that every write renews. Member ids, round
--- numbers and counters come first in a key; a free-form name comes last, so
--- that no two keys can collide.
+-- member s addressed to it, and its field '#' is the highest seq of s's
+-- stream that a send, publish or dispatch processed. prog:<r> counts, per
+-- sender, the messages recipient r consumed; a link's first message creates
+-- its prog field, so that the fields of sent:<s> (but '#') are s's
+-- recipients and those of prog:<r> are r's senders.
 local base = KEYS[1]
 local ttl = tonumber(ARGV[1])
 
@@ -64,7 +66,7 @@ end
 
 -- groupKeys are the group's keys that live as long as the group does.
 local groupKeys = {'conf', 'ids', 'live', 'names', 'win', 'owner', 'rtok', 'ltok', 'members', 'cause',
-  'closing', 'hw', 'pend', 'unhandled', 'draining', 'barriers', 'rel'}
+  'closing', 'pend', 'unhandled', 'draining', 'barriers', 'rel'}
 
 -- renew renews the TTL of the group's long-lived keys (the steps that write
 -- them renew it too), so that the group stays while its members run,
@@ -177,7 +179,7 @@ local function waitFor(s, item)
   local sent = redis.call('HGETALL', key('sent', s))
   for i = 1, #sent, 2 do
     local rcpt, n = sent[i], tonumber(sent[i + 1])
-    if num(redis.call('HGET', key('prog', rcpt), s)) < n
+    if rcpt ~= '#' and num(redis.call('HGET', key('prog', rcpt), s)) < n
       and (string.sub(rcpt, 1, 2) == 'q:' or live(rcpt)
         or redis.call('SISMEMBER', key('closing'), rcpt) == 1) then
       local w = key('wait', rcpt, s)
@@ -310,7 +312,6 @@ local function depart(id, kind, msg, graceful, drop)
   if drop == '1' then
     redis.call('SREM', key('closing'), id)
     redis.call('DEL', key('hb', id), key('atok', id))
-    redis.call('HDEL', key('hw'), id)
     redis.call('HDEL', key('rtok'), id)
     redis.call('HDEL', key('ltok'), id)
     local total = 0

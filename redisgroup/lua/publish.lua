@@ -10,8 +10,8 @@ if not live(sid) then
   local name = redis.call('HGET', key('names'), sid)
   return {'self', name and redis.call('HGET', key('cause'), name) or ''}
 end
-if tonumber(seq) <= num(redis.call('HGET', key('hw'), sid)) then return {'ok'} end
 local sentKey = key('sent', sid)
+if tonumber(seq) <= num(redis.call('HGET', sentKey, '#')) then return {'ok'} end
 local to = {}
 for _, id in ipairs(redis.call('SMEMBERS', key('members'))) do
   if id ~= sid then to[#to + 1] = id end
@@ -28,8 +28,7 @@ if handler ~= '1' then
   end
 end
 local sname = redis.call('HGET', key('names'), sid)
-redis.call('HSET', key('hw'), sid, seq)
-touch(key('hw'))
+redis.call('HSET', sentKey, '#', seq)
 local reply = {'ok'}
 for _, r in ipairs(to) do
   local k = redis.call('HINCRBY', sentKey, r, 1)

@@ -4,9 +4,9 @@
 -- first needs room in sid's window at its recipient; at the first that has
 -- none, the script stops and registers sid to be woken. A message to a
 -- recipient that is unknown or departed is not sent. A message whose seq is
--- not above the highest seq of sid processed before (hw) was processed by an
--- earlier run of this batch, whose reply was lost: it counts as done, and is
--- not sent again.
+-- not above the highest seq of sid processed before (field '#' of sent:<sid>)
+-- was processed by an earlier run of this batch, whose reply was lost: it
+-- counts as done, and is not sent again.
 --
 -- Replies {status, done, links, errors}: status 'ok', 'full' or 'self' (sid
 -- departed: nothing was sent; errors[1] is its cause); done the number of
@@ -24,7 +24,7 @@ local rcpts = {}   -- name → {id, sent, done, window, n}, or false when refuse
 local order = {}
 local errors = {}
 local status, done = 'ok', 0
-local hw = num(redis.call('HGET', key('hw'), sid))
+local hw = num(redis.call('HGET', sentKey, '#'))
 local last = hw
 local function lookup(name, toID)
   local id = redis.call('HGET', key('live'), name)
@@ -70,20 +70,26 @@ for i = 3, #ARGV, 5 do
   done = done + 1
   last = math.max(last, tonumber(seq))
 end
-if last > hw then
-  redis.call('HSET', key('hw'), sid, last)
-  touch(key('hw'))
-end
 local links, total = {}, 0
+local marked = last == hw -- '#' needs no update
 for _, r in ipairs(order) do
   if r.n > 0 then
-    redis.call('HSET', sentKey, r.id, r.sent)
+    if marked then
+      redis.call('HSET', sentKey, r.id, r.sent)
+    else
+      redis.call('HSET', sentKey, r.id, r.sent, '#', last)
+      marked = true
+    end
     redis.call('HINCRBY', key('pend'), r.id, r.n)
     touch(key('in', r.id))
     total = total + r.n
   end
   links[#links + 1] = tonumber(r.id); links[#links + 1] = r.name; links[#links + 1] = r.sent
   links[#links + 1] = r.done; links[#links + 1] = r.window
+end
+if not marked then -- processed, none appended: refused ones
+  redis.call('HSET', sentKey, '#', last)
+  touch(sentKey)
 end
 if total > 0 then
   redis.call('INCRBY', key('unhandled'), total)
