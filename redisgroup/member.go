@@ -255,6 +255,20 @@ func (m *member[T]) callErr(ctx context.Context, op string, err error) error {
 	return m.errOr(redisErr(op, err))
 }
 
+// retried runs script s until it succeeds, the coordinator closes or
+// moot reports true: for a step that must land and that counts once however
+// often it runs. what names it in the log.
+func (m *member[T]) retried(what string, moot func() bool, s *redis.Script, args ...any) {
+	for {
+		err := m.c.sc.run(context.WithoutCancel(m.c.ctx), s, args...).Err()
+		if err == nil || m.c.ctx.Err() != nil || moot() {
+			return
+		}
+		m.c.cfg.Logger.Warn("redisgroup: "+what, "member", m.id, "err", err)
+		time.Sleep(m.c.cfg.Heartbeat / 8)
+	}
+}
+
 // errOr returns the departure cause, or err while the member runs.
 func (m *member[T]) errOr(err error) error {
 	if cause := m.Err(); cause != nil {

@@ -199,14 +199,9 @@ func (q *Queue[T]) handle(ctx context.Context, m *member[T], t redis.XMessage, h
 	}
 	// An acknowledgement counts once: it is retried until it lands, or the
 	// worker departs (then another worker takes the task).
-	for {
-		err := q.c.sc.run(context.WithoutCancel(ctx), q.c.sc.ack, q.name, t.ID, s).Err()
-		if err == nil || m.Err() != nil || q.c.ctx.Err() != nil {
-			return nil
-		}
-		q.c.cfg.Logger.Warn("redisgroup: acknowledging a task", "queue", q.name, "err", err)
-		time.Sleep(q.c.cfg.Heartbeat / 8)
-	}
+	departed := func() bool { return m.Err() != nil }
+	m.retried("acknowledging a task of queue "+q.name, departed, q.c.sc.ack, q.name, t.ID, s)
+	return nil
 }
 
 // xmessages converts XCLAIM's raw reply.

@@ -56,21 +56,7 @@ func (m *member[T]) read() {
 		}
 	}
 	if m.isGraceful() && !m.isDropping() {
-		m.retried("consuming an inbox", m.c.sc.depart, m.sid, kindExit, "", "1", "1")
-	}
-}
-
-// retried runs script s until it succeeds, the coordinator closes or the
-// member's inbox is being dropped: for a step that must land and that
-// counts once however often it runs. what names it in the log.
-func (m *member[T]) retried(what string, s *redis.Script, args ...any) {
-	for {
-		err := m.c.sc.run(context.WithoutCancel(m.c.ctx), s, args...).Err()
-		if err == nil || m.c.ctx.Err() != nil || m.isDropping() {
-			return
-		}
-		m.c.cfg.Logger.Warn("redisgroup: "+what, "member", m.id, "err", err)
-		time.Sleep(m.c.cfg.Heartbeat / 8)
+		m.retried("consuming an inbox", m.isDropping, m.c.sc.depart, m.sid, kindExit, "", "1", "1")
 	}
 }
 
@@ -103,7 +89,7 @@ func (m *member[T]) batch(msgs []redis.XMessage) (last string, stop bool) {
 		// A lost report would hold the fences waiting for these messages
 		// until the next batch's, if one comes: it is retried until it
 		// lands, which is safe, as it only raises each sender's count to k.
-		m.retried("reporting progress", m.c.sc.progress, args...)
+		m.retried("reporting progress", m.isDropping, m.c.sc.progress, args...)
 	}
 	m.handledThrough(last)
 	return last, stop
