@@ -49,25 +49,20 @@ func New[T any](ctx context.Context, cfg Config[T]) (*Coordinator[T], error) {
 		return nil, err
 	}
 	base := cfg.base()
-	rel, err := cfg.Client.XRevRangeN(ctx, base+":rel", "+", "-", 1).Result()
-	if err != nil {
+	sc := newScripts(cfg.Client, base, cfg.KeyTTL)
+	if err := sc.load(ctx); err != nil {
 		return nil, redisErr("connect", err)
-	}
-	last := "0-0"
-	if len(rel) > 0 {
-		last = rel[0].ID
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	c := &Coordinator[T]{
-		cfg: cfg, rdb: cfg.Client, cid: hex.EncodeToString(id[:]),
-		sc:      newScripts(cfg.Client, base, cfg.KeyTTL),
+		cfg: cfg, rdb: cfg.Client, cid: hex.EncodeToString(id[:]), sc: sc,
 		members: map[uint64]*member[T]{},
 	}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	c.watch = newWatcher(c.rdb, c.sc, base, c.cid, cfg.Heartbeat/4, cfg.Logger.Warn)
 	c.wg.Add(2)
-	go func() { defer c.wg.Done(); c.watch.run(c.ctx, last) }()
+	go func() { defer c.wg.Done(); c.watch.run(c.ctx) }()
 	go func() { defer c.wg.Done(); c.heartbeats() }()
 	return c, nil
 }

@@ -18,23 +18,25 @@
 // Wait that comes later still gets it. Each
 // member has an inbox stream that senders append to with XADD; its reader
 // takes batches with a blocking XREAD from the last id it saw, runs the
-// handler on each message, then reports the batch's progress in one script
-// call, which trims the inbox. Every step that changes the group — a send,
-// a progress report, an arrival, a leave, a departure — is one Lua script:
-// one atomic round trip. A round is released by appending its outcome to the
-// group's release stream and publishing it on a channel of the same name.
-// Each coordinator subscribes once and, after every confirmed subscription
-// (the first, and each one after a broken connection), reads the stream
-// from the last release it saw: so there is no window between subscribing
-// and checking in which a release could be missed, and no blocking read to
-// reissue per round. Wakes for a sender waiting for room and for an
-// outbound fence travel the same way, on a stream and channel per
-// coordinator.
+// handler on each message, then reports the batch's progress in one call,
+// which trims the inbox. Every step that changes the group — a send, a
+// progress report, an arrival, a leave, a departure — is one Lua function
+// of the group's library (or, for a user not permitted to use functions,
+// one script): one atomic round trip. The library, named muster_<hash of
+// its code>, is shared by every group of the same release on the server; a
+// release with other code loads a library of its own beside it. A round is released by keeping its outcome in the
+// round's hash and publishing it on the group's release channel. Each
+// coordinator subscribes once and, after every confirmed subscription (the
+// first, and each one after a broken connection), checks the rounds its
+// members wait on: so there is no window between subscribing and checking
+// in which a release could be missed, and no blocking read to reissue per
+// round. Wakes for a sender waiting for room and for an outbound fence
+// travel on a stream and channel per coordinator, read the same way.
 //
 // # Retries
 //
-// A connection can break after Redis ran a script and before its reply came
-// back; go-redis then sends the script again (Options.MaxRetries), and a
+// A connection can break after Redis ran a step and before its reply came
+// back; go-redis then sends the step again (Options.MaxRetries), and a
 // caller may retry too. Each step is written so that running it twice counts
 // once: a send, publish or dispatch carries its sequence number in the
 // member's stream, and Redis skips one it already appended; an arrival, a
@@ -47,7 +49,7 @@
 // ctx no longer ends it (go-redis's timeouts still do), so that a cancelled
 // call is never one that took effect. An Arrive or Barrier that failed with
 // ErrRedis may be called again: if the first one counted, the second is the
-// same arrival. A Publish, or a Send that waited for its script, that failed
+// same arrival. A Publish, or a Send that waited for its step's reply, that failed
 // with ErrRedis may or may not have been appended; it is never appended twice.
 //
 // # Rounds and fences
@@ -94,6 +96,6 @@
 // its name. Members find each other by name within the group. A message that
 // does not decode at its recipient is logged and counts as handled. A send
 // to a recipient not yet known here, or whose window looks full, waits for
-// its script's reply; others are queued and appended in batches, and one
+// its step's reply; others are queued and appended in batches, and one
 // whose recipient departs before it is appended is dropped.
 package redisgroup

@@ -9,41 +9,41 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The scripts append each release to the group's release stream and each
-// wake to a coordinator's wake stream, and publish the entry on the channel
-// of the stream's name as "<entry id>\n<payload>" (a release's payload is
-// "<outcome>\n<rid>", a wake's the wake). The watcher subscribes to both
-// channels once; after each subscription is confirmed (the first, and each
-// one go-redis makes again after a broken connection) it reads both streams
-// from the last entries it saw. So a release published while it was not
-// subscribed is read from the stream, and there is no window between
-// subscribing and checking.
+// The steps publish each release on the group's release channel as
+// "<outcome>\n<rid>" (a round's hash keeps its outcome meanwhile), and
+// append each wake to a coordinator's wake stream, publishing the entry on
+// the channel of the stream's name as "<entry id>\n<wake>". The watcher
+// subscribes to both channels once. After each subscription is confirmed
+// (the first, and each one go-redis makes again after a broken connection)
+// it checks the rounds it waits on and reads the wake stream from the last
+// entry it saw. So a release or wake published while it was not subscribed
+// is found, and there is no window between subscribing and checking.
 
-// feed is the watcher's position in its two streams.
-type feed struct {
-	rel, wake string // the last entry ids seen
-}
-
-// run handles the published releases and wakes, from release entry last on,
-// until stop; every interval while anyone waits it checks the group (idle).
-func (w *watcher) run(ctx context.Context, last string) {
+// run handles the published releases and wakes until stop; every interval
+// while anyone waits it checks the group (idle).
+func (w *watcher) run(ctx context.Context) {
 	ps := w.rdb.Subscribe(ctx, w.relKey, w.wakeKey)
 	if !w.setSubscription(ps) {
 		_ = ps.Close()
 		return
 	}
 	defer ps.Close()
-	pos := feed{rel: last, wake: "0-0"}
+	wake := "0-0" // the last wake entry seen
 	checked := time.Now()
 	for !w.isStopping() {
 		msg, err := ps.ReceiveTimeout(ctx, w.interval)
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				w.catchUp(ctx, &pos)
+			switch {
+			case m.Kind != "subscribe":
+			case m.Channel == w.relKey:
+				checked = time.Now()
+				w.idle(ctx)
+			default:
+				w.catchUp(ctx, &wake)
 			}
 		case *redis.Message:
-			w.published(m, &pos)
+			w.published(m, &wake)
 		}
 		if err != nil && !isTimeout(err) {
 			if ctx.Err() != nil || w.isStopping() {
@@ -59,51 +59,39 @@ func (w *watcher) run(ctx context.Context, last string) {
 	}
 }
 
-// published handles one published entry, unless the stream read got it
-// first.
-func (w *watcher) published(m *redis.Message, pos *feed) {
-	id, payload, ok := strings.Cut(m.Payload, "\n")
-	if !ok {
-		return
-	}
+// published handles one published release, or one published wake unless
+// the stream read got it first (wake is the last wake entry seen).
+func (w *watcher) published(m *redis.Message, wake *string) {
 	if m.Channel == w.relKey {
-		out, rid, ok := strings.Cut(payload, "\n")
-		if ok && idLess(pos.rel, id) {
-			pos.rel = id
+		if out, rid, ok := strings.Cut(m.Payload, "\n"); ok {
 			w.released(rid, out)
 		}
 		return
 	}
-	if idLess(pos.wake, id) {
-		pos.wake = id
-		w.woken(payload)
+	id, what, ok := strings.Cut(m.Payload, "\n")
+	if ok && idLess(*wake, id) {
+		*wake = id
+		w.woken(what)
 	}
 }
 
-// catchUp reads both streams from pos to their ends.
-func (w *watcher) catchUp(ctx context.Context, pos *feed) {
+// catchUp reads the wake stream from the entry after wake to its end.
+func (w *watcher) catchUp(ctx context.Context, wake *string) {
 	for {
 		streams, err := w.rdb.XRead(ctx, &redis.XReadArgs{
-			Streams: []string{w.relKey, w.wakeKey, pos.rel, pos.wake}, Count: 256, Block: -1,
+			Streams: []string{w.wakeKey, *wake}, Count: 256, Block: -1,
 		}).Result()
 		if err != nil {
 			if !errors.Is(err, redis.Nil) && ctx.Err() == nil {
-				w.log("redisgroup: reading releases", "err", err)
+				w.log("redisgroup: reading wakes", "err", err)
 			}
 			return
 		}
 		for _, s := range streams {
 			for _, e := range s.Messages {
-				if s.Stream == w.relKey {
-					pos.rel = e.ID
-					rid, _ := e.Values["r"].(string)
-					out, _ := e.Values["o"].(string)
-					w.released(rid, out)
-				} else {
-					pos.wake = e.ID
-					what, _ := e.Values["w"].(string)
-					w.woken(what)
-				}
+				*wake = e.ID
+				what, _ := e.Values["w"].(string)
+				w.woken(what)
 			}
 		}
 	}

@@ -220,7 +220,7 @@ func (m *member[T]) Leave(group string) error {
 	return m.membership(group, m.c.sc.leave)
 }
 
-func (m *member[T]) membership(group string, s *redis.Script) error {
+func (m *member[T]) membership(group string, s *step) error {
 	if group != m.c.cfg.Group {
 		return fmt.Errorf("%w: %q", fence.ErrUnknownGroup, group)
 	}
@@ -258,7 +258,7 @@ func (m *member[T]) callErr(ctx context.Context, op string, err error) error {
 // retried runs script s until it succeeds, the coordinator closes or
 // moot reports true: for a step that must land and that counts once however
 // often it runs. what names it in the log.
-func (m *member[T]) retried(what string, moot func() bool, s *redis.Script, args ...any) {
+func (m *member[T]) retried(what string, moot func() bool, s *step, args ...any) {
 	for {
 		err := m.c.sc.run(context.WithoutCancel(m.c.ctx), s, args...).Err()
 		if err == nil || m.c.ctx.Err() != nil || moot() {

@@ -1,8 +1,15 @@
--- Shared by every script. KEYS[1] is the group's base key,
+-- Shared by every step. A step's KEYS[1] is the group's base key,
 -- "<prefix>:{<group>}": every key below starts with it, so that they all
--- share one hash slot. ARGV[1] is the keys' TTL in milliseconds (see renew
--- for who renews it). Member ids, round numbers and counters come first in a
--- key; a free-form name comes last, so that no two keys can collide.
+-- share one hash slot. Its ARGV[1] is the keys' TTL in milliseconds (see
+-- renew for who renews it). Member ids, round numbers and counters come
+-- first in a key; a free-form name comes last, so that no two keys can
+-- collide.
+--
+-- The steps run as functions of one library (or, where the server has no
+-- functions, each as a script after this prelude); either way each begins
+-- with bind(KEYS, ARGV). Redis runs one step at a time, so the values bind
+-- sets are the running step's. Nothing here calls a library at load time:
+-- a library's loading may not.
 --
 -- sent:<s> counts, per recipient (a member's id or "q:<queue>"), the messages
 -- member s addressed to it, and its field '#' is the highest seq of s's
@@ -10,10 +17,20 @@
 -- sender, the messages recipient r consumed; a link's first message creates
 -- its prog field, so that the fields of sent:<s> (but '#') are s's
 -- recipients and those of prog:<r> are r's senders.
-local base = KEYS[1]
-local ttl = tonumber(ARGV[1])
+local base, ttl, outcomeTTL
 
-local function key(...) return base .. ':' .. table.concat({...}, ':') end
+-- bind sets the running step's base key and TTL; a finished round keeps
+-- its outcome for outcomeTTL (see below).
+local function bind(keys, args)
+  base, ttl = keys[1], tonumber(args[1])
+  outcomeTTL = math.min(ttl, 60000)
+end
+
+local function key(a, b, c)
+  if c then return base .. ':' .. a .. ':' .. b .. ':' .. c end
+  if b then return base .. ':' .. a .. ':' .. b end
+  return base .. ':' .. a
+end
 local function touch(k) redis.call('PEXPIRE', k, ttl) end
 local function num(v) return tonumber(v) or 0 end
 
@@ -46,10 +63,8 @@ end
 --   field exists.
 -- A round's hash gets its TTL when it is created, and a finished one keeps
 -- its outcome for outcomeTTL (for a waiter that missed the release).
--- 'barriers', the open zsets and the release stream get theirs when
--- created, and every heartbeat renews them (renew).
-local outcomeTTL = math.min(ttl, 60000)
-
+-- 'barriers' and the open zsets get theirs when created, and every
+-- heartbeat renews them (renew).
 local function rkey(rid) return base .. ':r:' .. rid end
 
 -- unfinished returns the ids of the group's unfinished rounds.
@@ -66,7 +81,7 @@ end
 
 -- groupKeys are the group's keys that live as long as the group does.
 local groupKeys = {'conf', 'ids', 'live', 'names', 'win', 'owner', 'rtok', 'ltok', 'members', 'cause',
-  'closing', 'pend', 'unhandled', 'draining', 'barriers', 'rel'}
+  'closing', 'pend', 'unhandled', 'draining', 'barriers'}
 
 -- renew renews the TTL of the group's long-lived keys (the steps that write
 -- them renew it too), so that the group stays while its members run,
@@ -120,8 +135,9 @@ local function outcomeOf(r)
 end
 
 -- finish ends round rid: state is 'ok' or 'fail'; the outcome out (a table,
--- encoded as JSON) is kept in the round's hash and appended to the release
--- stream. It returns the encoded outcome.
+-- encoded as JSON) is kept in the round's hash and published on the release
+-- channel as "<outcome>\n<rid>" (the JSON has no newline; a barrier name
+-- may). It returns the encoded outcome.
 local function finish(rid, state, out)
   local r = rkey(rid)
   local n, barrier = string.match(rid, '^(%d+):(.*)$')
@@ -133,7 +149,7 @@ local function finish(rid, state, out)
   redis.call('PEXPIRE', r, outcomeTTL)
   redis.call('ZREM', key('open', barrier), n .. ':' .. f[2])
   if f[2] == 'processing' then redis.call('SREM', key('draining'), rid) end
-  notify(key('rel'), {'r', rid, 'o', enc}, enc .. '\n' .. rid, 10000) -- the JSON has no newline; a barrier name may
+  redis.call('PUBLISH', key('rel'), enc .. '\n' .. rid)
   return enc
 end
 
