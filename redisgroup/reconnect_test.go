@@ -485,8 +485,8 @@ func TestReconnectBlockedReader(t *testing.T) {
 // another coordinator, arrives and releases the round, whose release is
 // published while the waiters' watcher resubscribes. Every waiter must be
 // released, with the round's number, and within a watcher interval
-// (Heartbeat/4) of the release: read from the stream after resubscribing,
-// not found later by the periodic check. Delivery and processing fences
+// (Heartbeat/4) of the release: found by the check the watcher runs after
+// resubscribing, not later by the periodic one. Delivery and processing fences
 // alternate, over messages the members exchange before arriving.
 func TestReconnectReleaseWhileWatcherDown(t *testing.T) {
 	forKillModes(t, func(t *testing.T, mode killMode) {
@@ -586,7 +586,7 @@ func TestReconnectReleaseWhileWatcherDown(t *testing.T) {
 			in.check(t)
 		}
 		t.Logf("slowest release after the last arrival: %v (watcher interval %v)", worst, interval)
-		require.Less(t, worst, interval, "a release was not read from the stream after the reconnect")
+		require.Less(t, worst, interval, "a release was not found right after the reconnect")
 		for _, m := range ms {
 			require.NoError(t, m.Err())
 		}
