@@ -228,13 +228,14 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	if err := m.Err(); err != nil {
 		return nil, refuse(err)
 	}
-	if err := m.flush(ctx); err != nil {
+	seq, clean, err := m.flushForArrival(ctx, mode)
+	if err != nil {
 		return nil, refuse(m.errOr(err))
 	}
 	if err := fence.ContextError(ctx); err != nil {
 		return nil, refuse(err)
 	}
-	reply, err := m.arrive(ctx, name, mode)
+	reply, err := m.arrive(ctx, name, mode, clean)
 	if err != nil {
 		return nil, refuse(m.errOr(redisErr("arrive", err)))
 	}
@@ -250,6 +251,9 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	}
 	n, _ := reply[1].(int64)
 	out, _ := reply[2].(string)
+	if targets, _ := reply[3].(int64); mode == fence.DeliveryFence && targets == 0 {
+		m.sentClean(seq)
+	}
 	a := &arrival{owner: m, id: m.id, group: group, name: name, mode: mode,
 		rid: strconv.FormatInt(n, 10) + ":" + name, round: uint64(n), watch: m.c.watch}
 	a.diag = func(ctx context.Context) ([]fence.Identity, []fence.Lag) { return m.diagnose(ctx, a.rid) }
@@ -265,12 +269,35 @@ func (m *member[T]) Arrive(ctx context.Context, group, name string, mode fence.M
 	return a, nil
 }
 
+// flushForArrival waits until everything the member queued was appended,
+// under ctx, and returns the member's last seq then and whether, for a
+// delivery fence, it is clean: nothing sent since an arrival that found
+// everything it had sent handled (see sentClean), so that the arrival can
+// skip looking for delivery targets; it has none.
+func (m *member[T]) flushForArrival(ctx context.Context, mode fence.Mode) (seq uint64, clean bool, err error) {
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
+	if err := m.flushLocked(ctx); err != nil {
+		return 0, false, err
+	}
+	return m.seq, mode == fence.DeliveryFence && m.seq == m.cleanSeq, nil
+}
+
+// sentClean records that a delivery arrival, taken when the member's last
+// seq was seq, found no delivery target: every message up to seq was
+// handled, or its recipient gone. A later seq counts.
+func (m *member[T]) sentClean(seq uint64) {
+	m.sendMu.Lock()
+	m.cleanSeq = max(m.cleanSeq, seq)
+	m.sendMu.Unlock()
+}
+
 // arrive runs the arrive script. Once sent, the call does not end with ctx:
 // a cancelled call could have arrived unknown to the caller. A call that
 // fails anyway (Redis unreachable) keeps its token for the member's next
 // arrival at the barrier, which Redis then takes for a retry: so a retried
 // arrival counts once, whether or not the failed one had counted.
-func (m *member[T]) arrive(ctx context.Context, name string, mode fence.Mode) ([]any, error) {
+func (m *member[T]) arrive(ctx context.Context, name string, mode fence.Mode, clean bool) ([]any, error) {
 	m.mu.Lock()
 	token, ok := m.retry[name]
 	if !ok {
@@ -279,7 +306,7 @@ func (m *member[T]) arrive(ctx context.Context, name string, mode fence.Mode) ([
 	}
 	m.retry[name] = token
 	m.mu.Unlock()
-	reply, err := m.c.sc.run(context.WithoutCancel(ctx), m.c.sc.arrive, m.sid, name, modeName(mode), token).Slice()
+	reply, err := m.c.sc.run(context.WithoutCancel(ctx), m.c.sc.arrive, m.sid, name, modeName(mode), token, flag(clean)).Slice()
 	if err == nil {
 		m.mu.Lock()
 		delete(m.retry, name)

@@ -13,7 +13,7 @@
 // hash tag, and carries a TTL (Config.KeyTTL): writes renew it, and the
 // heartbeats renew the group's long-lived keys and their members' own, so a
 // group lasts while its members run and is gone KeyTTL after they stopped.
-// A finished round keeps its outcome for a minute (at most KeyTTL); an
+// A finished round keeps its outcome for about a minute (at most KeyTTL); an
 // arrival is registered for its round's outcome from the arrival on, so a
 // Wait that comes later still gets it. Each
 // member has an inbox stream that senders append to with XADD; its reader

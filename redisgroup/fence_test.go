@@ -312,3 +312,66 @@ func TestLateWaitGetsItsOutcome(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1, r.Round)
 }
+
+// A member that sent nothing since an arrival that found everything it had
+// sent handled skips looking for delivery targets; one message sent after
+// such an arrival is fenced all the same. The sender alternates rounds in
+// which it sends nothing with rounds in which it sends one message to a
+// slow recipient, which must have handled it at the release.
+func TestDeliveryFenceAfterACleanArrival(t *testing.T) {
+	srv := redisserver.Start(t)
+	const rounds = 40
+	cs := []*redisgroup.Coordinator[int]{newGroup(t, srv, "g"), newGroup(t, srv, "g")}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var handled atomic.Int64
+	recv, err := cs[0].Spawn(ctx, processgroup.Spec[int]{Name: "recv", Groups: []string{"g"},
+		Handler: func(context.Context, managedprocess.Message[int]) {
+			time.Sleep(2 * time.Millisecond) // the fence must wait for it
+			handled.Add(1)
+		}})
+	require.NoError(t, err)
+	send, err := cs[1].Spawn(ctx, processgroup.Spec[int]{Name: "send", Groups: []string{"g"}})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		for range rounds {
+			if _, err := recv.Barrier(ctx, "g", "b", fence.DeliveryFence); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	sent := 0
+	for r := range rounds {
+		if r%2 == 1 {
+			require.NoError(t, send.Send(ctx, "recv", r))
+			sent++
+		}
+		_, err := send.Barrier(ctx, "g", "b", fence.DeliveryFence)
+		require.NoError(t, err)
+		require.EqualValues(t, sent, handled.Load(), "round %d: handled at the release", r+1)
+	}
+	require.NoError(t, <-done)
+}
+
+// A round may stay open far longer than a finished round keeps its outcome:
+// the heartbeats renew it while it is open. Here it waits three times the
+// TTL (KeyTTL 1 s) for its last member and is released as usual.
+func TestLongOpenRoundIsKept(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g", func(cfg *redisgroup.Config[int]) { cfg.KeyTTL = time.Second })
+	a, b := spawnWaiter(t, c, "g", "a"), spawnWaiter(t, c, "g", "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	arr, err := a.Arrive(ctx, "g", "x", fence.DeliveryFence)
+	require.NoError(t, err)
+	time.Sleep(3 * time.Second) // what the test is about: time passing
+	require.EqualValues(t, 1, srv.Client(t, 1).Exists(ctx, t.Name()+":{g}:r:1:x").Val(), "the open round expired")
+	_, err = b.Barrier(ctx, "g", "x", fence.DeliveryFence)
+	require.NoError(t, err)
+	r, err := arr.Wait(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, r.Round)
+}

@@ -40,6 +40,7 @@ type member[T any] struct {
 	// guards what follows; the flusher appends the outbox.
 	sendMu      sync.Mutex
 	seq         uint64
+	cleanSeq    uint64           // every message up to it was handled (see sentClean); 0 before any send
 	links       map[string]*link // by recipient name
 	byID        map[uint64]*link
 	outbox      []pending

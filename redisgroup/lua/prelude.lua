@@ -61,8 +61,10 @@ end
 --   each target, for a diagnosis;
 --   l<id>: id left; d<id>: id departed, its cause; x: '1' once an l or d
 --   field exists.
--- A round's hash gets its TTL when it is created, and a finished one keeps
--- its outcome for outcomeTTL (for a waiter that missed the release).
+-- A round's hash lives outcomeTTL from its creation and from each renewal
+-- while it is unfinished (renew), so a finished one keeps its outcome, for a
+-- waiter that missed the release, for outcomeTTL less at most a heartbeat
+-- interval.
 -- 'barriers' and the open zsets get theirs when created, and every
 -- heartbeat renews them (renew).
 local function rkey(rid) return base .. ':r:' .. rid end
@@ -84,11 +86,12 @@ local groupKeys = {'conf', 'ids', 'live', 'names', 'win', 'owner', 'rtok', 'ltok
   'closing', 'pend', 'unhandled', 'draining', 'barriers'}
 
 -- renew renews the TTL of the group's long-lived keys (the steps that write
--- them renew it too), so that the group stays while its members run,
--- however long none of them joins, sends or meets.
+-- them renew it too) and of its unfinished rounds, so that the group stays
+-- while its members run, however long none of them joins, sends or meets.
 local function renew()
   for _, k in ipairs(groupKeys) do touch(key(k)) end
   for _, b in ipairs(redis.call('SMEMBERS', key('barriers'))) do touch(key('open', b)) end
+  for _, rid in ipairs(unfinished()) do redis.call('PEXPIRE', rkey(rid), outcomeTTL) end
 end
 
 -- renewMember renews the TTL of member id's long-lived keys.
@@ -137,27 +140,33 @@ end
 -- finish ends round rid: state is 'ok' or 'fail'; the outcome out (a table,
 -- encoded as JSON) is kept in the round's hash and published on the release
 -- channel as "<outcome>\n<rid>" (the JSON has no newline; a barrier name
--- may). It returns the encoded outcome.
-local function finish(rid, state, out)
+-- may). f is the round's fields {x, mode}, if the caller read them. It
+-- returns the encoded outcome.
+local function finish(rid, state, out, f)
   local r = rkey(rid)
   local n, barrier = string.match(rid, '^(%d+):(.*)$')
-  local f = redis.call('HMGET', r, 'x', 'mode')
-  out.s, out.r, out.left, out.dep = state, tonumber(n), {}, {}
-  if f[1] then out.left, out.dep = outcomeOf(r) end
-  local enc = cjson.encode(out)
+  f = f or redis.call('HMGET', r, 'x', 'mode')
+  local enc
+  if not f[1] and next(out) == nil then -- nobody left or departed: the common outcome
+    enc = '{"s":"' .. state .. '","r":' .. n .. ',"left":{},"dep":{}}'
+  else
+    out.s, out.r, out.left, out.dep = state, tonumber(n), {}, {}
+    if f[1] then out.left, out.dep = outcomeOf(r) end
+    enc = cjson.encode(out)
+  end
   redis.call('HSET', r, 'state', state, 'out', enc)
-  redis.call('PEXPIRE', r, outcomeTTL)
   redis.call('ZREM', key('open', barrier), n .. ':' .. f[2])
   if f[2] == 'processing' then redis.call('SREM', key('draining'), rid) end
   redis.call('PUBLISH', key('rel'), enc .. '\n' .. rid)
   return enc
 end
 
--- releasable reports whether draining round rid of the given mode may be
--- released: at once for a rendezvous, once every target is met for a
--- delivery fence, once the group is quiescent for a processing fence.
-local function releasable(rid, mode)
-  if mode == 'delivery' then return num(redis.call('HGET', rkey(rid), 'unmet')) <= 0 end
+-- releasable reports whether a draining round of the given mode whose
+-- delivery targets not met number unmet may be released: at once for a
+-- rendezvous, once every target is met for a delivery fence, once the group
+-- is quiescent for a processing fence.
+local function releasable(mode, unmet)
+  if mode == 'delivery' then return num(unmet) <= 0 end
   if mode == 'processing' then return num(redis.call('GET', key('unhandled'))) <= 0 end
   return true
 end
@@ -171,9 +180,11 @@ end
 -- mode) is in. Once every one is, the round drains: it is released at once
 -- if it may be, or marked draining. It returns the outcome, or nil.
 local function counted(rid, mode)
-  if redis.call('HINCRBY', rkey(rid), 'need', -1) > 0 then return nil end
-  if releasable(rid, mode) then return finish(rid, 'ok', {}) end
-  redis.call('HSET', rkey(rid), 'state', 'd')
+  local r = rkey(rid)
+  if redis.call('HINCRBY', r, 'need', -1) > 0 then return nil end
+  local f = redis.call('HMGET', r, 'x', 'unmet')
+  if releasable(mode, f[2]) then return finish(rid, 'ok', {}, {f[1], mode}) end
+  redis.call('HSET', r, 'state', 'd')
   if mode == 'processing' then
     redis.call('SADD', key('draining'), rid)
     touch(key('draining'))
@@ -210,10 +221,11 @@ local function waitFor(s, item)
 end
 
 -- arriveTargets makes delivery round rid wait for what sender s addressed
--- to each recipient, and records those targets for a diagnosis.
+-- to each recipient, and records those targets for a diagnosis. It returns
+-- how many links the round waits on.
 local function arriveTargets(rid, s)
   local n, targets = waitFor(s, 'r|' .. rid)
-  if n == 0 then return end
+  if n == 0 then return 0 end
   local r = rkey(rid)
   redis.call('HINCRBY', r, 'unmet', n)
   local fields = {}
@@ -222,6 +234,7 @@ local function arriveTargets(rid, s)
     fields[#fields + 1] = targets[i + 1]
   end
   hset(r, fields)
+  return n
 end
 
 -- expect makes every arriving round expect member id, which joined.
