@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/muster-go/muster/fence"
@@ -118,11 +119,26 @@ type outcome struct {
 }
 
 func parseOutcome(out string) outcome {
+	if plainRelease(out) {
+		return outcome{State: "ok"}
+	}
 	var o outcome
 	if out == "missing" || json.Unmarshal([]byte(out), &o) != nil {
 		return outcome{State: "missing"}
 	}
 	return o
+}
+
+// plainRelease reports whether out is the outcome of a round released with
+// nobody left or departed, as the steps write it: the common outcome,
+// recognised without decoding JSON.
+func plainRelease(out string) bool {
+	rest, ok := strings.CutPrefix(out, `{"s":"ok","r":`)
+	if !ok {
+		return false
+	}
+	n, ok := strings.CutSuffix(rest, `,"left":{},"dep":{}}`)
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }
 
 // get returns the round's Result, or its failure as a *fence.Error.
@@ -156,6 +172,9 @@ func (o outcome) get(a *arrival) (fence.Result, error) {
 
 // list decodes a JSON array, which Redis's cjson encodes as {} when empty.
 func list[E any](raw json.RawMessage) []E {
+	if len(raw) == 0 {
+		return nil
+	}
 	var out []E
 	_ = json.Unmarshal(raw, &out)
 	return out
