@@ -29,9 +29,10 @@ const benchBarrier = "round"
 var benchRoles = map[string]func(ctx context.Context, m managedprocess.Member[int], group string, arg int) error{
 	// participant is one participant of BenchmarkRedisRound or
 	// BenchmarkRedisMessages (a benchParticipant): after the startup round
-	// of the plain barrier it runs arg iterations, each a plain-barrier
-	// round and then a DeliveryFence round before which it sends
-	// benchKEnv messages to the next participant, and returns nil. It
+	// of the plain barrier it runs arg iterations, each a round of the
+	// plain barrier, one of graflow's and then a DeliveryFence round
+	// before which it sends benchKEnv messages to the next participant,
+	// and returns nil. It
 	// returns an error early when ctx ends or its stdin closes: the
 	// benchmark process holds it open, so that this process ends with it
 	// even when it is killed.
@@ -66,6 +67,9 @@ func runParticipant(ctx context.Context, m managedprocess.Member[int], group str
 		if err := p.plain.round(ctx); err != nil {
 			return err
 		}
+		if err := p.graflow.round(ctx); err != nil {
+			return err
+		}
 		if err := p.fenceRound(ctx); err != nil {
 			return err
 		}
@@ -75,28 +79,37 @@ func runParticipant(ctx context.Context, m managedprocess.Member[int], group str
 
 // benchParticipant is one participant of a benchmark, in a member process
 // or in the benchmark process: its member of the redisgroup group and its
-// subscription to the plain barrier. Participants are named p0 … p(n-1);
+// subscriptions to the two reference barriers. Participants are named p0 … p(n-1);
 // each sends to the next one in that ring.
 type benchParticipant struct {
-	m     managedprocess.Member[int]
-	group string
-	next  string
-	k     int
-	plain *plainBarrier
+	m       managedprocess.Member[int]
+	group   string
+	next    string
+	k       int
+	plain   *plainBarrier // one script per arrival
+	graflow *plainBarrier // graflow's: INCR, then the last one's PUBLISH
 }
 
 // newParticipant returns participant i of n, whose member is m, once it
 // has subscribed to the plain barrier's releases under prefix with rdb.
 // Its plain rounds fail once ctx ends.
 func newParticipant(ctx context.Context, rdb *redis.Client, m managedprocess.Member[int], prefix, group string, i, n, k int) (*benchParticipant, error) {
-	plain, err := newPlainBarrier(ctx, rdb, prefix+":plain:"+group, n)
+	plain, err := newPlainBarrier(ctx, rdb, prefix+":plain:"+group, n, false)
 	if err != nil {
 		return nil, err
 	}
-	return &benchParticipant{m: m, group: group, next: participantName((i + 1) % n), k: k, plain: plain}, nil
+	graflow, err := newPlainBarrier(ctx, rdb, prefix+":graflow:"+group, n, true)
+	if err != nil {
+		plain.close()
+		return nil, err
+	}
+	return &benchParticipant{m: m, group: group, next: participantName((i + 1) % n), k: k, plain: plain, graflow: graflow}, nil
 }
 
-func (p *benchParticipant) close() { p.plain.close() }
+func (p *benchParticipant) close() {
+	p.plain.close()
+	p.graflow.close()
+}
 
 // fenceRound sends k messages to the next participant and then meets every
 // participant at a DeliveryFence round of the group: when it returns,
@@ -117,20 +130,23 @@ func participantName(i int) string { return "p" + strconv.Itoa(i) }
 // digits, so seven bytes in JSON.
 func benchBody(j int) int { return 1_000_000 + j }
 
-// plainBarrier is the benchmarks' reference barrier, of n participants on
-// plain Redis commands: it fences nothing and carries no messages. Each
-// participant subscribes to the release channel once; per round it runs
-// plainArrive, which counts it on the round's key and, at the n-th
-// arrival, publishes the round's number on the channel; then it waits for
-// that message.
+// plainBarrier is a reference barrier of the benchmarks, of n participants
+// on plain Redis commands: it fences nothing and carries no messages. Each
+// participant subscribes to the release channel once; per round it counts
+// itself on the round's key and, as the n-th arrival, publishes the round's
+// number on the channel; then it waits for that message. It counts either
+// with one script call (plainArrive), or as graflow does: an INCR, and
+// then the n-th arrival's PUBLISH (commands set): a second round trip, and
+// no cleanup.
 type plainBarrier struct {
-	rdb    *redis.Client
-	ps     *redis.PubSub
-	stop   func() bool // stops closing ps when the context ends
-	n      int
-	prefix string // of the rounds' counter keys
-	ch     string // the release channel
-	r      int    // the last round arrived at
+	rdb      *redis.Client
+	ps       *redis.PubSub
+	stop     func() bool // stops closing ps when the context ends
+	n        int
+	commands bool   // graflow's INCR and PUBLISH instead of plainArrive
+	prefix   string // of the rounds' counter keys
+	ch       string // the release channel
+	r        int    // the last round arrived at
 }
 
 // plainArrive(counter, channel; n, round) counts an arrival on the
@@ -148,7 +164,7 @@ return n
 // of n participants under prefix and waits for the subscription's
 // confirmation, so that no release of a round it arrives at can pass it.
 // Once ctx ends the subscription closes and every round fails.
-func newPlainBarrier(ctx context.Context, rdb *redis.Client, prefix string, n int) (*plainBarrier, error) {
+func newPlainBarrier(ctx context.Context, rdb *redis.Client, prefix string, n int, commands bool) (*plainBarrier, error) {
 	ch := prefix + ":rel"
 	ps := rdb.Subscribe(ctx, ch)
 	if _, err := ps.Receive(ctx); err != nil {
@@ -156,14 +172,14 @@ func newPlainBarrier(ctx context.Context, rdb *redis.Client, prefix string, n in
 		return nil, fmt.Errorf("plain barrier: subscribing: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
-	return &plainBarrier{rdb: rdb, ps: ps, stop: stop, n: n, prefix: prefix + ":r:", ch: ch}, nil
+	return &plainBarrier{rdb: rdb, ps: ps, stop: stop, n: n, commands: commands, prefix: prefix + ":r:", ch: ch}, nil
 }
 
 // round arrives at the next round and waits for its release.
 func (p *plainBarrier) round(ctx context.Context) error {
 	p.r++
 	r := strconv.Itoa(p.r)
-	if err := plainArrive.Run(ctx, p.rdb, []string{p.prefix + r, p.ch}, p.n, r).Err(); err != nil {
+	if err := p.arrive(ctx, r); err != nil {
 		return p.fail(ctx, "arriving", err)
 	}
 	// Releases come in order, and round r's is the first this participant
@@ -176,6 +192,19 @@ func (p *plainBarrier) round(ctx context.Context) error {
 		return fmt.Errorf("plain barrier: waiting for round %s's release, read round %s's", r, msg.Payload)
 	}
 	return nil
+}
+
+// arrive counts this participant at round r, publishing the release if it
+// is the last.
+func (p *plainBarrier) arrive(ctx context.Context, r string) error {
+	if !p.commands {
+		return plainArrive.Run(ctx, p.rdb, []string{p.prefix + r, p.ch}, p.n, r).Err()
+	}
+	n, err := p.rdb.Incr(ctx, p.prefix+r).Result()
+	if err != nil || n != int64(p.n) {
+		return err
+	}
+	return p.rdb.Publish(ctx, p.ch, r).Err()
 }
 
 func (p *plainBarrier) fail(ctx context.Context, op string, err error) error {

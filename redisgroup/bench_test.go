@@ -35,29 +35,34 @@ const (
 var benchSizes = []int{2, 4, 8}
 
 // BenchmarkRedisRound: a redisgroup DeliveryFence round of n participants
-// sending nothing (K = 0) against its floor, a round of the plain Redis
-// barrier (plainBarrier: one script call counting the arrival, the last
-// publishing the release to a kept subscription), measured alternately in
-// the same b.N loop by the same participants: this process and n-1 member
-// processes on one Redis server on loopback. Every iteration is a plain
-// round and then a muster round; each is timed here, from this
-// participant's release from the previous round to its release from this
-// one. ns/op and µs/round are the muster round, plain-µs/round the plain
-// one, x_plain their ratio.
+// sending nothing (K = 0) against two plain Redis barriers with a kept
+// subscription (plainBarrier), which fence nothing: graflow's, an INCR and
+// then the last arrival's PUBLISH, and a stricter one, one script call
+// counting the arrival and publishing the release. They are measured
+// alternately in the same b.N loop by the same participants: this process
+// and n-1 member processes on one Redis server on loopback. Every iteration
+// is a round of the script barrier, one of graflow's and one of muster;
+// each is timed here, from this participant's release from the previous
+// round to its release from this one. ns/op and µs/round are the muster
+// round, plain-µs/round and graflow-µs/round the references', x_plain and
+// x_graflow muster's time over theirs.
 func BenchmarkRedisRound(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			g := startBench(b, n, 0, b.N, roundWarmup)
-			var plain, muster time.Duration
+			var plain, graflow, muster time.Duration
 			for range b.N {
 				plain += g.timed(b, g.p.plain.round)
+				graflow += g.timed(b, g.p.graflow.round)
 				muster += g.timed(b, g.p.fenceRound)
 			}
 			g.finish(b)
 			b.ReportMetric(float64(muster.Nanoseconds())/float64(b.N), "ns/op")
 			b.ReportMetric(perRound(muster, b.N), "µs/round")
 			b.ReportMetric(perRound(plain, b.N), "plain-µs/round")
+			b.ReportMetric(perRound(graflow, b.N), "graflow-µs/round")
 			b.ReportMetric(float64(muster)/float64(plain), "x_plain")
+			b.ReportMetric(float64(muster)/float64(graflow), "x_graflow")
 		})
 	}
 }
@@ -70,10 +75,10 @@ func BenchmarkRedisRound(b *testing.B) {
 // process, in the same loop. b.N counts messages: it runs b.N/(n·K)
 // rounds, at least one (so -benchtime 200x measures one round; 8000x
 // gives steadier figures). Every round is the XADD reference (the member
-// processes wait at the plain barrier meanwhile), a plain round to start
-// everyone together, untimed, and the muster round, timed from this
-// participant's release from the plain round to its release from the
-// fence. µs/round is the muster round, msgs/s its n·K messages over that
+// processes wait at the plain barrier meanwhile), a round of each
+// reference barrier to start everyone together, untimed, and the muster
+// round, timed from this participant's release from graflow's round to its
+// release from the fence. µs/round is the muster round, msgs/s its n·K messages over that
 // time (ns/op its inverse), xadd-msgs/s the reference's rate, and x_xadd
 // the muster round's time over the reference's (xadd-msgs/s over msgs/s).
 func BenchmarkRedisMessages(b *testing.B) {
@@ -86,6 +91,7 @@ func BenchmarkRedisMessages(b *testing.B) {
 			for range rounds {
 				xadd += g.xadd(b)
 				g.timed(b, g.p.plain.round)
+				g.timed(b, g.p.graflow.round)
 				muster += g.timed(b, g.p.fenceRound)
 			}
 			g.finish(b)
@@ -117,9 +123,10 @@ type bench struct {
 }
 
 // startBench starts a Redis server, this process's participant and n-1
-// member processes, each running warmup+rounds iterations (a plain round,
-// then k messages and a fence round); it runs the startup round and the
-// warm-up iterations, and resets the timer. Everything stops when b ends.
+// member processes, each running warmup+rounds iterations (a round of each
+// reference barrier, then k messages and a fence round); it runs the
+// startup round and the warm-up iterations, and resets the timer.
+// Everything stops when b ends.
 func startBench(b *testing.B, n, k, rounds, warmup int) *bench {
 	b.Helper()
 	srv := redisserver.Start(b)
@@ -150,6 +157,7 @@ func startBench(b *testing.B, n, k, rounds, warmup int) *bench {
 			g.xadd(b)
 		}
 		g.timed(b, g.p.plain.round)
+		g.timed(b, g.p.graflow.round)
 		g.timed(b, g.p.fenceRound)
 	}
 	b.ResetTimer()
