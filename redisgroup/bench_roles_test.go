@@ -79,8 +79,8 @@ func runParticipant(ctx context.Context, m managedprocess.Member[int], group str
 
 // benchParticipant is one participant of a benchmark, in a member process
 // or in the benchmark process: its member of the redisgroup group and its
-// subscriptions to the two reference barriers. Participants are named p0 … p(n-1);
-// each sends to the next one in that ring.
+// subscriptions to the two reference barriers. Participants are named p0 …
+// p(n-1); each sends to the next one in that ring.
 type benchParticipant struct {
 	m       managedprocess.Member[int]
 	group   string
