@@ -30,12 +30,11 @@ var benchRoles = map[string]func(ctx context.Context, m managedprocess.Member[in
 	// participant is one participant of BenchmarkRedisRound or
 	// BenchmarkRedisMessages (a benchParticipant): after the startup round
 	// of the plain barrier it runs arg iterations, each a round of the
-	// plain barrier, one of graflow's and then a DeliveryFence round
-	// before which it sends benchKEnv messages to the next participant,
-	// and returns nil. It
-	// returns an error early when ctx ends or its stdin closes: the
-	// benchmark process holds it open, so that this process ends with it
-	// even when it is killed.
+	// plain barrier, one of the two-command barrier and then a
+	// DeliveryFence round before which it sends benchKEnv messages to the
+	// next participant, and returns nil. It returns an error early when ctx
+	// ends or its stdin closes: the benchmark process holds it open, so that
+	// this process ends with it even when it is killed.
 	"participant": runParticipant,
 }
 
@@ -67,7 +66,7 @@ func runParticipant(ctx context.Context, m managedprocess.Member[int], group str
 		if err := p.plain.round(ctx); err != nil {
 			return err
 		}
-		if err := p.graflow.round(ctx); err != nil {
+		if err := p.cmds.round(ctx); err != nil {
 			return err
 		}
 		if err := p.fenceRound(ctx); err != nil {
@@ -82,12 +81,12 @@ func runParticipant(ctx context.Context, m managedprocess.Member[int], group str
 // subscriptions to the two reference barriers. Participants are named p0 …
 // p(n-1); each sends to the next one in that ring.
 type benchParticipant struct {
-	m       managedprocess.Member[int]
-	group   string
-	next    string
-	k       int
-	plain   *plainBarrier // one script per arrival
-	graflow *plainBarrier // graflow's: INCR, then the last one's PUBLISH
+	m     managedprocess.Member[int]
+	group string
+	next  string
+	k     int
+	plain *plainBarrier // one script per arrival
+	cmds  *plainBarrier // two commands: INCR, then the last one's PUBLISH
 }
 
 // newParticipant returns participant i of n, whose member is m, once it
@@ -98,17 +97,17 @@ func newParticipant(ctx context.Context, rdb *redis.Client, m managedprocess.Mem
 	if err != nil {
 		return nil, err
 	}
-	graflow, err := newPlainBarrier(ctx, rdb, prefix+":graflow:"+group, n, true)
+	cmds, err := newPlainBarrier(ctx, rdb, prefix+":cmds:"+group, n, true)
 	if err != nil {
 		plain.close()
 		return nil, err
 	}
-	return &benchParticipant{m: m, group: group, next: participantName((i + 1) % n), k: k, plain: plain, graflow: graflow}, nil
+	return &benchParticipant{m: m, group: group, next: participantName((i + 1) % n), k: k, plain: plain, cmds: cmds}, nil
 }
 
 func (p *benchParticipant) close() {
 	p.plain.close()
-	p.graflow.close()
+	p.cmds.close()
 }
 
 // fenceRound sends k messages to the next participant and then meets every
@@ -135,7 +134,7 @@ func benchBody(j int) int { return 1_000_000 + j }
 // participant subscribes to the release channel once; per round it counts
 // itself on the round's key and, as the n-th arrival, publishes the round's
 // number on the channel; then it waits for that message. It counts either
-// with one script call (plainArrive), or as graflow does: an INCR, and
+// with one script call (plainArrive), or with two commands: an INCR, and
 // then the n-th arrival's PUBLISH (commands set): a second round trip, and
 // no cleanup.
 type plainBarrier struct {
@@ -143,7 +142,7 @@ type plainBarrier struct {
 	ps       *redis.PubSub
 	stop     func() bool // stops closing ps when the context ends
 	n        int
-	commands bool   // graflow's INCR and PUBLISH instead of plainArrive
+	commands bool   // INCR and PUBLISH instead of plainArrive
 	prefix   string // of the rounds' counter keys
 	ch       string // the release channel
 	r        int    // the last round arrived at

@@ -17,7 +17,7 @@ import (
 	"github.com/muster-go/muster/redisgroup/internal/redisserver"
 )
 
-// graflow's three timings: the workers finish before the producer waits,
+// A producer's three timings: the workers finish before the producer waits,
 // after it, and never (the producer's wait is bounded by its context, and
 // its error names who did not arrive).
 func TestProducerTimings(t *testing.T) {
