@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -29,10 +30,8 @@ const benchBarrier = "round"
 var benchRoles = map[string]func(ctx context.Context, m managedprocess.Member[int], group string, arg int) error{
 	// participant is one participant of BenchmarkRedisRound or
 	// BenchmarkRedisMessages (a benchParticipant): after the startup round
-	// of the plain barrier it runs arg iterations, each a round of the
-	// plain barrier, one of the two-command barrier and then a
-	// DeliveryFence round before which it sends benchKEnv messages to the
-	// next participant, and returns nil. It returns an error early when ctx
+	// of the plain barrier it runs arg iterations (iteration), and returns
+	// nil. It returns an error early when ctx
 	// ends or its stdin closes: the benchmark process holds it open, so that
 	// this process ends with it even when it is killed.
 	"participant": runParticipant,
@@ -63,14 +62,10 @@ func runParticipant(ctx context.Context, m managedprocess.Member[int], group str
 		return err
 	}
 	for range iterations {
-		if err := p.plain.round(ctx); err != nil {
-			return err
-		}
-		if err := p.cmds.round(ctx); err != nil {
-			return err
-		}
-		if err := p.fenceRound(ctx); err != nil {
-			return err
+		for _, step := range p.iteration(nil, nil, nil) {
+			if err := step.run(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -108,6 +103,25 @@ func newParticipant(ctx context.Context, rdb *redis.Client, m managedprocess.Mem
 func (p *benchParticipant) close() {
 	p.plain.close()
 	p.cmds.close()
+}
+
+// A step is one round of an iteration of the benchmarks.
+type step struct {
+	run   func(context.Context) error
+	timed *time.Duration // where the benchmark process adds its time; nil: untimed
+}
+
+// iteration is one iteration of the benchmarks' loop, the same in every
+// participant: a round of the one-script barrier, one of the two-command
+// barrier and one of muster (a DeliveryFence round before which the
+// participant sends k messages), each timed into plain, cmds and muster
+// (any may be nil) and each after an untimed round of the one-script
+// barrier. So every timed round starts with the participants released
+// together, in the same way: a round's time does not depend on how the one
+// before it released them.
+func (p *benchParticipant) iteration(plain, cmds, muster *time.Duration) []step {
+	sync := step{run: p.plain.round}
+	return []step{sync, {p.plain.round, plain}, sync, {p.cmds.round, cmds}, sync, {p.fenceRound, muster}}
 }
 
 // fenceRound sends k messages to the next participant and then meets every

@@ -42,20 +42,19 @@ var benchSizes = []int{2, 4, 8}
 // measured alternately in the same b.N loop by the same participants: this
 // process and n-1 member processes on one Redis server on loopback. Every
 // iteration is a round of the script barrier, one of the two-command
-// barrier and one of muster; each is timed here, from this participant's
-// release from the previous round to its release from this one. ns/op and
-// µs/round are the muster round, plain-µs/round and cmds-µs/round the
-// references' (the script's and the two commands'), x_plain and x_cmds
-// muster's time over theirs.
+// barrier and one of muster, each after an untimed round of the script
+// barrier (benchParticipant.iteration); each is timed here, from this
+// participant's release from the untimed round to its release from the
+// timed one. ns/op and µs/round are the muster round, plain-µs/round and
+// cmds-µs/round the references' (the script's and the two commands'),
+// x_plain and x_cmds muster's time over theirs.
 func BenchmarkRedisRound(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			g := startBench(b, n, 0, b.N, roundWarmup)
 			var plain, cmds, muster time.Duration
 			for range b.N {
-				plain += g.timed(b, g.p.plain.round)
-				cmds += g.timed(b, g.p.cmds.round)
-				muster += g.timed(b, g.p.fenceRound)
+				g.iterate(b, &plain, &cmds, &muster)
 			}
 			g.finish(b)
 			b.ReportMetric(float64(muster.Nanoseconds())/float64(b.N), "ns/op")
@@ -76,10 +75,10 @@ func BenchmarkRedisRound(b *testing.B) {
 // process, in the same loop. b.N counts messages: it runs b.N/(n·K)
 // rounds, at least one (so -benchtime 200x measures one round; 8000x
 // gives steadier figures). Every round is the XADD reference (the member
-// processes wait at the plain barrier meanwhile), a round of each
-// reference barrier to start everyone together, untimed, and the muster
-// round, timed from this participant's release from the two-command round
-// to its release from the fence. µs/round is the muster round, msgs/s its
+// processes wait at the plain barrier meanwhile) and an iteration of
+// BenchmarkRedisRound's loop (benchParticipant.iteration), of which only
+// the muster round is timed, from this participant's release from the
+// untimed round before it to its release from the fence. µs/round is the muster round, msgs/s its
 // n·K messages over that time (ns/op its inverse), xadd-msgs/s the
 // reference's rate, and x_xadd the muster round's time over the
 // reference's (xadd-msgs/s over msgs/s).
@@ -92,9 +91,7 @@ func BenchmarkRedisMessages(b *testing.B) {
 			var xadd, muster time.Duration
 			for range rounds {
 				xadd += g.xadd(b)
-				g.timed(b, g.p.plain.round)
-				g.timed(b, g.p.cmds.round)
-				muster += g.timed(b, g.p.fenceRound)
+				g.iterate(b, nil, nil, &muster)
 			}
 			g.finish(b)
 			msgs := float64(n * k * rounds)
@@ -158,12 +155,21 @@ func startBench(b *testing.B, n, k, rounds, warmup int) *bench {
 		if k > 0 {
 			g.xadd(b)
 		}
-		g.timed(b, g.p.plain.round)
-		g.timed(b, g.p.cmds.round)
-		g.timed(b, g.p.fenceRound)
+		g.iterate(b, nil, nil, nil)
 	}
 	b.ResetTimer()
 	return g
+}
+
+// iterate runs one iteration of the participants' loop, adding the time of
+// its timed rounds to those of plain, cmds and muster that are not nil.
+func (g *bench) iterate(b *testing.B, plain, cmds, muster *time.Duration) {
+	for _, s := range g.p.iteration(plain, cmds, muster) {
+		d := g.timed(b, s.run)
+		if s.timed != nil {
+			*s.timed += d
+		}
+	}
 }
 
 // timed runs step and returns how long it took; its failure fails b.
