@@ -135,18 +135,24 @@ func refused(err error) bool {
 
 // run runs step s with the TTL as its first argument. A server that lost
 // the library (a restart, a failover to a server without it) gets it again,
-// and the step then runs: a step the server could not find did not run.
+// and the step then runs; one that now refuses functions (a failover to an
+// older server, a user whose permissions changed) runs the step as a
+// script. Either is safe: a step the server could not find or refused did
+// not run.
 func (sc *scripts) run(ctx context.Context, s *step, args ...any) *redis.Cmd {
 	args = append([]any{sc.ttl}, args...)
 	if !sc.functions {
 		return s.script.Run(ctx, sc.rdb, sc.base, args...)
 	}
 	cmd := sc.rdb.FCall(ctx, s.fn, sc.base, args...)
-	if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "ERR Function not found") {
-		if err := sc.loadLibrary(ctx); err != nil {
-			return cmd
+	switch err := cmd.Err(); {
+	case err == nil:
+	case strings.HasPrefix(err.Error(), "ERR Function not found"):
+		if sc.loadLibrary(ctx) == nil {
+			cmd = sc.rdb.FCall(ctx, s.fn, sc.base, args...)
 		}
-		cmd = sc.rdb.FCall(ctx, s.fn, sc.base, args...)
+	case refused(err):
+		cmd = s.script.Run(ctx, sc.rdb, sc.base, args...)
 	}
 	return cmd
 }

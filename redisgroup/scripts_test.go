@@ -97,3 +97,24 @@ func TestStepsRunAsScriptsWithoutFunctions(t *testing.T) {
 	require.Zero(t, calls(t, admin, "fcall"), "no step ran as a function")
 	require.Positive(t, calls(t, admin, "evalsha"))
 }
+
+// A coordinator whose user loses the right to call functions while it runs
+// goes on with scripts.
+func TestStepsFallBackToScripts(t *testing.T) {
+	srv := redisserver.Start(t)
+	admin := srv.Client(t, 1)
+	ctx := context.Background()
+	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "fn", "on", ">pw", "~*", "&*", "+@all").Err())
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "fn", Password: "pw", PoolSize: 32})
+	t.Cleanup(func() { _ = rdb.Close() })
+	c, err := redisgroup.New(ctx, redisgroup.Config[int]{Client: rdb, Prefix: t.Name(), Group: "g",
+		Heartbeat: 400 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	fencedRound(t, c, "g", "1")
+	require.Zero(t, calls(t, admin, "evalsha"))
+
+	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "fn", "-fcall").Err())
+	fencedRound(t, c, "g", "2")
+	require.Positive(t, calls(t, admin, "evalsha"), "the steps ran as scripts")
+}
