@@ -79,20 +79,28 @@ func TestStepsRunAsFunctions(t *testing.T) {
 	require.Zero(t, calls(t, admin, "evalsha"))
 }
 
-// A user who may not load or call functions gets the same steps as
-// scripts.
-func TestStepsRunAsScriptsWithoutFunctions(t *testing.T) {
-	srv := redisserver.Start(t)
-	admin := srv.Client(t, 1)
+// userGroup returns a coordinator of group "g" whose client logs in as
+// user, created (by admin) with rules besides full access.
+func userGroup(t *testing.T, srv *redisserver.Server, admin *redis.Client, user string, rules ...any) *redisgroup.Coordinator[int] {
+	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "nofn", "on", ">pw", "~*", "&*", "+@all",
-		"-function", "-fcall", "-fcall_ro").Err())
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "nofn", Password: "pw", PoolSize: 32})
+	args := append([]any{"ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all"}, rules...)
+	require.NoError(t, admin.Do(ctx, args...).Err())
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: user, Password: "pw", PoolSize: 32})
 	t.Cleanup(func() { _ = rdb.Close() })
 	c, err := redisgroup.New(ctx, redisgroup.Config[int]{Client: rdb, Prefix: t.Name(), Group: "g",
 		Heartbeat: 400 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
+// A user who may not load or call functions gets the same steps as
+// scripts.
+func TestStepsRunAsScriptsWithoutFunctions(t *testing.T) {
+	srv := redisserver.Start(t)
+	admin := srv.Client(t, 1)
+	c := userGroup(t, srv, admin, "nofn", "-function", "-fcall", "-fcall_ro")
 	fencedRound(t, c, "g", "1")
 	require.Zero(t, calls(t, admin, "fcall"), "no step ran as a function")
 	require.Positive(t, calls(t, admin, "evalsha"))
@@ -103,18 +111,11 @@ func TestStepsRunAsScriptsWithoutFunctions(t *testing.T) {
 func TestStepsFallBackToScripts(t *testing.T) {
 	srv := redisserver.Start(t)
 	admin := srv.Client(t, 1)
-	ctx := context.Background()
-	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "fn", "on", ">pw", "~*", "&*", "+@all").Err())
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "fn", Password: "pw", PoolSize: 32})
-	t.Cleanup(func() { _ = rdb.Close() })
-	c, err := redisgroup.New(ctx, redisgroup.Config[int]{Client: rdb, Prefix: t.Name(), Group: "g",
-		Heartbeat: 400 * time.Millisecond})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	c := userGroup(t, srv, admin, "fn")
 	fencedRound(t, c, "g", "1")
 	require.Zero(t, calls(t, admin, "evalsha"))
 
-	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "fn", "-fcall").Err())
+	require.NoError(t, admin.Do(context.Background(), "ACL", "SETUSER", "fn", "-fcall").Err())
 	fencedRound(t, c, "g", "2")
 	require.Positive(t, calls(t, admin, "evalsha"), "the steps ran as scripts")
 }
