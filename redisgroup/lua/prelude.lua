@@ -26,6 +26,7 @@ local function bind(keys, args)
   outcomeTTL = math.min(ttl, 60000)
 end
 
+-- key is the group's key named by one to three parts, joined by ':'.
 local function key(a, b, c)
   if c then return base .. ':' .. a .. ':' .. b .. ':' .. c end
   if b then return base .. ':' .. a .. ':' .. b end
