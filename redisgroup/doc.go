@@ -12,24 +12,24 @@
 // Every key starts with "<Prefix>:{<Group>}", whose group is a Redis Cluster
 // hash tag, and carries a TTL (Config.KeyTTL): writes renew it, and the
 // heartbeats renew the group's long-lived keys and their members' own, so a
-// group lasts while its members run and is gone KeyTTL after they stopped.
-// A finished round keeps its outcome for about a minute (at most KeyTTL); an
+// group lasts while its members run and is gone KeyTTL after they stopped. A
+// finished round keeps its outcome for about a minute (at most KeyTTL); an
 // arrival is registered for its round's outcome from the arrival on, so a
-// Wait that comes later still gets it. Each
-// member has an inbox stream that senders append to with XADD; its reader
-// takes batches with a blocking XREAD from the last id it saw, runs the
-// handler on each message, then reports the batch's progress in one call,
-// which trims the inbox. Every step that changes the group — a send, a
-// progress report, an arrival, a leave, a departure — is one Lua function
-// of the group's library (or, for a user not permitted to use functions,
-// one script): one atomic round trip. The library, named muster_<hash of
-// its code>, is shared by every group of the same release on the server; a
-// release with other code loads a library of its own beside it. A round is released by keeping its outcome in the
+// Wait that comes later still gets it. Each member has an inbox stream that
+// senders append to with XADD; its reader takes batches with a blocking
+// XREAD from the last id it saw, runs the handler on each message, then
+// reports the batch's progress in one call, which trims the inbox. Every
+// step that changes the group — a send, a progress report, an arrival, a
+// leave, a departure — is one Lua function of the group's library (or, for a
+// user not permitted to use functions, one script): one atomic round trip.
+// The library, named muster_<hash of its code>, is shared by every group of
+// the same release on the server; a release with other code loads a library
+// of its own beside it. A round is released by keeping its outcome in the
 // round's hash and publishing it on the group's release channel. Each
 // coordinator subscribes once and, after every confirmed subscription (the
 // first, and each one after a broken connection), checks the rounds its
-// members wait on: so there is no window between subscribing and checking
-// in which a release could be missed, and no blocking read to reissue per
+// members wait on: so there is no window between subscribing and checking in
+// which a release could be missed, and no blocking read to reissue per
 // round. Wakes for a sender waiting for room and for an outbound fence
 // travel on a stream and channel per coordinator, read the same way.
 //
@@ -44,13 +44,14 @@
 // gets the first call's reply; a join, a departure, an outbound fence and an
 // acknowledgement are the same however often they run; progress reports are
 // high-water marks. A reader retries a progress report, and a worker an
-// acknowledgement, until it lands; a worker whose queue is idle takes back
-// a task that was delivered to it on a reply it never got. Once an arrival, send, publish or dispatch is sent, its
-// ctx no longer ends it (go-redis's timeouts still do), so that a cancelled
-// call is never one that took effect. An Arrive or Barrier that failed with
-// ErrRedis may be called again: if the first one counted, the second is the
-// same arrival. A Publish, or a Send that waited for its step's reply, that failed
-// with ErrRedis may or may not have been appended; it is never appended twice.
+// acknowledgement, until it lands; a worker whose queue is idle takes back a
+// task that was delivered to it on a reply it never got. Once an arrival,
+// send, publish or dispatch is sent, its ctx no longer ends it (go-redis's
+// timeouts still do), so that a cancelled call is never one that took
+// effect. An Arrive or Barrier that failed with ErrRedis may be called
+// again: if the first one counted, the second is the same arrival. A
+// Publish, or a Send that waited for its step's reply, that failed with
+// ErrRedis may or may not have been appended; it is never appended twice.
 //
 // # Rounds and fences
 //
