@@ -14,7 +14,7 @@ type phase uint8
 const (
 	arriving phase = iota // waiting for members to arrive
 	draining              // everyone arrived; the watcher drains its targets
-	finished              // released or failed; done is closed
+	finished              // released or failed
 )
 
 func (p phase) String() string {
@@ -97,13 +97,10 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	var state []memberState
 	r := b.spare.Swap(nil)
 	if r != nil {
-		clear(r.targets)
-		clear(r.wakers)
-		targets, scratch, wakers := r.targets[:0], r.scratch[:0], r.wakers[:0]
 		if cap(r.state) >= n && cap(r.state) > inlineMembers {
 			state = r.state[:n] // its own, not inline: that is zeroed below
 		}
-		*r = round[T]{targets: targets, scratch: scratch, wakers: wakers}
+		r.reset()
 	} else {
 		r = new(round[T])
 	}
@@ -122,6 +119,29 @@ func newRound[T any](g *Group[T], b *barrier[T], mode fence.Mode) *round[T] {
 	b.open = append(b.open, r)
 	g.open = append(g.open, r)
 	return r
+}
+
+// reset returns r, a spare round, to the zero round, but for the buffers of
+// targets, scratch and wakers, which it empties and keeps. It assigns each
+// field: assigning a whole zero round costs more than a small round's work.
+// Every field must be reset here (TestResetRoundIsZero checks that).
+func (r *round[T]) reset() {
+	clear(r.targets)
+	clear(r.wakers)
+	r.targets, r.scratch, r.wakers = r.targets[:0], r.scratch[:0], r.wakers[:0]
+	r.g, r.barrier, r.num, r.mode, r.phase, r.view = nil, nil, 0, 0, arriving, nil
+	r.state, r.nIn, r.departed, r.left = nil, 0, nil, nil
+	r.drain, r.own, r.ownUsed, r.failure = nil, drain[T]{}, false, nil
+	r.finished.Store(false)
+	// A spare round is neither pinned nor unreturned (see returned): an
+	// atomic load costs less than an atomic store.
+	if r.unreturned.Load() != 0 {
+		r.unreturned.Store(0)
+	}
+	if r.pinned.Load() {
+		r.pinned.Store(false)
+	}
+	r.inline = [inlineMembers]memberState{}
 }
 
 // expect makes r, still arriving, wait for m too: m joined the group, whose
