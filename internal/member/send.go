@@ -21,9 +21,12 @@ func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 
 // SendTo implements managedprocess.Member.SendTo.
 func (m *Member[T]) SendTo(ctx context.Context, to fence.Identity, msg T) error {
-	r, err := m.resolve(to)
-	if err != nil {
-		return err
+	r := m.lastTo.Load() // resolve's fast path, here so that it costs no call
+	if r == nil || r.id != to {
+		var err error
+		if r, err = m.resolveNew(to); err != nil {
+			return err
+		}
 	}
 	return m.sendTo(ctx, r, msg)
 }
@@ -33,9 +36,12 @@ func (m *Member[T]) sendTo(ctx context.Context, to *Member[T], msg T) error {
 	if err := m.checkSend(ctx, to); err != nil {
 		return err
 	}
-	run, err := m.encodeFor(to, &msg)
-	if err != nil {
-		return m.sendError(to, err)
+	var run *Run
+	if to.encode != nil { // encodeFor by hand: the compiler does not inline it
+		var err error
+		if run, err = m.encodeFar(to, &msg); err != nil {
+			return m.sendError(to, err)
+		}
 	}
 	bounded := true
 	for {
@@ -79,6 +85,11 @@ func (m *Member[T]) encodeFor(to *Member[T], msg *T) (*Run, error) {
 	if to.encode == nil {
 		return nil, nil
 	}
+	return m.encodeFar(to, msg)
+}
+
+// encodeFar is encodeFor for a recipient with a far side.
+func (m *Member[T]) encodeFar(to *Member[T], msg *T) (*Run, error) {
 	run, err := to.encode(m.id, *msg, nil)
 	var zero T
 	*msg = zero
@@ -88,13 +99,18 @@ func (m *Member[T]) encodeFor(to *Member[T], msg *T) (*Run, error) {
 // checkSend refuses a nil context or recipient. The stream refuses a
 // departed sender (see sendOne).
 func (m *Member[T]) checkSend(ctx context.Context, to *Member[T]) error {
+	if ctx == nil || to == nil { // apart, so that the check inlines into the send
+		return m.badSend(ctx)
+	}
+	return nil
+}
+
+// badSend is checkSend's error: ctx nil, or else the recipient.
+func (m *Member[T]) badSend(ctx context.Context) error {
 	if ctx == nil {
 		return m.errorf("send: nil context: %w", fence.ErrInvalidArgument)
 	}
-	if to == nil {
-		return m.errorf("send to a nil member: %w", fence.ErrUnknownMember)
-	}
-	return nil
+	return m.errorf("send to a nil member: %w", fence.ErrUnknownMember)
 }
 
 func (m *Member[T]) sendError(to *Member[T], err error) error {
@@ -175,9 +191,14 @@ func (m *Member[T]) recipients(ctx context.Context, group string) ([]*Member[T],
 // resolved last is found without asking the coordinator. (A departed one is
 // found too: the send then fails with its departure cause.)
 func (m *Member[T]) resolve(id fence.Identity) (*Member[T], error) {
-	if r := m.lastTo.Load(); r != nil && r.id.ID == id.ID && r.id.Name == id.Name {
+	if r := m.lastTo.Load(); r != nil && r.id == id { // SendTo repeats this check inline
 		return r, nil
 	}
+	return m.resolveNew(id)
+}
+
+// resolveNew is resolve for a recipient other than the last one.
+func (m *Member[T]) resolveNew(id fence.Identity) (*Member[T], error) {
 	if m.coord == nil {
 		return nil, m.errorf("send to %s: %w", id, fence.ErrUnknownMember)
 	}

@@ -40,9 +40,15 @@ type stream[T any] struct {
 // linkTo returns the link to recipient, creating it. Recipients come from
 // the owner's coordinator (they are resolved through it). Callers hold mu.
 func (s *stream[T]) linkTo(to *Member[T]) *link[T] {
-	if s.last != nil && s.last.to == to {
+	if s.last != nil && s.last.to == to { // inlined into the send
 		return s.last
 	}
+	return s.findLink(to)
+}
+
+// findLink is linkTo for a recipient other than the last one. Callers
+// hold mu.
+func (s *stream[T]) findLink(to *Member[T]) *link[T] {
 	l := s.links[to.id.ID]
 	if l == nil {
 		l = s.newLink(to)
