@@ -26,7 +26,7 @@
 //
 // # Inbox
 //
-// An inbox is four lanes; a sender always queues in the same lane (chosen by
+// An inbox is sixteen lanes; a sender always queues in the same lane (chosen by
 // its ID), so its messages stay in order and senders in different lanes do
 // not contend for one lock. The reader takes a whole lane at a time. Lanes
 // have no bound of their own: the senders' windows bound them.

@@ -57,8 +57,13 @@ func (mk *marker) reach(err error) {
 
 // Lanes is how many queues an inbox has. A sender always uses the same lane,
 // so its messages stay in order; senders in different lanes do not contend
-// for one lock.
-const Lanes = 4
+// for one lock. Sixteen lanes keep 64 senders to one member near the cost of
+// a channel each (a delivery fence round with 100 messages from each costs
+// about 10 % less than with four lanes), for about 1.5 KB more per member.
+const Lanes = 16
+
+// inbox.ready holds a bit per lane: this fails to compile past 32 lanes.
+const _ uint32 = 1 << (Lanes - 1)
 
 // laneOf is the lane of the sender numbered id.
 func laneOf(id uint64) int { return int(id % Lanes) }
