@@ -172,8 +172,11 @@ func (r *round[T]) expect(m *member.Member[T], old, cur *view[T]) {
 // spins is how many times a waiter of r yields before it parks. Callers
 // hold the group's mu.
 func (r *round[T]) spins() int {
-	if len(r.state) <= smallRound {
+	switch n := len(r.state); {
+	case n <= smallRound:
 		return smallRoundSpin
+	case n > largeRound:
+		return largeRoundSpin
 	}
 	return waitSpins
 }
