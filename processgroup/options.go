@@ -32,6 +32,24 @@ func WithLogger(l *slog.Logger) Option {
 // WithWindow sets one.
 const DefaultWindow = 1024
 
+// DefaultProcessWindow is a child process member's window (see
+// ProcessSpec.Window) when neither its ProcessSpec nor WithWindow sets one.
+// It is larger than DefaultWindow because the credit a sender gets back as
+// a child handles its messages crosses two sockets and three processes'
+// schedulers: a stream of small messages from one child to another needs
+// this many in flight to keep them busy (64-byte messages: about 1.5 M a
+// second with a window of 1 024, 2.2 M with 4 096).
+const DefaultProcessWindow = 4096
+
+// processWindow is the window of a child process member whose ProcessSpec
+// says window.
+func (c *Coordinator[T]) processWindow(window int) int {
+	if window == 0 && c.cfg.window == 0 {
+		return DefaultProcessWindow
+	}
+	return window
+}
+
 // WithWindow sets the window of members whose Spec does not set one (see
 // Spec.Window). Zero keeps DefaultWindow; a negative n makes Spawn fail with
 // fence.ErrInvalidArgument for such members.

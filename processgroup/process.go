@@ -17,7 +17,8 @@ import (
 // ProcessSpec describes a member that runs as a child process (see
 // Coordinator.SpawnProcess). Zero fields take the documented defaults.
 type ProcessSpec struct {
-	// Name, Groups and Window are those of Spec.
+	// Name, Groups and Window are those of Spec, except that a zero Window
+	// takes DefaultProcessWindow unless WithWindow set one.
 	Name   string
 	Groups []string
 	Window int

@@ -59,7 +59,7 @@ func (c *Coordinator[T]) SpawnProcess(ctx context.Context, spec ProcessSpec) (*P
 		defer f.Close() // the child has its own copies once started
 	}
 	p := newProcess(c, spec)
-	rec, err := c.register(Spec[T]{Name: spec.Name, Groups: spec.Groups, Window: spec.Window}, p.connector(conn))
+	rec, err := c.register(Spec[T]{Name: spec.Name, Groups: spec.Groups, Window: c.processWindow(spec.Window)}, p.connector(conn))
 	if err != nil {
 		conn.Close()
 		return nil, err

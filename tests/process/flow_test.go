@@ -158,3 +158,35 @@ func TestProcessLateWaiterSeesProgressBehindAStuckHandler(t *testing.T) {
 	_, err = a.Wait(ctx)
 	require.NoError(t, err, "p's message of Hop 1 was handled before r got stuck")
 }
+
+// TestProcessDefaultWindow: a child whose ProcessSpec sets no window takes
+// DefaultProcessWindow, unless the coordinator's WithWindow sets one: a
+// sender fills exactly that many into a child whose handler is stuck.
+func TestProcessDefaultWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []processgroup.Option
+		want int
+	}{
+		{"default", nil, processgroup.DefaultProcessWindow},
+		{"WithWindow", []processgroup.Option{processgroup.WithWindow(16)}, 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			c := processgroup.New[msg](tc.opts...)
+			defer c.Close(ctx)
+			_, err := c.SpawnProcess(ctx, processgroup.ProcessSpec{Name: "gated", Role: "gated", Env: []string{quickExit}})
+			require.NoError(t, err)
+			sender, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "sender"})
+			require.NoError(t, err)
+			sent := 0
+			for ; sent <= tc.want; sent++ {
+				if err := sender.TrySend("gated", msg{}); err != nil {
+					require.ErrorIs(t, err, fence.ErrWouldBlock)
+					break
+				}
+			}
+			assert.Equal(t, tc.want, sent, "messages the stuck child's window took")
+		})
+	}
+}
