@@ -50,9 +50,10 @@ func (c *Coordinator[T]) processWindow(window int) int {
 	return window
 }
 
-// WithWindow sets the window of members whose Spec does not set one (see
-// Spec.Window). Zero keeps DefaultWindow; a negative n makes Spawn fail with
-// fence.ErrInvalidArgument for such members.
+// WithWindow sets the window of members whose Spec (or ProcessSpec) does
+// not set one (see Spec.Window), child processes included. Zero keeps the
+// defaults, DefaultWindow and DefaultProcessWindow; a negative n makes Spawn
+// and SpawnProcess fail with fence.ErrInvalidArgument for such members.
 func WithWindow(n int) Option {
 	return optionFunc(func(c *config) { c.window = n })
 }
