@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -242,6 +243,39 @@ func TestFailureHandlerPanics(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, res.Departed())
 	require.NoError(t, within(t, outA2).err)
+}
+
+// TestFailureCrashEndsItsOwnRunsWait: a member whose handler crashes while
+// its run function waits at a barrier with its own context, in a round the
+// survivors go on with, is released from the wait at once with the crash
+// as its context's cause: it does not wait for the others' round, which
+// completes later without it.
+func TestFailureCrashEndsItsOwnRunsWait(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
+	a := spawnIdle(t, c, "A", nil, "g")
+	out := make(chan error, 1)
+	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "P", Groups: []string{"g"},
+		Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
+		Run: func(rctx context.Context, m managedprocess.Member[msg]) error {
+			_, err := m.Barrier(rctx, "g", "x", fence.Rendezvous)
+			out <- err
+			return nil
+		}})
+	require.NoError(t, err)
+	eventually(t, "P waits in round 1", func() bool {
+		rs := groupSnap(c, "g").Rounds
+		return len(rs) == 1 && slices.Equal(names(rs[0].Missing), []string{"A"})
+	})
+	require.NoError(t, a.SendTo(ctx, p.ID(), msg{}))
+	err = within(t, out)
+	fe := fenceErr(t, err, context.Canceled)
+	assert.ErrorIs(t, fe, fence.ErrCrashed, "the context's cause")
+	assert.Equal(t, []string{"A"}, names(fe.Missing))
+	res, err := a.Barrier(ctx, g.Name(), "x", fence.Rendezvous)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"P"}, departedNames(res.Departed()))
 }
 
 // TestFailureContextEnds: a waiter whose context ends gets the context's
