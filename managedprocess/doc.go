@@ -20,8 +20,9 @@
 //
 // Each sender has a window at each recipient: the messages it may have
 // queued there that the recipient has not consumed yet (the recipient's
-// Spec.Window: 1 024 by default, 4 096 for a child process). A Send that would exceed it waits, under its
-// context, until half the window is free again; TrySend returns
+// Spec.Window: 1 024 by default, 4 096 for a child process). A Send that
+// would exceed it waits, under its context, until half the window is free
+// again; TrySend returns
 // fence.ErrWouldBlock instead; a Publish queues to all its recipients or,
 // while one of its windows is full, to none and waits. Windows are per
 // sender, so one sender's backlog never takes another's room, and a

@@ -38,7 +38,7 @@ const DefaultWindow = 1024
 // a child handles its messages crosses two sockets and three processes'
 // schedulers: a stream of small messages from one child to another needs
 // this many in flight to keep them busy (64-byte messages: about 1.5 M a
-// second with a window of 1 024, 2.2 M with 4 096).
+// second with a window of 1 024, 2.3 M with 4 096).
 const DefaultProcessWindow = 4096
 
 // processWindow is the window of a child process member whose ProcessSpec
