@@ -22,12 +22,11 @@
 // queued there that the recipient has not consumed yet (the recipient's
 // Spec.Window: 1 024 by default, 4 096 for a child process). A Send that
 // would exceed it waits, under its context, until half the window is free
-// again; TrySend returns
-// fence.ErrWouldBlock instead; a Publish queues to all its recipients or,
-// while one of its windows is full, to none and waits. Windows are per
-// sender, so one sender's backlog never takes another's room, and a
-// recipient holds at most its window times the number of its senders from
-// outside handlers. A send is never dropped or evicted.
+// again; TrySend returns fence.ErrWouldBlock instead; a Publish queues to
+// all its recipients or, while one of its windows is full, to none and
+// waits. Windows are per sender, so one sender's backlog never takes
+// another's room, and a recipient holds at most its window times the number
+// of its senders from outside handlers. A send is never dropped or evicted.
 //
 // Sends made from inside a handler with the handler's context are exempt
 // from the window: they never wait and are never refused for room, since two
