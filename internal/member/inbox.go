@@ -80,11 +80,19 @@ type lane[T any] struct {
 // inbox is a member's set of incoming queues, bounded by its senders'
 // windows. It must not be copied after first use.
 type inbox[T any] struct {
-	lanes    [Lanes]lane[T]
-	window   int // each sender's window at this inbox, for the reader's buffers
-	wake     chan struct{}
-	sleeping atomic.Bool   // the reader is about to wait, or waits, on wake
+	lanes  [Lanes]lane[T]
+	window int // each sender's window at this inbox, for the reader's buffers
+	wake   chan struct{}
+	// sleeping, ready and mode are on three cache lines: senders read
+	// sleeping for every message and raise a bit of ready when a lane was
+	// empty; the reader clears bits of ready for every batch it takes and
+	// reads mode for every message it handles. Sharing one line, the three
+	// moved it between the cores for every batch (the padding keeps the
+	// inbox in the 2 KiB size class).
+	sleeping atomic.Bool // the reader is about to wait, or waits, on wake
+	_        [64]byte
 	ready    atomic.Uint32 // bit i: lane i is not empty; changed under lane i's lock
+	_        [64]byte
 
 	ctl    sync.Mutex // serialises close
 	mode   atomic.Uint32
