@@ -196,3 +196,49 @@ func TestCodecMismatchIsRefused(t *testing.T) {
 	require.ErrorIs(t, err, fence.ErrInvalidArgument)
 	require.Contains(t, err.Error(), "codec")
 }
+
+// A member that had not arrived at a round that failed arrives at the next
+// round, never at the failed one (whose hash keeps the fields of the
+// members it still expected), and the group goes on with it.
+func TestArrivalAfterAFailedRoundTakesTheNext(t *testing.T) {
+	srv := redisserver.Start(t)
+	c := newGroup(t, srv, "g")
+	waiter := spawnWaiter(t, c, "g", "waiter")
+	late := spawnWaiter(t, c, "g", "late")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	type result struct {
+		r   fence.Result
+		err error
+	}
+	both := func() (fence.Result, fence.Result) {
+		t.Helper()
+		lateDone := make(chan result, 1)
+		go func() {
+			r, err := late.Barrier(ctx, "g", "b", fence.DeliveryFence)
+			lateDone <- result{r, err}
+		}()
+		r, err := waiter.Barrier(ctx, "g", "b", fence.DeliveryFence)
+		lr := <-lateDone // bounded by ctx
+		require.NoError(t, err, "waiter")
+		require.NoError(t, lr.err, "late")
+		return r, lr.r
+	}
+	r, lr := both()
+	require.EqualValues(t, 1, r.Round)
+	require.EqualValues(t, 1, lr.Round)
+
+	arr, err := waiter.Arrive(ctx, "g", "b", fence.DeliveryFence)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, arr.Round())
+	boom := errors.New("boom")
+	_, err = c.Spawn(ctx, processgroup.Spec[int]{Name: "failing", Groups: []string{"g"},
+		Run: func(context.Context, managedprocess.Member[int]) error { return boom }})
+	require.NoError(t, err)
+	_, err = arr.Wait(ctx)
+	requireDeparted(t, err, "failing", fence.ErrExited) // round 2 failed; late never arrived at it
+
+	r, lr = both()
+	require.EqualValues(t, 3, r.Round)
+	require.EqualValues(t, 3, lr.Round, "late arrived at the round after the failed one")
+}
