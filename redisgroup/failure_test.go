@@ -170,17 +170,20 @@ func TestRedisRestartMidRound(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// bothMeet has m and n meet at a delivery fence of barrier name.
-func bothMeet(ctx context.Context, t *testing.T, m, n managedprocess.Member[int], name string) {
+// bothMeet has m and n meet at a delivery fence of barrier name, and
+// returns their results.
+func bothMeet(ctx context.Context, t *testing.T, m, n managedprocess.Member[int], name string) (mr, nr fence.Result) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
-		_, err := m.Barrier(ctx, "g", name, fence.DeliveryFence)
+		var err error
+		mr, err = m.Barrier(ctx, "g", name, fence.DeliveryFence)
 		done <- err
 	}()
-	_, err := n.Barrier(ctx, "g", name, fence.DeliveryFence)
+	nr, err := n.Barrier(ctx, "g", name, fence.DeliveryFence)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
+	return mr, nr
 }
 
 // A coordinator whose codec has another name than the group's is refused.
@@ -207,24 +210,7 @@ func TestArrivalAfterAFailedRoundTakesTheNext(t *testing.T) {
 	late := spawnWaiter(t, c, "g", "late")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	type result struct {
-		r   fence.Result
-		err error
-	}
-	both := func() (fence.Result, fence.Result) {
-		t.Helper()
-		lateDone := make(chan result, 1)
-		go func() {
-			r, err := late.Barrier(ctx, "g", "b", fence.DeliveryFence)
-			lateDone <- result{r, err}
-		}()
-		r, err := waiter.Barrier(ctx, "g", "b", fence.DeliveryFence)
-		lr := <-lateDone // bounded by ctx
-		require.NoError(t, err, "waiter")
-		require.NoError(t, lr.err, "late")
-		return r, lr.r
-	}
-	r, lr := both()
+	lr, r := bothMeet(ctx, t, late, waiter, "b")
 	require.EqualValues(t, 1, r.Round)
 	require.EqualValues(t, 1, lr.Round)
 
@@ -238,7 +224,7 @@ func TestArrivalAfterAFailedRoundTakesTheNext(t *testing.T) {
 	_, err = arr.Wait(ctx)
 	requireDeparted(t, err, "failing", fence.ErrExited) // round 2 failed; late never arrived at it
 
-	r, lr = both()
+	lr, r = bothMeet(ctx, t, late, waiter, "b")
 	require.EqualValues(t, 3, r.Round)
 	require.EqualValues(t, 3, lr.Round, "late arrived at the round after the failed one")
 }
