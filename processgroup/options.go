@@ -37,8 +37,9 @@ const DefaultWindow = 1024
 // It is larger than DefaultWindow because the credit a sender gets back as
 // a child handles its messages crosses two sockets and three processes'
 // schedulers: a stream of small messages from one child to another needs
-// this many in flight to keep them busy (64-byte messages: about 1.5 M a
-// second with a window of 1 024, 2.3 M with 4 096).
+// this many in flight to keep them busy (64-byte messages, on one day:
+// about 1.5 M a second with a window of 1 024, 2.3 M with 4 096; on a slower
+// one, 1.8 M with 4 096).
 const DefaultProcessWindow = 4096
 
 // processWindow is the window of a child process member whose ProcessSpec
