@@ -26,9 +26,9 @@ func TestReleaseLinksFreesBothEnds(t *testing.T) {
 	s1, s2 := member(t, 1, true), member(t, 2, true)
 	r1, r2, r3 := member(t, 3, true), member(t, 4, true), member(t, 5, true)
 	for _, r := range []*Member[int]{r1, r2, r3} {
-		require.NoError(t, s1.sendTo(ctx, r, 1))
+		require.NoError(t, s1.sendValue(ctx, r, 1))
 	}
-	require.NoError(t, s2.sendTo(ctx, r2, 1))
+	require.NoError(t, s2.sendValue(ctx, r2, 1))
 	require.NoError(t, r2.WaitForDeliveryFence(ctx))
 
 	depart(r2)
@@ -46,8 +46,13 @@ func TestReleaseLinksFreesBothEnds(t *testing.T) {
 	}
 
 	// A send to a departed member creates no index entry; the sweep frees it.
-	err := s2.sendTo(ctx, r2, 2)
+	err := s2.sendValue(ctx, r2, 2)
 	require.ErrorIs(t, err, fence.ErrExited)
 	assert.Nil(t, r2.in.links)
 	depart(s2)
+}
+
+// sendValue is sendTo with the message given by value.
+func (m *Member[T]) sendValue(ctx context.Context, to *Member[T], msg T) error {
+	return m.sendTo(ctx, to, &msg)
 }

@@ -48,7 +48,7 @@ func TestLaneBuffersDoNotKeepABurstsCapacity(t *testing.T) {
 	s := New(Config[int]{ID: fence.Identity{Name: "s", ID: Lanes}}) // lane 0
 	hctx := context.WithValue(ctx, handlerKey{}, s)                 // as if s's handler sent: exempt
 	send := func() uint64 {
-		require.NoError(t, s.sendTo(hctx, r, 0))
+		require.NoError(t, s.sendValue(hctx, r, 0))
 		return s.out.leadingSeq()
 	}
 	waitHandled := func(seq uint64) {

@@ -16,7 +16,7 @@ func (m *Member[T]) Send(ctx context.Context, to string, msg T) error {
 	if err != nil {
 		return err
 	}
-	return m.sendTo(ctx, r, msg)
+	return m.sendTo(ctx, r, &msg)
 }
 
 // SendTo implements managedprocess.Member.SendTo.
@@ -28,24 +28,35 @@ func (m *Member[T]) SendTo(ctx context.Context, to fence.Identity, msg T) error 
 			return err
 		}
 	}
-	return m.sendTo(ctx, r, msg)
+	if ctx != nil && r.encode == nil && m.out.queueNow(r, &msg) { // sendTo, by hand: the compiler does not inline it
+		return nil
+	}
+	return m.sendAny(ctx, r, &msg)
 }
 
-// sendTo is Send to a recipient already resolved.
-func (m *Member[T]) sendTo(ctx context.Context, to *Member[T], msg T) error {
+// sendTo is Send to a recipient already resolved. Most sends find room,
+// an open recipient and no far side: queueNow takes them in one pass,
+// and the rest go the general way.
+func (m *Member[T]) sendTo(ctx context.Context, to *Member[T], msg *T) error {
+	if ctx != nil && to != nil && to.encode == nil && m.out.queueNow(to, msg) {
+		return nil
+	}
+	return m.sendAny(ctx, to, msg)
+}
+
+// sendAny is sendTo for any send: it checks the call, encodes for a far
+// side and waits for room as it must.
+func (m *Member[T]) sendAny(ctx context.Context, to *Member[T], msg *T) error {
 	if err := m.checkSend(ctx, to); err != nil {
 		return err
 	}
-	var run *Run
-	if to.encode != nil { // encodeFor by hand: the compiler does not inline it
-		var err error
-		if run, err = m.encodeFar(to, &msg); err != nil {
-			return m.sendError(to, err)
-		}
+	run, err := m.encodeFor(to, msg)
+	if err != nil {
+		return m.sendError(to, err)
 	}
 	bounded := true
 	for {
-		full, sent, err := m.out.sendOne(to, &msg, run, bounded)
+		full, sent, err := m.out.sendOne(to, msg, run, bounded)
 		if err != errFull {
 			return m.sendError(to, err)
 		}

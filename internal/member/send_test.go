@@ -180,3 +180,57 @@ func TestSendToStoppedMemberReportsItsCause(t *testing.T) {
 	assert.ErrorIs(t, err, fence.ErrExited)
 	assert.Equal(t, uint64(0), s.Snapshot().Leading, "a refused send takes no sequence")
 }
+
+// TestSendAndSendToRefuseAlike: Send and SendTo take most messages in one
+// pass and fall back to the general path otherwise; each case that falls
+// back must fail (or wait) the same way through both, taking no sequence.
+func TestSendAndSendToRefuseAlike(t *testing.T) {
+	sends := map[string]func(s, r *member.Member[int], ctx context.Context) error{
+		"Send":   func(s, r *member.Member[int], ctx context.Context) error { return s.Send(ctx, "r", 1) },
+		"SendTo": func(s, r *member.Member[int], ctx context.Context) error { return s.SendTo(ctx, r.ID(), 1) },
+	}
+	for name, send := range sends {
+		t.Run(name, func(t *testing.T) {
+			t.Run("nil context", func(t *testing.T) {
+				w := newWorld[int](t)
+				r, s := w.add("r", 0, nil), w.add("s", 0, nil)
+				assert.ErrorIs(t, send(s, r, nil), fence.ErrInvalidArgument) // a nil context is the case under test
+				assert.Equal(t, uint64(0), s.Snapshot().Leading)
+			})
+			t.Run("recipient stopped", func(t *testing.T) {
+				w := newWorld[int](t)
+				r, s := w.add("r", 0, nil), w.add("s", 0, nil)
+				r.Stop(errors.Join(fence.ErrExited), false)
+				within(t, r.Done())
+				assert.ErrorIs(t, send(s, r, context.Background()), fence.ErrExited)
+				assert.Equal(t, uint64(0), s.Snapshot().Leading)
+			})
+			t.Run("sender stopped", func(t *testing.T) {
+				w := newWorld[int](t)
+				r, s := w.add("r", 0, nil), w.add("s", 0, nil)
+				require.NoError(t, send(s, r, context.Background()))
+				s.Stop(errors.Join(fence.ErrCrashed), false)
+				err := send(s, r, context.Background())
+				require.ErrorIs(t, err, fence.ErrCrashed)
+				assert.Contains(t, err.Error(), "sender departed")
+				assert.Equal(t, uint64(1), s.Snapshot().Leading)
+			})
+			t.Run("window full", func(t *testing.T) {
+				w := newWorld[int](t)
+				g := make(gate)
+				r := w.add("r", 2, func(context.Context, managedprocess.Message[int]) { <-g })
+				s := w.add("s", 0, nil)
+				ctx := context.Background()
+				require.NoError(t, send(s, r, ctx))
+				require.NoError(t, send(s, r, ctx)) // two unhandled: the window of 2 is full
+				short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+				defer cancel()
+				err := send(s, r, short)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				assert.Contains(t, err.Error(), "window of 2 unhandled messages full")
+				assert.Equal(t, uint64(2), s.Snapshot().Leading)
+				g.open()
+			})
+		})
+	}
+}

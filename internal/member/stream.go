@@ -106,6 +106,38 @@ func (s *stream[T]) sendOne(to *Member[T], body *T, raw *Run, bounded bool) (ful
 	return nil, 0, err
 }
 
+// queueNow queues body for to as the next message of the stream, and
+// reports true, if it can at once: the stream's owner has not departed,
+// the window of the link has room and the recipient's inbox is open.
+// Otherwise it queues nothing and reports false, and sendOne says why. It
+// is sendOne's common case in one pass, with nothing else to return.
+func (s *stream[T]) queueNow(to *Member[T], body *T) bool {
+	s.mu.Lock()
+	if s.refused != nil {
+		s.mu.Unlock()
+		return false
+	}
+	l := s.linkTo(to)
+	if l.full() {
+		s.mu.Unlock()
+		return false
+	}
+	seq := s.leading + 1
+	ib, ln := to.inbox, &to.inbox.lanes[l.lane] // push, by hand: the compiler does not inline it
+	ln.mu.Lock()
+	open := ln.closed == nil
+	if open {
+		ib.appendLocked(l, seq, body, nil)
+	}
+	ln.mu.Unlock()
+	if open {
+		ib.wakeReader()
+		s.sent(l, seq)
+	}
+	s.mu.Unlock()
+	return open
+}
+
 // refuse makes every later send of the stream fail with an error wrapping
 // cause: its member departed.
 func (s *stream[T]) refuse(cause error) {

@@ -38,14 +38,14 @@ func TestSweepFreesOnlySettledLinksAndKeepsOrder(t *testing.T) {
 		id := uint64(i + 2)
 		switch r := member(t, id, i != 7); {
 		case i == 7: // departed, its message still queued: not settled
-			require.NoError(t, s.sendTo(ctx, r, i))
+			require.NoError(t, s.sendValue(ctx, r, i))
 			r.Stop(fence.ErrLeft, false)
 			kept = append(kept, r)
 		case i%3 == 0: // running
-			require.NoError(t, s.sendTo(ctx, r, i))
+			require.NoError(t, s.sendValue(ctx, r, i))
 			kept = append(kept, r)
 		default: // departed once it handled its message
-			require.NoError(t, s.sendTo(ctx, r, i))
+			require.NoError(t, s.sendValue(ctx, r, i))
 			r.Stop(fence.ErrLeft, false)
 			<-r.Done()
 		}
@@ -74,7 +74,7 @@ func TestStreamSweepsAsItGrows(t *testing.T) {
 	s := member(t, 1, true)
 	for i := range 1_000 {
 		r := member(t, uint64(i+2), true)
-		require.NoError(t, s.sendTo(ctx, r, i))
+		require.NoError(t, s.sendValue(ctx, r, i))
 		r.Stop(fence.ErrExited, false)
 		<-r.Done()
 		require.LessOrEqual(t, len(s.Snapshot().Streams), linkSweepFloor, "after %d recipients", i+1)
@@ -90,7 +90,7 @@ func TestStreamGivesBackTheRoomOfDepartedLinks(t *testing.T) {
 	var live []*Member[int]
 	for i := range 300 {
 		r := member(t, uint64(i+2), true)
-		require.NoError(t, s.sendTo(ctx, r, i))
+		require.NoError(t, s.sendValue(ctx, r, i))
 		live = append(live, r)
 	}
 	for _, r := range live {
@@ -99,7 +99,7 @@ func TestStreamGivesBackTheRoomOfDepartedLinks(t *testing.T) {
 	}
 	for i := range 300 {
 		r := member(t, uint64(i+302), true)
-		require.NoError(t, s.sendTo(ctx, r, i))
+		require.NoError(t, s.sendValue(ctx, r, i))
 		r.Stop(fence.ErrExited, false)
 		<-r.Done()
 	}
