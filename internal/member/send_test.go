@@ -218,6 +218,7 @@ func TestSendAndSendToRefuseAlike(t *testing.T) {
 			t.Run("window full", func(t *testing.T) {
 				w := newWorld[int](t)
 				g := make(gate)
+				defer g.open() // before the world closes, even if the test fails
 				r := w.add("r", 2, func(context.Context, managedprocess.Message[int]) { <-g })
 				s := w.add("s", 0, nil)
 				ctx := context.Background()
@@ -229,7 +230,6 @@ func TestSendAndSendToRefuseAlike(t *testing.T) {
 				require.ErrorIs(t, err, context.DeadlineExceeded)
 				assert.Contains(t, err.Error(), "window of 2 unhandled messages full")
 				assert.Equal(t, uint64(2), s.Snapshot().Leading)
-				g.open()
 			})
 		})
 	}
