@@ -1,4 +1,5 @@
-/* The inbox lanes of internal/member (lane.go): senders append to their lane
+/* The inbox lanes of internal/member (lane.go; a send that can be queued at
+   once appends the same way in stream.go's queueNow): senders append to their lane
    under its lock, raise the lane's ready bit when it was empty, then wake the
    reader if it announced it sleeps; the reader takes whole lanes, and before
    parking raises `sleeping` and reads the ready bits once more. A closer
