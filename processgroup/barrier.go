@@ -53,16 +53,17 @@ func (a *arrivalHandle[T]) Wait(ctx context.Context) (fence.Result, error) {
 // parks: the last members usually arrive within a scheduler round or two,
 // and a yield is much cheaper than parking and being woken. Small rounds
 // yield once more: their last member is likelier to be running already.
-// Large rounds yield more: their last members are often still runnable,
-// queued behind the others (a round of 64 goroutine members on two cores:
-// 2.06 × Mutex+Cond with one yield, 1.50 with four, 1.54–1.61 with eight
-// to sixteen; medians of five alternated runs).
+// Large rounds park at once: most of their waiters arrive while many others
+// have yet to run, and every yield puts the waiter back on the scheduler's
+// shared queue, behind them. (A round of 64 goroutine members on two cores,
+// waiting with the run context, medians of five alternated runs: 1.92 ×
+// Mutex+Cond parking at once, 3.07 with four yields.)
 const (
 	waitSpins      = 1
 	smallRound     = 4
 	smallRoundSpin = 2
 	largeRound     = 16
-	largeRoundSpin = 4
+	largeRoundSpin = 0
 )
 
 // await blocks until a's round finishes or ctx ends; gaveUp reports the
@@ -83,21 +84,40 @@ func (g *Group[T]) await(ctx context.Context, op string, a arrival[T], m *member
 		wake = p.takeWake()
 		defer p.putWake(wake)
 	}
+	ctxWakes := p != nil && wake == p.wake && ctx == p.run
 	g.mu.Lock()
 	parked := r.park(wake)
 	g.unlock()
 	for parked && !r.finished.Load() {
-		select {
-		case <-wake: // r finished, or a token left from an earlier round: look again
-		case <-ctx.Done():
-			parked = false
-		}
+		// A token means r finished, or it was left from an earlier round:
+		// look again.
+		parked = waitWake(ctx, wake, ctxWakes)
 	}
 	if r.finished.Load() { // released at the same time as ctx ended: the release wins
 		res, err = r.outcome(op, m)
 		return res, err, false
 	}
 	return fence.Result{}, g.diagnose(op, r, m, fence.ContextError(ctx)), true
+}
+
+// waitWake blocks until wake holds a token or ctx ends, and reports false
+// if ctx ended. ctxWakes says that the end of ctx leaves a token on wake
+// (the port's channel and the member's run context: see port.watchRun); the
+// wait is then a plain receive.
+func waitWake(ctx context.Context, wake chan struct{}, ctxWakes bool) bool {
+	if !ctxWakes {
+		select {
+		case <-wake:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if ctx.Err() != nil { // its token may have been taken by an earlier wait
+		return false
+	}
+	<-wake
+	return ctx.Err() == nil
 }
 
 // diagnose builds the error for a waiter whose context ended.

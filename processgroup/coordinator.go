@@ -54,6 +54,7 @@ type Coordinator[T any] struct {
 // memberRecord is the coordinator's view of one running member.
 type memberRecord[T any] struct {
 	m      *member.Member[T]
+	port   *port[T] // how m reaches the coordinator
 	cancel context.CancelCauseFunc
 	groups map[*Group[T]]struct{} // guarded by the coordinator's mu
 	wire   *wireEnd[T]            // the member is behind a loopback wire; nil if not

@@ -22,10 +22,27 @@ type port[T any] struct {
 	// holds it (busy); a concurrent call makes a channel of its own.
 	wake chan struct{}
 	busy atomic.Bool
+	// run is the member's run context, set by watchRun before the member
+	// runs: its end leaves a token on wake, so a call made with it waits on
+	// wake alone, which costs a parked waiter much less than a select on
+	// two channels (see waitWake).
+	run context.Context
 }
 
 func newPort[T any](c *Coordinator[T]) *port[T] {
 	return &port[T]{c: c, wake: make(chan struct{}, 1)}
+}
+
+// watchRun makes the end of ctx, the member's run context, leave a token on
+// wake. Call it once, before the member runs.
+func (p *port[T]) watchRun(ctx context.Context) {
+	p.run = ctx
+	context.AfterFunc(ctx, func() {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	})
 }
 
 // takeWake returns a channel of capacity 1 that no other call parks on

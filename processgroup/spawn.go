@@ -39,6 +39,7 @@ func (c *Coordinator[T]) Spawn(ctx context.Context, spec Spec[T]) (managedproces
 	}
 	mctx, cancel := context.WithCancelCause(c.ctx)
 	rec.cancel = cancel
+	rec.port.watchRun(mctx)
 	rec.m.Start(mctx)
 	c.cfg.logger.Debug("member spawned", "member", rec.m.ID(), "groups", spec.Groups)
 	if ep := rec.wire; ep != nil {
@@ -108,7 +109,7 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 	}
 	c.nextID++
 	id := fence.Identity{Name: spec.Name, ID: c.nextID}
-	rec := &memberRecord[T]{groups: make(map[*Group[T]]struct{}, len(groups))}
+	rec := &memberRecord[T]{port: newPort(c), groups: make(map[*Group[T]]struct{}, len(groups))}
 	handler, counted := spec.Handler, spec.Run != nil
 	var forward member.Forward[T]
 	var arm member.Arm
@@ -127,7 +128,7 @@ func (c *Coordinator[T]) register(spec Spec[T], connect connector[T]) (*memberRe
 	rec.m = member.New(member.Config[T]{
 		ID:          id,
 		Handler:     handler,
-		Coordinator: newPort(c),
+		Coordinator: rec.port,
 		Window:      window,
 		OnCrash:     func(_ *member.Member[T], cause error) { c.crashed(rec, cause) },
 		Forward:     forward,

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/muster-go/muster/fence"
+	"github.com/muster-go/muster/managedprocess"
 	"github.com/muster-go/muster/processgroup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,4 +90,43 @@ func arrivedAt(c *processgroup.Coordinator[msg], group, barrier, member string) 
 		}
 	}
 	return false
+}
+
+// A Barrier call made with its member's run context parks on the member's
+// channel alone: the run context's end leaves a token there. Each of many
+// parked waiters (a large round parks at once) whose run context ends
+// because its handler crashed must return, with the crash as the context's
+// cause, while the round stays open for the survivors.
+func TestParkWaitersOnTheirRunContextsWakeWhenTheyEnd(t *testing.T) {
+	ctx := testCtx(t)
+	c := newCoordinator(t)
+	g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
+	a := spawnIdle(t, c, "A", nil, "g")
+	const waiters = 20
+	out := make(chan error, waiters)
+	ws := make([]managedprocess.Member[msg], waiters)
+	for i := range ws {
+		w, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: fmt.Sprintf("w%d", i), Groups: []string{"g"},
+			Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
+			Run: func(rctx context.Context, m managedprocess.Member[msg]) error {
+				_, err := m.Barrier(rctx, "g", "x", fence.Rendezvous)
+				out <- err
+				return nil
+			}})
+		require.NoError(t, err)
+		ws[i] = w
+	}
+	eventually(t, "every waiter arrived", func() bool {
+		rs := groupSnap(c, "g").Rounds
+		return len(rs) == 1 && slices.Equal(names(rs[0].Missing), []string{"A"})
+	})
+	for _, w := range ws {
+		require.NoError(t, a.SendTo(ctx, w.ID(), msg{}))
+		fe := fenceErr(t, within(t, out), context.Canceled)
+		assert.ErrorIs(t, fe, fence.ErrCrashed, "the context's cause")
+		assert.Equal(t, []string{"A"}, names(fe.Missing))
+	}
+	res, err := a.Barrier(ctx, g.Name(), "x", fence.Rendezvous)
+	require.NoError(t, err)
+	assert.Len(t, res.Departed(), waiters)
 }
