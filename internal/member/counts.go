@@ -8,8 +8,9 @@ package member
 
 // ReadDelivered appends to dst one Target per outbound link of m, in link
 // creation order, whose Seq is the link's delivered counter read now. It
-// takes m's stream lock to list the links (which also guards sent); the
-// delivered counters are atomics the recipients' readers publish.
+// takes m's stream lock to list the links (which also guards sent), unless
+// m has none; the delivered counters are atomics the recipients' readers
+// publish.
 func (m *Member[T]) ReadDelivered(dst []Target) []Target {
 	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.progress.Delivered() })
 }
@@ -23,8 +24,13 @@ func (m *Member[T]) ReadSent(dst []Target) []Target {
 	return m.out.readCounts(dst, func(l *link[T]) uint64 { return l.sent })
 }
 
-// readCounts appends read(l) of every link as a target.
+// readCounts appends read(l) of every link as a target. A stream without
+// links takes no lock: a link is listed (nLinks raised) before its first
+// message is queued, so a read that finds none has missed nothing sent.
 func (s *stream[T]) readCounts(dst []Target, read func(*link[T]) uint64) []Target {
+	if s.nLinks.Load() == 0 {
+		return dst
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range s.order {

@@ -77,7 +77,7 @@ func (s *stream[T]) forget(l *link[T]) {
 		s.last = nil
 	}
 	is := func(x *link[T]) bool { return x == l }
-	s.order = slices.DeleteFunc(s.order, is)
+	s.setOrder(slices.DeleteFunc(s.order, is))
 	if l.dirty {
 		s.setDirty(slices.DeleteFunc(s.dirty, is))
 	}

@@ -30,6 +30,7 @@ type stream[T any] struct {
 	leading uint64              // last sequence assigned
 	links   map[uint64]*link[T] // by recipient ID
 	order   []*link[T]          // every kept link, in creation order
+	nLinks  atomic.Int32        // len(order), for readCounts to skip the lock when 0
 	last    *link[T]            // the most recent link used: most sends repeat a recipient
 	dirty   []*link[T]          // links that may have undelivered messages
 	nDirty  atomic.Int32        // len(dirty), for pending to skip the lock when 0
@@ -72,7 +73,7 @@ func (s *stream[T]) newLink(to *Member[T]) *link[T] {
 	l.credit.window = uint64(to.inbox.window)
 	to.in.add(l)
 	s.links[to.id.ID] = l
-	s.order = append(s.order, l)
+	s.setOrder(append(s.order, l))
 	return l
 }
 
@@ -229,6 +230,12 @@ func (s *stream[T]) states() []managedprocess.StreamState {
 	}
 	slices.SortFunc(out, func(a, b managedprocess.StreamState) int { return cmp.Compare(a.Recipient.ID, b.Recipient.ID) })
 	return out
+}
+
+// setOrder replaces the list of kept links. Callers hold mu.
+func (s *stream[T]) setOrder(order []*link[T]) {
+	s.order = order
+	s.nLinks.Store(int32(len(order)))
 }
 
 // setDirty replaces the dirty list. Callers hold mu.

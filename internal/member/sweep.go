@@ -40,7 +40,7 @@ func (s *stream[T]) sweep() {
 		}
 	}
 	clear(s.order[len(keep):])
-	s.order = keep
+	s.setOrder(keep)
 	s.swept = len(keep)
 	s.setDirty(slices.DeleteFunc(s.dirty, func(l *link[T]) bool { return s.links[l.to.id.ID] != l }))
 	if cap(s.order) > 4*max(len(s.order), linkSweepFloor) {

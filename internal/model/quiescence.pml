@@ -14,7 +14,9 @@
    lock and reads the departed set (a departure takes the same lock, so the set
    is fixed for one whole check), reads every watched link's delivered, one
    after another, then every watched link's sent, and releases iff they are
-   equal link by link. Otherwise it drops the lock, waits until each link's
+   equal link by link. (The code reads a sender that has no links yet without
+   its lock, as links whose counters are all 0: a link is listed before its
+   first message is queued. Here every link exists from the start.) Otherwise it drops the lock, waits until each link's
    delivered reaches the sent it read (in the code: armed thresholds that
    notify it; here a blocking guard), and checks again.
 
