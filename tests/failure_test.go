@@ -256,20 +256,13 @@ func TestFailureCrashEndsItsOwnRunsWait(t *testing.T) {
 	g := newGroup(t, c, "g", processgroup.CompleteForSurvivors())
 	a := spawnIdle(t, c, "A", nil, "g")
 	out := make(chan error, 1)
-	p, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: "P", Groups: []string{"g"},
-		Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
-		Run: func(rctx context.Context, m managedprocess.Member[msg]) error {
-			_, err := m.Barrier(rctx, "g", "x", fence.Rendezvous)
-			out <- err
-			return nil
-		}})
-	require.NoError(t, err)
+	p := spawnCrashingWaiter(t, ctx, c, "P", out)
 	eventually(t, "P waits in round 1", func() bool {
 		rs := groupSnap(c, "g").Rounds
 		return len(rs) == 1 && slices.Equal(names(rs[0].Missing), []string{"A"})
 	})
 	require.NoError(t, a.SendTo(ctx, p.ID(), msg{}))
-	err = within(t, out)
+	err := within(t, out)
 	fe := fenceErr(t, err, context.Canceled)
 	assert.ErrorIs(t, fe, fence.ErrCrashed, "the context's cause")
 	assert.Equal(t, []string{"A"}, names(fe.Missing))

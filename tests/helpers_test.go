@@ -92,6 +92,22 @@ func spawnIdle(t *testing.T, c *processgroup.Coordinator[msg], name string, h ma
 	return m
 }
 
+// spawnCrashingWaiter spawns name into group "g": its run function waits
+// at barrier "x" (a Rendezvous) with its own context and sends what the wait
+// returned to out; its handler panics on any message.
+func spawnCrashingWaiter(t *testing.T, ctx context.Context, c *processgroup.Coordinator[msg], name string, out chan<- error) managedprocess.Member[msg] {
+	t.Helper()
+	m, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: name, Groups: []string{"g"},
+		Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
+		Run: func(rctx context.Context, m managedprocess.Member[msg]) error {
+			_, err := m.Barrier(rctx, "g", "x", fence.Rendezvous)
+			out <- err
+			return nil
+		}})
+	require.NoError(t, err)
+	return m
+}
+
 // within receives from ch or fails the test after bound.
 func within[T any](t *testing.T, ch <-chan T) T {
 	t.Helper()

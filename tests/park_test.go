@@ -106,15 +106,7 @@ func TestParkWaitersOnTheirRunContextsWakeWhenTheyEnd(t *testing.T) {
 	out := make(chan error, waiters)
 	ws := make([]managedprocess.Member[msg], waiters)
 	for i := range ws {
-		w, err := c.Spawn(ctx, processgroup.Spec[msg]{Name: fmt.Sprintf("w%d", i), Groups: []string{"g"},
-			Handler: func(context.Context, managedprocess.Message[msg]) { panic("kaboom") },
-			Run: func(rctx context.Context, m managedprocess.Member[msg]) error {
-				_, err := m.Barrier(rctx, "g", "x", fence.Rendezvous)
-				out <- err
-				return nil
-			}})
-		require.NoError(t, err)
-		ws[i] = w
+		ws[i] = spawnCrashingWaiter(t, ctx, c, fmt.Sprintf("w%d", i), out)
 	}
 	eventually(t, "every waiter arrived", func() bool {
 		rs := groupSnap(c, "g").Rounds
