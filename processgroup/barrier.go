@@ -122,6 +122,15 @@ func waitWake(ctx context.Context, wake chan struct{}, ctxWakes bool) bool {
 	return ctx.Err() == nil
 }
 
+// leaveToken leaves a token on wake, a waiter's channel of capacity 1,
+// unless one is there already.
+func leaveToken(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
 // diagnose builds the error for a waiter whose context ended.
 func (g *Group[T]) diagnose(op string, r *round[T], m *member.Member[T], cause error) error {
 	g.mu.Lock()

@@ -66,10 +66,7 @@ func (g *Group[T]) unlock() {
 // waiters' channels are read here.
 func (g *Group[T]) wakeParked(r *round[T]) {
 	for _, ch := range r.wakers {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
+		leaveToken(ch)
 	}
 	g.returned(r)
 }

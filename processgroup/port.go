@@ -37,12 +37,7 @@ func newPort[T any](c *Coordinator[T]) *port[T] {
 // wake. Call it once, before the member runs.
 func (p *port[T]) watchRun(ctx context.Context) {
 	p.run = ctx
-	context.AfterFunc(ctx, func() {
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
-	})
+	context.AfterFunc(ctx, func() { leaveToken(p.wake) })
 }
 
 // takeWake returns a channel of capacity 1 that no other call parks on
