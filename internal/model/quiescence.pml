@@ -16,9 +16,10 @@
    after another, then every watched link's sent, and releases iff they are
    equal link by link. (The code reads a sender that has no links yet without
    its lock, as links whose counters are all 0: a link is listed before its
-   first message is queued. Here every link exists from the start.) Otherwise it drops the lock, waits until each link's
-   delivered reaches the sent it read (in the code: armed thresholds that
-   notify it; here a blocking guard), and checks again.
+   first message is queued. Here every link exists from the start.)
+   Otherwise it drops the lock, waits until each link's delivered reaches the
+   sent it read (in the code: armed thresholds that notify it; here a
+   blocking guard), and checks again.
 
    N = 3 members. A handler handling a message with hops > 0 sends one with
    hops-1 to either other member, so chains cross members in every
