@@ -59,6 +59,9 @@ func (m *member[T]) runBatch(ctx context.Context, batch []pending) (batchReply, 
 	if err != nil {
 		return batchReply{}, err
 	}
+	if len(raw) != 4 {
+		return batchReply{}, fmt.Errorf("%w: the send script replied with %d values, not 4", ErrRedis, len(raw))
+	}
 	return parseBatch(raw, batch), nil
 }
 
@@ -194,17 +197,16 @@ func (m *member[T]) flusher() {
 // goes back to the front of the queue; it reports whether there is one.
 func (m *member[T]) settleLocked(batch []pending, r batchReply, err error) (left bool) {
 	m.inflight = false
-	if err == nil {
+	switch {
+	case err != nil:
+	case r.status == "self":
+		// The member departed: nothing was sent, nothing more will be,
+		// and errs holds its own cause, not a recipient's.
+		batch = nil
+	default:
 		m.applyLinks(r, false)
-		for _, e := range r.errs {
-			if l := m.links[batch[e.i-1].to]; l != nil && l.err == nil {
-				l.err = e.err
-			}
-		}
-		if r.status == "self" {
-			r.done = len(batch) // the member departed: nothing more will be sent
-		}
-		batch = batch[r.done:]
+		m.recordRefusals(batch, r.errs)
+		batch = batch[min(r.done, len(batch)):]
 	}
 	if len(batch) > 0 {
 		m.outbox = append(batch[:len(batch):len(batch)], m.outbox...)
@@ -213,6 +215,19 @@ func (m *member[T]) settleLocked(batch []pending, r batchReply, err error) (left
 	close(m.flushed)
 	m.flushed = make(chan struct{})
 	return false
+}
+
+// recordRefusals marks the links of the batch's refused messages failed:
+// their recipients departed, or never were members.
+func (m *member[T]) recordRefusals(batch []pending, errs []batchErr) {
+	for _, e := range errs {
+		if e.i < 1 || e.i > len(batch) {
+			continue
+		}
+		if l := m.links[batch[e.i-1].to]; l != nil && l.err == nil {
+			l.err = e.err
+		}
+	}
 }
 
 // pause waits before a batch is tried again: for a wake when a window was

@@ -31,3 +31,26 @@ func TestPlainRelease(t *testing.T) {
 	require.Empty(t, list[[]byte](o.Left))
 	require.Empty(t, list[[]byte](o.Dep))
 }
+
+// A batch whose sender had departed is dropped whole: the script's reply
+// then carries the sender's own cause at index 0, not a recipient's.
+func TestSettleABatchOfADepartedSender(t *testing.T) {
+	m := &member[string]{links: map[string]*link{}, byID: map[uint64]*link{}, flushed: make(chan struct{})}
+	batch := []pending{{seq: 1, to: "b"}, {seq: 2, to: "c"}}
+	raw := []any{"self", int64(0), []any{}, []any{int64(0), "self", `{"id":3,"name":"a","err":"heartbeat lapsed"}`}}
+	flushed := m.flushed
+	require.False(t, m.settleLocked(batch, parseBatch(raw, batch), nil))
+	require.Empty(t, m.outbox)
+	require.False(t, m.inflight)
+	select {
+	case <-flushed:
+	default:
+		t.Fatal("a dropped batch leaves the queue flushed")
+	}
+
+	// A refusal whose index is outside the batch marks no link.
+	m.links["b"] = &link{name: "b"}
+	raw = []any{"ok", int64(2), []any{}, []any{int64(7), "unknown", ""}}
+	require.False(t, m.settleLocked(batch, parseBatch(raw, batch), nil))
+	require.NoError(t, m.links["b"].err)
+}
