@@ -70,33 +70,15 @@ func ServeChild[T any](ctx context.Context, roles map[string]Role[T]) (child boo
 	if err != nil {
 		return true, fmt.Errorf("processgroup: child %v: %w", cfg.Member, err)
 	}
-	late := &lateRemote[T]{ready: make(chan struct{})}
-	pipe := wire.NewSocketConn(conn, func(f *wire.Frame) { late.get().Take(f) }, func() { late.get().Flush() }, cfg.FrameLimit, nil)
+	var remote *wire.Remote[T]
+	pipe := wire.NewSocketConn(conn, func(f *wire.Frame) { remote.Take(f) }, func() { remote.Flush() }, cfg.FrameLimit, nil)
 	var run func(context.Context, managedprocess.Member[T]) error
 	if role.Run != nil {
 		run = role.Run
 	}
-	late.remote = wire.NewRemote(cfg.Member, pipe, codec, role.Handler, run, cfg.FrameLimit)
-	close(late.ready)
-	return true, serve(ctx, cfg, late.remote, pipe)
-}
-
-// lateRemote is the member side for the connection's reader, which starts
-// before it is made (it needs the connection).
-type lateRemote[T any] struct {
-	remote *wire.Remote[T]
-	ready  chan struct{} // closed once remote is set
-	seen   bool          // the reader saw ready closed; the reader's only
-}
-
-// get returns the remote, waiting for it the first time: only then does
-// it receive from ready, which locks the channel.
-func (l *lateRemote[T]) get() *wire.Remote[T] {
-	if !l.seen {
-		<-l.ready
-		l.seen = true
-	}
-	return l.remote
+	remote = wire.NewRemote(cfg.Member, pipe, codec, role.Handler, run, cfg.FrameLimit)
+	pipe.Start() // after remote is set: the reader uses it
+	return true, serve(ctx, cfg, remote, pipe)
 }
 
 // serve waits for the connection to end, as ServeChild says.

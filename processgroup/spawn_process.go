@@ -70,6 +70,7 @@ func (c *Coordinator[T]) SpawnProcess(ctx context.Context, spec ProcessSpec) (*P
 	rec.m.Start(mctx)
 	p.ep.start(mctx)
 	context.AfterFunc(mctx, p.graceAfterDeparture)
+	p.conn.Start() // what the child sends is handled by the member set up above
 	err = p.start(path, childEnds)
 	go c.supervise(mctx, rec, p.ep.runFar)
 	if err != nil {

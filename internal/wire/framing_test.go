@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/muster-go/muster/fence"
@@ -143,4 +144,52 @@ func TestSocketPipeDisconnectsOnAFrameOverItsLimit(t *testing.T) {
 	ba.Send(&wire.Frame{Op: wire.OpHandled, Seq: 5})
 	ab.Close()
 	ba.Close()
+}
+
+// connPair returns the two ends of a connection to a child process, both
+// in this process: the parent's, and the child's as a child inherits it.
+func connPair(t *testing.T) (parent, child *wire.Conn) {
+	t.Helper()
+	parent, files, err := wire.SocketForChild()
+	require.NoError(t, err)
+	var fds [2]uintptr
+	for i, f := range files {
+		fd, err := syscall.Dup(int(f.Fd()))
+		require.NoError(t, err)
+		fds[i] = uintptr(fd)
+		require.NoError(t, f.Close())
+	}
+	child, err = wire.InheritedConn(fds[0], fds[1])
+	require.NoError(t, err)
+	return parent, child
+}
+
+// A connection's reader hands nothing on before Start, even a frame that
+// was already written: receive may use what its caller sets up between
+// NewSocketConn and Start (the race detector sees no order through the
+// other process otherwise). A connection never started still closes.
+func TestSocketConnReadsOnlyOnceStarted(t *testing.T) {
+	parent, child := connPair(t)
+	var setUp *uint64 // what receive uses, set after the frame was written
+	got := make(chan uint64, 1)
+	toParent := wire.NewSocketConn(child, func(*wire.Frame) {}, nil, 0, nil)
+	fromChild := wire.NewSocketConn(parent, func(f *wire.Frame) { got <- *setUp + f.Count }, nil, 0, nil)
+	toParent.Start()
+	toParent.Send(&wire.Frame{Op: wire.OpHandled, Count: 1})
+	toParent.Flush() // written: the parent's reader could read it now
+	base := uint64(41)
+	setUp = &base
+	fromChild.Start()
+	require.Equal(t, uint64(42), <-got)
+	fromChild.Close() // ends the parent's stream, which toParent's Close waits for
+	toParent.Close()
+
+	parent, child = connPair(t)
+	never := wire.NewSocketConn(parent, func(*wire.Frame) { t.Error("a frame was handed on without Start") }, nil, 0, nil)
+	other := wire.NewSocketConn(child, func(*wire.Frame) {}, nil, 0, nil)
+	other.Start()
+	other.Send(&wire.Frame{Op: wire.OpHandled, Count: 1})
+	never.Close()
+	other.Abort()
+	other.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 
 	"github.com/muster-go/muster/fence"
 )
@@ -33,7 +34,8 @@ type SocketPipe struct {
 
 	q       queue
 	written chan struct{} // the writer goroutine returned
-	read    chan struct{} // the reader goroutine returned
+	read    chan struct{} // the reader goroutine returned, or Close found it never started
+	reading sync.Once     // starts the reader, or stands for it in Close
 }
 
 // NewSocketPipes returns the two directions of a connection within this
@@ -59,14 +61,16 @@ func NewSocketPipes(toB, toA func(*Frame), limit int, onBad func(error)) (aToB, 
 		ea.abort()
 		eb.abort()
 	}
-	return newSocketPipe(ea, eb, toB, nil, limit, onBad, disconnect), newSocketPipe(eb, ea, toA, nil, limit, onBad, disconnect), nil
+	aToB, bToA = newSocketPipe(ea, eb, toB, nil, limit, onBad, disconnect), newSocketPipe(eb, ea, toA, nil, limit, onBad, disconnect)
+	aToB.Start()
+	bToA.Start()
+	return aToB, bToA, nil
 }
 
 func newSocketPipe(w writeEnd, r readEnd, receive func(*Frame), idle func(), limit int, onBad func(error), disconnect func()) *SocketPipe {
 	p := &SocketPipe{w: w, r: r, receive: receive, idle: idle, onBad: onBad, limit: limit, disconnect: disconnect,
 		q: newQueue(limit), written: make(chan struct{}), read: make(chan struct{})}
 	go p.write()
-	go p.readLoop()
 	return p
 }
 
@@ -81,6 +85,11 @@ func newSocketPipe(w writeEnd, r readEnd, receive func(*Frame), idle func(), lim
 // NewSocketPipes says. idle, if not nil, is called on the reader goroutine
 // each time the reader is about to read from the socket (and may wait):
 // once it has handed on every frame its buffer held (see Remote.Take).
+//
+// Sending works at once; reading waits for Start, so that receive may use
+// what its caller sets up once it has the pipe: nothing written before
+// Start is ordered before receive's calls otherwise, since the frames come
+// from another process.
 func NewSocketConn(c *Conn, receive func(*Frame), idle func(), limit int, onBad func(error)) *SocketPipe {
 	if limit <= 0 {
 		limit = DefaultFrameLimit
@@ -111,13 +120,24 @@ func (p *SocketPipe) Relay(from fence.Identity, seq uint64, count uint32, run []
 	p.q.putRelay(from, seq, count, run)
 }
 
+// Start starts the reader of a pipe from NewSocketConn (NewSocketPipes
+// starts its own): from then on frames are handed to receive. Everything
+// the caller did before Start happens before the first call. Later calls,
+// and calls after Close, do nothing.
+func (p *SocketPipe) Start() { p.reading.Do(func() { go p.readLoop() }) }
+
 // Close stops the pipe once the frames already queued were written and
 // received, and waits for that. On a connection to another process
 // (NewSocketConn) it waits until that process ends its stream too; Abort
-// first if it might not.
+// first if it might not. A pipe whose reader never started reads nothing
+// more: Close closes its end.
 func (p *SocketPipe) Close() {
 	p.q.close()
 	<-p.written
+	p.reading.Do(func() {
+		p.r.close()
+		close(p.read)
+	})
 	<-p.read
 }
 
