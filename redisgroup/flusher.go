@@ -44,7 +44,7 @@ type linkReply struct {
 }
 
 type batchErr struct {
-	i   int // 1-based index in the batch
+	to  string // the refused message's recipient; "" for the sender's own cause
 	err error
 }
 
@@ -90,7 +90,7 @@ func parseBatch(raw []any, batch []pending) batchReply {
 		if n >= 1 && int(n) <= len(batch) {
 			to = batch[n-1].to
 		}
-		r.errs = append(r.errs, batchErr{i: int(n), err: refusal(kind, to, cause)})
+		r.errs = append(r.errs, batchErr{to: to, err: refusal(kind, to, cause)})
 	}
 	return r
 }
@@ -205,7 +205,7 @@ func (m *member[T]) settleLocked(batch []pending, r batchReply, err error) (left
 		batch = nil
 	default:
 		m.applyLinks(r, false)
-		m.recordRefusals(batch, r.errs)
+		m.recordRefusals(r.errs)
 		batch = batch[min(r.done, len(batch)):]
 	}
 	if len(batch) > 0 {
@@ -217,14 +217,11 @@ func (m *member[T]) settleLocked(batch []pending, r batchReply, err error) (left
 	return false
 }
 
-// recordRefusals marks the links of the batch's refused messages failed:
-// their recipients departed, or never were members.
-func (m *member[T]) recordRefusals(batch []pending, errs []batchErr) {
+// recordRefusals marks the links of refused messages failed: their
+// recipients departed, or never were members.
+func (m *member[T]) recordRefusals(errs []batchErr) {
 	for _, e := range errs {
-		if e.i < 1 || e.i > len(batch) {
-			continue
-		}
-		if l := m.links[batch[e.i-1].to]; l != nil && l.err == nil {
+		if l := m.links[e.to]; e.to != "" && l != nil && l.err == nil {
 			l.err = e.err
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/muster-go/muster/fence"
 )
 
 // A plain release is recognised without JSON, and only the exact form the
@@ -48,9 +50,14 @@ func TestSettleABatchOfADepartedSender(t *testing.T) {
 		t.Fatal("a dropped batch leaves the queue flushed")
 	}
 
-	// A refusal whose index is outside the batch marks no link.
-	m.links["b"] = &link{name: "b"}
+	// A refusal whose index is outside the batch marks no link; one inside
+	// marks its recipient's, so that later sends to it fail at once.
+	m.links["b"], m.links["c"] = &link{name: "b"}, &link{name: "c"}
 	raw = []any{"ok", int64(2), []any{}, []any{int64(7), "unknown", ""}}
 	require.False(t, m.settleLocked(batch, parseBatch(raw, batch), nil))
 	require.NoError(t, m.links["b"].err)
+	raw = []any{"ok", int64(2), []any{}, []any{int64(2), "gone", ""}}
+	require.False(t, m.settleLocked(batch, parseBatch(raw, batch), nil))
+	require.NoError(t, m.links["b"].err)
+	require.ErrorIs(t, m.links["c"].err, fence.ErrUnknownMember)
 }
