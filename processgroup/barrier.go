@@ -57,9 +57,10 @@ func (a *arrivalHandle[T]) Wait(ctx context.Context) (fence.Result, error) {
 // have yet to run, and every yield puts the waiter back on the scheduler's
 // shared queue, behind them. (A round of 64 goroutine members on two cores,
 // waiting with the run context, medians of five alternated runs: 1.92 ×
-// Mutex+Cond parking at once, 3.07 with four yields. An earlier machine of
-// the same kind measured the opposite, 1.50 with four yields and 2.06 with
-// one: this follows the machine the README's figures come from.)
+// Mutex+Cond parking at once, 3.07 with four yields. An earlier machine,
+// whose cores traded cache lines more slowly, measured the opposite, 1.50
+// with four yields and 2.06 with one: this follows the machine the README's
+// figures come from.)
 const (
 	waitSpins      = 1
 	smallRound     = 4
