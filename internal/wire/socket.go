@@ -14,15 +14,14 @@ import (
 // SocketPipe carries frames one way through a kernel socket: Send frames
 // and queues them without waiting, a writer goroutine writes them to one
 // end of a Unix socket pair, and a reader goroutine reads them,
-// length-prefixed
-// and size-limited (see ReadFramed), from the other end and hands each to
-// the receive function, in order. A frame the reader cannot accept
-// disconnects the connection: every direction of it ends. It is the Pipe
-// with a real byte stream in the middle. NewSocketPipes makes the two
-// directions of a connection within this process, NewSocketConn one
-// direction to a child process and the other back (see Conn for the
-// sockets each uses). A SocketPipe must be closed; Close waits for both of
-// its goroutines.
+// length-prefixed and size-limited (see ReadFramed), from the other end
+// and hands each to the receive function, in order. A frame the reader
+// cannot accept disconnects the connection: every direction of it ends. It
+// is the Pipe with a real byte stream in the middle. NewSocketPipes makes
+// the two directions of a connection within this process, NewSocketConn
+// one direction to a child process and the other back (see Conn for the
+// sockets each uses), whose reader starts at Start. A SocketPipe must be
+// closed; Close waits for both of its goroutines.
 type SocketPipe struct {
 	w          writeEnd
 	r          readEnd
