@@ -3,10 +3,12 @@ package redisgroup_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/muster-go/muster/fence"
@@ -227,4 +229,78 @@ func TestArrivalAfterAFailedRoundTakesTheNext(t *testing.T) {
 	lr, r = bothMeet(ctx, t, late, waiter, "b")
 	require.EqualValues(t, 3, r.Round)
 	require.EqualValues(t, 3, lr.Round, "late arrived at the round after the failed one")
+}
+
+// A member whose run returns while its coordinator is cut off from Redis
+// cannot append what it queued before it departs. It must not leave
+// gracefully with its last messages dropped: either every message reaches
+// its recipient (on another coordinator, which Redis keeps answering), or
+// the member's departure is a failure its coordinator reports.
+func TestLeaveWithUnappendedSendsIsAFailure(t *testing.T) {
+	const heartbeat = 400 * time.Millisecond
+	srv := redisserver.Start(t)
+	proxy := startLossyProxy(t, srv.Addr, 1) // never armed: it is only cut
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.addr(), PoolSize: 16})
+	t.Cleanup(func() { rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := redisgroup.New(ctx, redisgroup.Config[int]{Client: rdb, Prefix: t.Name(), Group: "g", Heartbeat: heartbeat})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	var got atomic.Int64
+	_, err = newGroup(t, srv, "g").Spawn(ctx, processgroup.Spec[int]{Name: "r", Groups: []string{"g"},
+		Handler: func(context.Context, managedprocess.Message[int]) { got.Add(1) }})
+	require.NoError(t, err)
+	const sends = 10
+	linked, stalled := make(chan struct{}), make(chan struct{}) // stalled: the partition began
+	_, err = c.Spawn(ctx, processgroup.Spec[int]{Name: "s", Groups: []string{"g"},
+		Run: func(ctx context.Context, m managedprocess.Member[int]) error {
+			if err := m.Send(ctx, "r", 0); err != nil { // the link is known: later sends queue at once
+				return err
+			}
+			close(linked)
+			<-stalled
+			for i := range sends {
+				if err := m.Send(ctx, "r", i+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
+	require.NoError(t, err)
+	<-linked
+	proxy.cut.Store(true)
+	close(stalled)
+	// What the test is about: the partition outlasting the departure's wait
+	// for Redis, and healing before the member's next attempt to append.
+	time.Sleep(heartbeat + 30*time.Millisecond)
+	proxy.cut.Store(false)
+
+	werr := c.Wait(ctx)
+	var failed error
+	for _, e := range joined(werr) {
+		var me *fence.MemberError
+		if errors.As(e, &me) && me.Member.Name == "s" {
+			failed = me
+		}
+	}
+	if failed == nil {
+		require.Eventually(t, func() bool { return got.Load() == sends+1 }, 10*time.Second, time.Millisecond,
+			"s left gracefully, so every message it sent must be handled (got %d of %d; Wait: %v)", got.Load(), sends+1, werr)
+		return
+	}
+	t.Logf("s failed: %v (%d of %d messages handled)", failed, got.Load(), sends+1)
+	require.ErrorIs(t, failed, fence.ErrExited)
+	require.ErrorContains(t, failed, "not confirmed appended")
+}
+
+// joined returns the errors err joins, or err alone.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -24,12 +23,15 @@ import (
 // lossyProxy forwards connections to a Redis server. Once armed, it drops
 // every nth reply it forwards, with the connection: the server ran the
 // command, but the client never learns its outcome and (go-redis retries
-// on a broken connection) sends it again on a new one.
+// on a broken connection) sends it again on a new one. While cut, it drops
+// every command it reads, with the connection, as a network partition
+// would.
 type lossyProxy struct {
 	ln     net.Listener
 	target string
 	nth    int64
 	armed  atomic.Bool
+	cut    atomic.Bool
 	seen   atomic.Int64
 	drops  atomic.Int64
 	wg     sync.WaitGroup
@@ -63,7 +65,7 @@ func (p *lossyProxy) accept() {
 		if !p.track(c, s) {
 			return
 		}
-		p.wg.Go(func() { _, _ = io.Copy(s, c); s.Close(); c.Close() })
+		p.wg.Go(func() { p.commands(c, s); s.Close(); c.Close() })
 		p.wg.Go(func() { p.replies(s, c) })
 	}
 }
@@ -80,6 +82,26 @@ func (p *lossyProxy) track(cs ...net.Conn) bool {
 		}
 	}
 	return !p.closed
+}
+
+// commands forwards what the client writes; while cut, it drops what it
+// read and the connection.
+func (p *lossyProxy) commands(c, s net.Conn) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if p.cut.Load() {
+				return
+			}
+			if _, werr := s.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // replies forwards what the server writes, dropping every nth read (a

@@ -120,9 +120,14 @@ func (m *member[T]) call(run processgroup.RunFunc[T]) (cause error, graceful boo
 
 // depart records the member's departure with cause, in Redis and here, once,
 // after appending what it sent before. A graceful departure lets the reader
-// handle what is queued first; any other consumes the inbox unhandled.
+// handle what is queued first; any other consumes the inbox unhandled. A
+// graceful departure whose sends were not all confirmed appended first
+// (Redis did not answer within a heartbeat interval) is a failure instead:
+// what is left queued may be dropped, so its rounds must not count on it.
 func (m *member[T]) depart(cause error, graceful bool) {
-	m.flushBounded()
+	if err := m.flushBounded(); err != nil && graceful && m.c.ctx.Err() == nil {
+		cause, graceful = fmt.Errorf("%w: its last sends were not confirmed appended: %w", fence.ErrExited, err), false
+	}
 	m.mu.Lock()
 	if m.err != nil {
 		m.mu.Unlock()
@@ -147,7 +152,7 @@ func (m *member[T]) depart(cause error, graceful bool) {
 // stop departs the member gracefully with cause (a close): its inbox is
 // consumed unhandled, as for a failure, but it fails no round.
 func (m *member[T]) stop(cause error) {
-	m.flushBounded()
+	_ = m.flushBounded() // what a closed member could not append is dropped: it fails no round
 	m.mu.Lock()
 	if m.err != nil {
 		m.mu.Unlock()
@@ -182,11 +187,11 @@ func (m *member[T]) lost(cause error) {
 }
 
 // flushBounded appends what the member sent before it departs, waiting at
-// most a heartbeat for Redis.
-func (m *member[T]) flushBounded() {
+// most a heartbeat for Redis. It returns why it stopped waiting, if it did.
+func (m *member[T]) flushBounded() error {
 	ctx, cancel := context.WithTimeout(m.c.ctx, m.c.cfg.Heartbeat)
 	defer cancel()
-	_ = m.flush(ctx)
+	return m.flush(ctx)
 }
 
 // poke appends a stop entry to the inbox, so that the reader, blocked on
